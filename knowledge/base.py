@@ -174,9 +174,7 @@ def build(entries: Iterable[Entry]) -> KnowledgeBase:
     for entry in entries:
         missing = [r for r in entry.related if r not in by_id]
         if missing:
-            raise KnowledgeError(
-                f"{entry.source_file}: {entry.id}: 'related' names unknown id(s) {', '.join(missing)}"
-            )
+            raise KnowledgeError(f"{entry.source_file}: {entry.id}: 'related' names unknown id(s) {', '.join(missing)}")
     return KnowledgeBase(entries=entries, by_id=by_id)
 
 

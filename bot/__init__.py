@@ -1,0 +1,1 @@
+"""The ftpcode Slack app: turns Slack events into calls on the knowledge core and renders Block Kit."""

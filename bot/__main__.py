@@ -1,0 +1,89 @@
+"""`ftpcode-bot`: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP mode under gunicorn."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from dotenv import load_dotenv
+
+from bot import logs
+from bot.config import Config, ConfigError, from_env
+
+logger = logging.getLogger("bot")
+
+
+def _build(config: Config):
+    from bot.app import build_app
+    from bot.store import Store
+
+    return build_app(config, Store(config.database_url))
+
+
+def run_http(config: Config) -> None:
+    from bot.http_mode import serve, wsgi_app
+    from bot.store import Store
+
+    Store(config.database_url).engine.dispose()  # creates or migrates the schema once, before the workers fork
+
+    def factory():
+        app = _build(config)
+        return wsgi_app(app, lambda: {"ok": True, "mode": "http"})
+
+    serve(factory, config)
+
+
+def _serve_health(port: int, health) -> None:
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status = health()
+            body = json.dumps(status).encode()
+            self.send_response(200 if self.path == "/healthz" and status["ok"] else 503)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("0.0.0.0", port), Health)
+    threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
+
+
+def run_socket(config: Config) -> None:
+    from bot.socket_mode import Connection
+
+    connection = Connection(_build(config), config.app_token or "")
+    signal.signal(signal.SIGTERM, lambda *_: connection.stop())
+    signal.signal(signal.SIGINT, lambda *_: connection.stop())
+    if config.port_given:
+        _serve_health(config.port, connection.health)
+    logger.info("Socket Mode starting")
+    connection.run_forever()
+
+
+def main() -> int:
+    load_dotenv(override=False)
+    try:
+        config = from_env()
+    except ConfigError as exc:
+        print(f"ftpcode-bot: {exc}", file=sys.stderr)
+        return 2
+    logs.setup(config.log_level, config.log_format)
+    try:
+        if config.socket_mode:
+            run_socket(config)
+        else:
+            run_http(config)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Builds the Bolt app: the Web API client, redelivery filtering, the listeners."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt.error import BoltUnhandledRequestError
+
+from bot import listeners
+from bot.config import Config
+from bot.slack_client import web_client
+from bot.store import Store
+
+logger = logging.getLogger("bot")
+
+
+def build_app(config: Config, store: Store) -> App:
+    app = App(
+        client=web_client(config),
+        signing_secret=config.signing_secret,
+        process_before_response=False,
+        listener_executor=ThreadPoolExecutor(max_workers=config.http_threads, thread_name_prefix="listener"),
+        logger=logging.getLogger("bot.bolt"),
+        raise_error_for_unhandled_request=True,
+    )
+
+    @app.middleware
+    def answer_each_event_once(body: dict, next) -> BoltResponse | None:
+        # Slack redelivers events it believes were missed, and Bolt does not filter them. The first delivery of
+        # an event may itself be a retry (nothing was connected), so the key is the event, not the retry header.
+        event_id = body.get("event_id")
+        if event_id and not store.first_time(f"event:{event_id}"):
+            logger.info("event %s was delivered before; skipped", event_id)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    @app.error
+    def on_error(error: Exception, body: dict) -> BoltResponse | None:
+        if isinstance(error, BoltUnhandledRequestError):
+            # Acknowledge what we do not handle, or Slack redelivers it.
+            return BoltResponse(status=200, body="")
+        kind = body.get("type") or body.get("command") or "request"
+        logger.error("listener failed on %s: %s", kind, error.__class__.__name__, exc_info=error)
+        return None
+
+    @app.middleware
+    def provide_state(context: BoltContext, next) -> None:
+        context["store"] = store
+        context["config"] = config
+        return next()
+
+    listeners.register(app)
+    return app

@@ -1,0 +1,199 @@
+"""Block Kit for answers, help and lists, built with slack_sdk.models so Slack's limits are checked here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.mrkdwn import clip, escape
+from knowledge import answer as answers
+from knowledge.base import Entry
+from knowledge.lookup import EXAMPLES, LookupResult, Match, finder
+
+MAX_BLOCKS = 50
+# Slack refuses messages whose blocks pass about 13k characters (msg_blocks_too_long); keep a margin.
+MAX_BLOCK_CHARS = 11_000
+SECTION_CHARS = 3000
+
+
+@dataclass
+class Message:
+    """A message ready for chat.postMessage / respond: a text fallback and the blocks as dicts."""
+
+    text: str
+    blocks: list[dict] = field(default_factory=list)
+
+    def kwargs(self) -> dict:
+        return {"text": self.text, "blocks": self.blocks}
+
+
+def md(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=clip(text, SECTION_CHARS))
+
+
+def section(text: str, block_id: str | None = None) -> SectionBlock:
+    return SectionBlock(text=md(text), block_id=block_id)
+
+
+def context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[md(text)])
+
+
+def header(text: str) -> HeaderBlock:
+    return HeaderBlock(text=PlainTextObject(text=clip(text, 150), emoji=False))
+
+
+def button(label: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
+    return ButtonElement(text=PlainTextObject(text=clip(label, 75)), action_id=action_id, value=value, style=style)
+
+
+def finish(text: str, blocks: list[Block]) -> Message:
+    """Validates every block against Slack's limits (to_dict raises) and keeps the text fallback in bounds."""
+    return Message(text=clip(text, 3000), blocks=[b.to_dict() for b in blocks])
+
+
+def _bullets(items: tuple[str, ...]) -> str:
+    return "\n".join(f"• {escape(i)}" for i in items)
+
+
+def answer_detail_blocks(answer: answers.Answer) -> list[Block]:
+    """Everything below the summary: digits, then each section of the answer."""
+    blocks: list[Block] = []
+    if answer.digits:
+        rows = [f"`{d.digit}` *{escape(d.short)}*: {escape(d.meaning)}" for d in answer.digits]
+        blocks.append(section("\n".join(rows)))
+    for part in answer.sections:
+        body = _bullets(part.items) if part.bulleted else escape("\n".join(part.items))
+        if part.title == "Source":
+            blocks.append(context(f"Source: {body}"))
+        else:
+            blocks.append(section(f"*{escape(part.title)}*\n{body}"))
+    related = answers.related_labels(answer.entry, finder().kb.by_id)
+    if related:
+        blocks.append(context("See also: " + ", ".join(escape(label) for _, label in related)))
+    return blocks
+
+
+def answer_top_blocks(answer: answers.Answer) -> list[Block]:
+    return [header(answer.heading), section(escape(answer.summary))]
+
+
+def _ids_value(matches: list[Match]) -> str:
+    return clip(",".join(m.entry.id for m in matches), 2000)
+
+
+def answer_buttons(matches: list[Match], *, ephemeral: bool) -> ActionsBlock:
+    first = matches[0].entry
+    elements = []
+    if ephemeral:
+        elements.append(button("Share in channel", "share_answer", _ids_value(matches), "primary"))
+    elements.append(button("Start triage", "start_triage", first.id))
+    for match in matches[1:4]:
+        elements.append(button(f"Explain {answers.label(match.entry)}", "show_answer", match.entry.id))
+    return ActionsBlock(elements=elements, block_id="answer_actions")
+
+
+def _size(blocks: list[Block]) -> int:
+    return len(json.dumps([b.to_dict() for b in blocks]))
+
+
+def answer_message(result: LookupResult, *, ephemeral: bool, shared_by: str | None = None) -> Message:
+    """The answer to a query: the best match in full, the others as one line each with a button."""
+    if not result.matches:
+        return not_found_message(result)
+    matches = result.matches
+    first = answers.build(matches[0])
+    blocks: list[Block] = []
+    if shared_by:
+        blocks.append(context(f"Shared by <@{shared_by}>"))
+    blocks += [context(escape(note)) for note in result.notes]
+    blocks += answer_top_blocks(first)
+    actions = answer_buttons(matches, ephemeral=ephemeral)
+    others = [section(f"*{escape(answers.heading(m.entry))}*\n{escape(m.entry.summary)}") for m in matches[1:]]
+    tail: list[Block] = [DividerBlock(), *others] if others else []
+    detail = answer_detail_blocks(first)
+    budget = MAX_BLOCK_CHARS - _size([*blocks, actions, *tail]) - 600
+    kept, cut = [], False
+    for block in detail:
+        if len(kept) + len(blocks) + len(tail) + 3 >= MAX_BLOCKS or _size([*kept, block]) > budget:
+            cut = True
+            break
+        kept.append(block)
+    blocks += kept
+    if cut:
+        blocks.append(context("The answer was shortened to fit in Slack."))
+        actions.elements.append(button("Show the rest", "show_rest", f"{first.entry.id}:{len(kept)}"))
+    blocks += [actions, *tail]
+    text = f"{first.heading}. {first.summary}"
+    if len(matches) > 1:
+        text += " Also: " + ", ".join(answers.label(m.entry) for m in matches[1:])
+    return finish(text, blocks)
+
+
+def rest_message(entry: Entry, known: bool, start: int) -> Message:
+    """The detail blocks an answer had to leave out, from block `start` on."""
+    answer = answers.build(Match(entry, "code" if known else "unknown-code"))
+    detail = answer_detail_blocks(answer)[start:]
+    blocks: list[Block] = [header(f"{answer.heading} (continued)")]
+    for block in detail:
+        if len(blocks) >= MAX_BLOCKS - 1 or _size([*blocks, block]) > MAX_BLOCK_CHARS:
+            break
+        blocks.append(block)
+    return finish(f"{answer.heading} (continued)", blocks)
+
+
+def not_found_message(result: LookupResult) -> Message:
+    asked = f"I found nothing for “{escape(clip(result.query, 200))}”." if result.query else "Ask me about a code."
+    tries = " · ".join(f"`{escape(s)}`" for s in result.suggestions)
+    blocks: list[Block] = [context(escape(note)) for note in result.notes]
+    blocks += [
+        section(f"{asked}\nTry an FTP reply code, a Winsock error, an SFTP status or a client's message: {tries}"),
+        context("`/ftpcode help` shows everything I understand."),
+    ]
+    return finish(f"Nothing found. Try: {', '.join(result.suggestions)}", blocks)
+
+
+def help_message() -> Message:
+    examples = "\n".join(f"• `/ftpcode {escape(e)}`" for e in EXAMPLES)
+    blocks: list[Block] = [
+        header("ftpcode: FTP, FTPS and SFTP codes explained"),
+        section(
+            "Give me an FTP reply code, a Windows Sockets error, an SFTP status, a curl exit code or the "
+            "message your client printed. I explain it, digit by digit, with the likely causes and the fixes, "
+            "and can walk you through a triage."
+        ),
+        section(f"*Examples*\n{examples}\n• `/ftpcode list 4xx` for a table"),
+        section(
+            "*Elsewhere*\n• Mention me in a channel: `@ftpcode 530 when I log in`: I answer in a thread.\n"
+            "• Send me a direct message, or paste a client log."
+        ),
+    ]
+    return finish("ftpcode: send a code such as 425, or a message your client printed.", blocks)
+
+
+def list_message(title: str, entries: list[Entry]) -> Message:
+    rows = [f"`{escape(answers.label(e))}` {escape(e.title)}" for e in entries]
+    blocks: list[Block] = [header(title)]
+    chunk: list[str] = []
+    for row in rows:
+        if sum(len(r) + 1 for r in chunk) + len(row) > SECTION_CHARS - 100:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(row)
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    blocks = blocks[: MAX_BLOCKS - 1]
+    blocks.append(context("Ask `/ftpcode CODE` for the full answer on any of these."))
+    return finish(f"{title}: {len(entries)} codes", blocks)

@@ -1,0 +1,119 @@
+"""Settings from the environment or a .env file, checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+SLACK_API_DEFAULT = "https://slack.com/api/"
+
+
+class ConfigError(ValueError):
+    """One clear line naming the variable and where to get it; never the value itself."""
+
+
+@dataclass(frozen=True)
+class Config:
+    bot_token: str
+    app_token: str | None
+    signing_secret: str | None
+    port: int
+    api_url: str
+    database_url: str
+    log_level: str
+    log_format: str
+    escalation_channel: str | None
+    escalation_mention: str | None
+    triage_ttl_days: int
+    http_workers: int
+    http_threads: int
+    port_given: bool
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app_token is not None
+
+
+_WHERE_BOT = "api.slack.com/apps > your app > OAuth & Permissions > Bot User OAuth Token (xoxb-...)"
+_WHERE_APP = "api.slack.com/apps > your app > Basic Information > App-Level Tokens (xapp-..., scope connections:write)"
+_WHERE_SECRET = "api.slack.com/apps > your app > Basic Information > Signing Secret"
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _number(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def _token(env: dict[str, str], name: str, prefix: str, where: str, required: bool) -> str | None:
+    value = env.get(name, "").strip()
+    if not value:
+        if required:
+            raise ConfigError(f"{name} is not set: get it at {where}")
+        return None
+    if not value.startswith(prefix) or not re.fullmatch(r"[A-Za-z0-9-]+", value):
+        raise ConfigError(f"{name} does not look like a token starting with {prefix}: get it at {where}")
+    return value
+
+
+def default_database_url(env: dict[str, str]) -> str:
+    data_dir = Path(env.get("FTPCODE_DATA_DIR") or Path.cwd() / "data")
+    return f"sqlite:///{data_dir / 'ftpcode.sqlite3'}"
+
+
+def from_env(env: dict[str, str] | None = None) -> Config:
+    env = dict(os.environ if env is None else env)
+    bot_token = _token(env, "SLACK_BOT_TOKEN", "xoxb-", _WHERE_BOT, required=True)
+    app_token = _token(env, "SLACK_APP_TOKEN", "xapp-", _WHERE_APP, required=False)
+    secret = env.get("SLACK_SIGNING_SECRET", "").strip() or None
+    if app_token is None and secret is None:
+        raise ConfigError(
+            "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode) must be set: "
+            f"get the app token at {_WHERE_APP}, or the secret at {_WHERE_SECRET}"
+        )
+    if secret is not None and not re.fullmatch(r"[A-Za-z0-9]{8,128}", secret):
+        raise ConfigError(f"SLACK_SIGNING_SECRET does not look like a signing secret: get it at {_WHERE_SECRET}")
+    api_url = env.get("SLACK_API_URL", "").strip() or SLACK_API_DEFAULT
+    parsed = urlparse(api_url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError("SLACK_API_URL must be an http(s) URL such as https://slack.com/api/")
+    if not api_url.endswith("/"):
+        api_url += "/"
+    log_level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if log_level not in _LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
+    log_format = env.get("LOG_FORMAT", "text").strip().lower() or "text"
+    if log_format not in ("text", "json"):
+        raise ConfigError("LOG_FORMAT must be text or json")
+    database_url = env.get("DATABASE_URL", "").strip() or default_database_url(env)
+    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url):
+        raise ConfigError("DATABASE_URL must start with sqlite:/// or postgresql://")
+    channel = env.get("TRIAGE_ESCALATION_CHANNEL", "").strip() or None
+    if channel is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,}", channel):
+        raise ConfigError("TRIAGE_ESCALATION_CHANNEL must be a channel ID such as C0123456789 (not its #name)")
+    mention = env.get("TRIAGE_ESCALATION_MENTION", "").strip() or None
+    if mention is not None and not re.fullmatch(r"S[A-Z0-9]{2,}", mention):
+        raise ConfigError("TRIAGE_ESCALATION_MENTION must be a user group ID such as S0123456789")
+    return Config(
+        bot_token=bot_token or "",
+        app_token=app_token,
+        signing_secret=secret,
+        port=_number(env, "PORT", 3000, 1, 65535),
+        api_url=api_url,
+        database_url=database_url,
+        log_level=log_level,
+        log_format=log_format,
+        escalation_channel=channel,
+        escalation_mention=mention,
+        triage_ttl_days=_number(env, "TRIAGE_TTL_DAYS", 7, 1, 3650),
+        http_workers=_number(env, "WEB_CONCURRENCY", 1, 1, 64),
+        http_threads=_number(env, "HTTP_THREADS", 16, 1, 256),
+        port_given=bool(env.get("PORT", "").strip()),
+    )

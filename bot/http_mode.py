@@ -1,0 +1,63 @@
+"""HTTP mode: Bolt's WSGI adapter under gunicorn (threads), with /slack/events and /healthz."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+
+from gunicorn.app.base import BaseApplication
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.config import Config
+
+logger = logging.getLogger("bot.http")
+
+
+def wsgi_app(app: App, health: Callable[[], dict]) -> Callable:
+    slack = SlackRequestHandler(app, path="/slack/events")
+
+    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            status = health()
+            body = json.dumps(status).encode()
+            code = "200 OK" if status.get("ok") else "503 Service Unavailable"
+            start_response(code, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        return slack(environ, start_response)
+
+    return application
+
+
+class _Gunicorn(BaseApplication):
+    """gunicorn run from our own entry point; `load()` runs in each worker, after the fork."""
+
+    def __init__(self, app_factory: Callable[[], Callable], options: dict) -> None:
+        self.app_factory = app_factory
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Callable:
+        return self.app_factory()
+
+
+def serve(app_factory: Callable[[], Callable], config: Config) -> None:
+    options = {
+        "bind": f"0.0.0.0:{config.port}",
+        "workers": config.http_workers,
+        "worker_class": "gthread",
+        "threads": config.http_threads,
+        "backlog": 2048,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "accesslog": None,
+        "loglevel": config.log_level.lower(),
+    }
+    workers, threads = config.http_workers, config.http_threads
+    logger.info("HTTP mode on port %s (%s worker(s) x %s threads)", config.port, workers, threads)
+    _Gunicorn(app_factory, options).run()

@@ -1,0 +1,9 @@
+from slack_bolt import App
+
+from bot.listeners import actions, commands, events
+
+
+def register(app: App) -> None:
+    commands.register(app)
+    events.register(app)
+    actions.register(app)

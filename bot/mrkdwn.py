@@ -1,0 +1,32 @@
+"""Text safe for Slack's mrkdwn: nothing a user or a knowledge file wrote can ping or link."""
+
+from __future__ import annotations
+
+import html
+import re
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def escape(text: str) -> str:
+    """Escapes Slack's three control characters, so `<!channel>` shows as text and pings nobody."""
+    return _CONTROL.sub(" ", text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unescape(text: str) -> str:
+    """What the user typed, from the escaped form Slack delivers (for reading pasted logs)."""
+    return html.unescape(text) if "&" in text else text
+
+
+def plain_from_slack(text: str) -> str:
+    """User text without Slack's markup: `<@U1>` mentions dropped, `<url|label>` as label, entities undone."""
+    text = re.sub(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>", " ", text)
+    text = re.sub(r"<!(?:channel|here|everyone)[^>]*>", " ", text)
+    text = re.sub(r"<!subteam\^[A-Z0-9]+(?:\|[^>]*)?>", " ", text)
+    text = re.sub(r"<(?:mailto:|https?://)?([^>|]*)\|([^>]*)>", r"\2", text)
+    text = re.sub(r"<(?:mailto:)?([^>]*)>", r"\1", text)
+    return unescape(text).strip()
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -1,0 +1,196 @@
+"""The `ftpcode` command line: the same answers as the Slack bot, in a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import textwrap
+from collections.abc import Sequence
+from typing import TextIO
+
+from knowledge import answer as answers
+from knowledge import listing
+from knowledge.lookup import LookupResult, finder
+
+USAGE = """\
+ftpcode QUERY...            explain a code, a name, a reply line or an error message
+ftpcode list [FILTER]       the table: 1xx..6xx, ftp, winsock, sftp, client, curl
+ftpcode triage CODE         a guided troubleshooting conversation for CODE
+ftpcode scan FILE | -       read a client or server log and find what failed"""
+
+EPILOG = """\
+examples:
+  ftpcode 425
+  ftpcode 530 when I log in
+  ftpcode "Response: 550 Permission denied"
+  ftpcode winsock 10061        ftpcode ECONNREFUSED      ftpcode sftp 3
+  ftpcode passive mode         ftpcode list 4xx          ftpcode --json 425
+  ftpcode triage 425           ftpcode scan filezilla.log
+
+exit status: 0 found, 1 nothing matched, 2 usage error."""
+
+
+class Style:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.enabled else text
+
+    def bold(self, text: str) -> str:
+        return self._wrap("1", text)
+
+    def title(self, text: str) -> str:
+        return self._wrap("1;36", text)
+
+    def dim(self, text: str) -> str:
+        return self._wrap("2", text)
+
+
+def _use_colour(stream: TextIO, flag: bool | None) -> bool:
+    if flag is not None:
+        return flag
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def _width() -> int:
+    return max(40, min(shutil.get_terminal_size((100, 24)).columns, 100))
+
+
+def render_result(result: LookupResult, style: Style, width: int) -> str:
+    """The whole answer as terminal text: short at the top, deeper below."""
+    out: list[str] = [f"Note: {n}" for n in result.notes]
+    if not result.matches:
+        asked = f"Nothing found for “{result.query}”." if result.query else "Ask about a code or a message."
+        out.append(asked)
+        out.append("Try: " + " · ".join(result.suggestions))
+        return "\n".join(out) + "\n"
+    if len(result.matches) > 1:
+        names = ", ".join(answers.label(m.entry) for m in result.matches)
+        out.append(style.dim(f"{len(result.matches)} readings: {names}") + "\n")
+    by_id = finder().kb.by_id
+    for match in result.matches:
+        out.append(render_answer(answers.build(match), by_id, style, width))
+    return "\n".join(out)
+
+
+def render_answer(answer: answers.Answer, by_id: dict, style: Style, width: int) -> str:
+    fill = textwrap.TextWrapper(width=width, initial_indent="  ", subsequent_indent="  ")
+    bullet = textwrap.TextWrapper(width=width, initial_indent="  • ", subsequent_indent="    ")
+    lines = [style.bold(answer.heading), textwrap.fill(answer.summary, width), ""]
+    for d in answer.digits:
+        text = f"{d.digit}  {d.short:<30}{d.meaning}"
+        lines.append(textwrap.fill(text, width, initial_indent="  ", subsequent_indent=" " * 35))
+    if answer.digits:
+        lines.append("")
+    for section in answer.sections:
+        lines.append(style.title(section.title))
+        wrapper = bullet if section.bulleted else fill
+        lines += [wrapper.fill(item) for item in section.items]
+        lines.append("")
+    related = answers.related_labels(answer.entry, by_id)
+    if related:
+        lines.append(style.dim("See also: " + ", ".join(f"{lbl} (ftpcode {q})" for q, lbl in related)))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def cmd_list(args: Sequence[str], as_json: bool, out: TextIO) -> int:
+    try:
+        _, entries = listing.select(finder().kb, " ".join(args))
+    except listing.UnknownFilter as exc:
+        print(f"ftpcode list: {exc}", file=sys.stderr)
+        return 2
+    wanted = " ".join(args).strip().lower()
+    if as_json:
+        rows = [{"id": e.id, "kind": e.kind, "code": e.code, "title": e.title} for e in entries]
+        json.dump({"filter": wanted or None, "entries": rows}, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return 0
+    for entry in entries:
+        mark = "" if entry.standard else "  (non-standard)"
+        out.write(f"{answers.label(entry):<24} {entry.title}{mark}\n")
+    return 0
+
+
+def cmd_triage(args: Sequence[str], out: TextIO) -> int:
+    from knowledge.triage.terminal import run_terminal
+
+    result = finder().lookup(" ".join(args))
+    if not result.matches:
+        print(f"ftpcode triage: no code found in {' '.join(args)!r}", file=sys.stderr)
+        return 1
+    return run_terminal(result.matches[0].entry.id, sys.stdin, out)
+
+
+def cmd_scan(args: Sequence[str], as_json: bool, style: Style, out: TextIO) -> int:
+    from knowledge.logscan import MAX_SCAN_BYTES
+    from knowledge.logscan_render import render_scan, scan_file
+
+    if len(args) != 1:
+        print("usage: ftpcode scan FILE | -", file=sys.stderr)
+        return 2
+    try:
+        result = scan_file(args[0], sys.stdin.buffer if args[0] == "-" else None)
+    except OSError as exc:
+        print(f"ftpcode scan: cannot read {args[0]}: {exc.strerror}", file=sys.stderr)
+        return 2
+    if as_json:
+        json.dump(result.to_json(), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        out.write(render_scan(result, style, _width(), MAX_SCAN_BYTES))
+    return 0 if result.exchanges or result.findings else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ftpcode",
+        usage=USAGE,
+        description="Explains FTP, FTPS and SFTP reply codes, Windows Sockets errors and client messages.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("query", nargs="*", help="a code, a name, a reply line or free text")
+    p.add_argument("--json", action="store_true", help="print one JSON document (see README)")
+    colour = p.add_mutually_exclusive_group()
+    colour.add_argument("--color", dest="colour", action="store_true", default=None, help="always colour")
+    colour.add_argument("--no-color", dest="colour", action="store_false", help="never colour")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    style = Style(_use_colour(out, args.colour) and not args.json)
+    words = args.query
+    command = words[0].lower() if words else ""
+    try:
+        if command == "list":
+            return cmd_list(words[1:], args.json, out)
+        if command == "triage":
+            return cmd_triage(words[1:], out)
+        if command == "scan":
+            return cmd_scan(words[1:], args.json, style, out)
+        if not words:
+            parser().print_help(out)
+            return 2
+        result = finder().lookup(" ".join(words))
+        if args.json:
+            json.dump(answers.result_json(result), out, indent=2, ensure_ascii=False)
+            out.write("\n")
+        else:
+            out.write(render_result(result, style, _width()))
+        return 0 if result.found else 1
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""Finds the knowledge entries a query is about: codes, names, reply lines, client messages or free text.
+
+`lookup()` never raises: whatever it is given, it answers with matches, or with suggestions of what to try.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from knowledge import digits
+from knowledge.base import Entry, KnowledgeBase, load
+from knowledge.search import TextIndex
+
+MAX_QUERY_CHARS = 4000
+MAX_CODE_MATCHES = 6
+MAX_TEXT_MATCHES = 3
+
+EXAMPLES = ("425", "530 when I log in", "winsock 10061", "ECONNREFUSED", "sftp 3", "passive mode", "list 4xx")
+
+# A reply code standing on its own: not part of an IP address, a port tuple, a time or a longer number.
+_REPLY_CODE = re.compile(r"(?<![\w.,:/(|$-])([1-6][0-5]\d)(?![\w]|[.,:]\d)")
+_WINSOCK = re.compile(r"(?<![\w.])(1[01]\d{3})(?!\w)")
+_SERIES = re.compile(r"^\s*([1-6])\s*(?:xx|\*\*|00s?)(?:\s+(?:series|class|codes?))?\s*$", re.I)
+_KIND_AND_NUMBER = re.compile(
+    r"^\s*(?P<kind>ftp|reply|response|winsock|wsa|socket(?:\s+error)?|sftp|ssh_fx|curl|exit(?:\s+code)?)"
+    r"\s*(?:error|status|code)?\s*[:#(]?\s*(?P<number>\d{1,5})\)?\s*$",
+    re.I,
+)
+_CURL_LINE = re.compile(r"curl:\s*\((\d{1,3})\)")
+_SYMBOL = re.compile(r"\b(?:WSA[A-Z_]+|E[A-Z]{3,}|SSH_FX_[A-Z_]+|CURLE_[A-Z_]+|EAI_[A-Z]+)\b", re.I)
+_PORT_PREFIX = re.compile(r"\bport\s*:?\s*$|:$", re.I)
+_KIND_WORDS = {
+    "ftp": "ftp-reply",
+    "reply": "ftp-reply",
+    "response": "ftp-reply",
+    "winsock": "winsock",
+    "wsa": "winsock",
+    "socket": "winsock",
+    "sftp": "sftp-status",
+    "ssh_fx": "sftp-status",
+    "curl": "client-message",
+    "exit": "client-message",
+}
+
+
+@dataclass(frozen=True)
+class Match:
+    entry: Entry
+    reason: str  # "code", "name", "text", "unknown-code"
+    score: float = 1.0
+
+    @property
+    def known(self) -> bool:
+        return self.reason != "unknown-code"
+
+
+@dataclass
+class LookupResult:
+    query: str
+    matches: list[Match] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.matches)
+
+
+def clean(query: object) -> tuple[str, list[str]]:
+    """Normalises what a person typed (unicode forms, control characters, length); returns notes to show."""
+    notes: list[str] = []
+    text = query if isinstance(query, str) else ""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
+    if len(text) > MAX_QUERY_CHARS:
+        text = text[:MAX_QUERY_CHARS]
+        notes.append(f"Only the first {MAX_QUERY_CHARS:,} characters were read.")
+    return text.strip(), notes
+
+
+class Finder:
+    """Lookup over one knowledge base; the text index is built on the first free-text query."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self._aliases: dict[str, list[Entry]] = {}
+        for entry in kb.entries:
+            for alias in {entry.name, *entry.aliases} - {""}:
+                self._aliases.setdefault(alias.upper(), []).append(entry)
+        self._index: TextIndex | None = None
+
+    @property
+    def index(self) -> TextIndex:
+        if self._index is None:
+            self._index = TextIndex(self.kb.entries)
+        return self._index
+
+    def lookup(self, query: object) -> LookupResult:
+        text, notes = clean(query)
+        result = LookupResult(query=text, notes=notes)
+        if not text:
+            result.suggestions = list(EXAMPLES)
+            return result
+        result.matches = self._by_form(text)
+        if not result.matches:
+            result.matches = [Match(e, "text", s) for e, s in self.index.search(text, MAX_TEXT_MATCHES)]
+        if not result.matches:
+            result.suggestions = self._suggest(text)
+        return result
+
+    def _by_form(self, text: str) -> list[Match]:
+        explicit = _KIND_AND_NUMBER.match(text)
+        if explicit:
+            return self._explicit(_KIND_WORDS[explicit["kind"].split()[0].lower()], explicit["number"])
+        series = _SERIES.match(text)
+        if series:
+            entry = self.kb.by_id.get(f"ftp-{series[1]}xx")
+            return [Match(entry, "code")] if entry else []
+        if text.isdigit() and len(text) <= 2:
+            return [Match(e, "code") for e in self._small_number(text)]
+        matches: list[Match] = []
+        seen: set[str] = set()
+
+        def add(entry: Entry, reason: str) -> None:
+            if entry.id not in seen:
+                seen.add(entry.id)
+                matches.append(Match(entry, reason))
+
+        for number in _CURL_LINE.findall(text):
+            if curl := self.kb.by_id.get(f"curl-{int(number)}"):
+                add(curl, "code")
+        for symbol in _SYMBOL.findall(text):
+            for entry in self._aliases.get(symbol.upper(), []):
+                add(entry, "name")
+        for found in _REPLY_CODE.finditer(text):
+            if _PORT_PREFIX.search(text[: found.start()]):
+                continue
+            code = found[1]
+            entry = self.kb.get("ftp-reply", code)
+            if entry:
+                add(entry, "code")
+            elif f"ftp-{code}" not in seen:
+                seen.add(f"ftp-{code}")
+                matches.append(Match(self.unknown_reply(code), "unknown-code"))
+        for number in _WINSOCK.findall(text):
+            if entry := self.kb.get("winsock", number):
+                add(entry, "code")
+        matches.sort(key=_relevance)
+        return matches[:MAX_CODE_MATCHES]
+
+    def _explicit(self, kind: str, number: str) -> list[Match]:
+        number = str(int(number))
+        if kind == "client-message":
+            entry = self.kb.by_id.get(f"curl-{number}")
+        else:
+            entry = self.kb.get(kind, number)
+        if entry:
+            return [Match(entry, "code")]
+        if kind == "ftp-reply" and digits.is_reply_code(number):
+            return [Match(self.unknown_reply(number), "unknown-code")]
+        return []
+
+    def _small_number(self, number: str) -> list[Entry]:
+        number = str(int(number))
+        readings = [self.kb.get("sftp-status", number), self.kb.by_id.get(f"curl-{number}")]
+        return [e for e in readings if e]
+
+    def resolve(self, entry_ids: list[str]) -> list[Match]:
+        """Matches for ids an earlier answer carried (a button's value); unknown ids are skipped."""
+        matches = []
+        for entry_id in entry_ids:
+            if entry := self.kb.by_id.get(entry_id):
+                matches.append(Match(entry, "code"))
+            elif re.fullmatch(r"ftp-\d{3}", entry_id) and digits.is_reply_code(entry_id[4:]):
+                matches.append(Match(self.unknown_reply(entry_id[4:]), "unknown-code"))
+        return matches
+
+    def unknown_reply(self, code: str) -> Entry:
+        """An entry for a three-digit code no standard defines, explained by its digits."""
+        class_short, class_meaning = digits.first_digit(code[0])
+        group_short, _ = digits.second_digit(code[1])
+        nearest = self.nearest_replies(code)
+        return Entry(
+            id=f"ftp-{code}",
+            kind="ftp-reply",
+            code=code,
+            title=f"Not a standard reply code ({class_short}, {group_short})",
+            summary=(
+                f"No FTP standard defines {code}, but its digits still tell a lot: a {class_short} reply "
+                f"about {group_short}. {class_meaning}"
+            ),
+            causes=(
+                "The server software uses its own code here; the text after the code says what it means.",
+                "The number was copied with a typo: compare with the nearest standard codes below.",
+            ),
+            user_action=(
+                "Read the whole reply line the server sent: its text matters more than the number.",
+                "Check the nearest standard codes listed below.",
+            ),
+            admin_action=("Look the code up in the server software's documentation and log.",),
+            sources=(digits.source(),),
+            standard=False,
+            origin="not defined by any FTP RFC or widely used server that ftpcode knows",
+            related=tuple(e.id for e in nearest),
+        )
+
+    def nearest_replies(self, code: str, count: int = 3) -> list[Entry]:
+        known = [e for e in self.kb.of_kind("ftp-reply") if e.is_three_digit and e.standard]
+
+        def distance(entry: Entry) -> tuple[int, int, int]:
+            return (entry.code[0] != code[0], entry.code[1] != code[1], abs(int(entry.code) - int(code)))
+
+        return sorted(known, key=distance)[:count]
+
+    def _suggest(self, text: str) -> list[str]:
+        words = re.findall(r"[A-Za-z_]{4,}", text)[:20]
+        close = []
+        for word in words:
+            close += difflib.get_close_matches(word.upper(), self._aliases, n=2, cutoff=0.8)
+        return list(dict.fromkeys(close))[:3] + list(EXAMPLES[:4])
+
+
+def _relevance(match: Match) -> tuple[int, int]:
+    """Errors before successes: a 530 matters more than the 220 greeting beside it."""
+    code = match.entry.code
+    if match.entry.kind == "ftp-reply" and code[:1] in "123":
+        return (1, 0)
+    return (0, 0)
+
+
+_finder: Finder | None = None
+
+
+def finder() -> Finder:
+    global _finder
+    if _finder is None:
+        _finder = Finder(load())
+    return _finder
+
+
+def lookup(query: object) -> LookupResult:
+    """Looks a query up in the shipped knowledge base."""
+    return finder().lookup(query)
