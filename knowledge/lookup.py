@@ -23,7 +23,7 @@ EXAMPLES = ("425", "530 when I log in", "winsock 10061", "ECONNREFUSED", "sftp 3
 # A reply code standing on its own: not part of an IP address, a port tuple, a time or a longer number.
 _REPLY_CODE = re.compile(r"(?<![\w.,:/(|$-])([1-6][0-5]\d)(?![\w]|[.,:]\d)")
 _WINSOCK = re.compile(r"(?<![\w.])(1[01]\d{3})(?!\w)")
-_SERIES = re.compile(r"^\s*([1-6])\s*(?:xx|\*\*|00s?)(?:\s+(?:series|class|codes?))?\s*$", re.I)
+_SERIES = re.compile(r"^\s*([1-6])(?:xx|\*\*|00s|00\s+series)(?:\s+(?:series|class|codes?))?\s*$", re.I)
 _KIND_AND_NUMBER = re.compile(
     r"^\s*(?P<kind>ftp|reply|response|winsock|wsa|socket(?:\s+error)?|sftp|ssh_fx|curl|exit(?:\s+code)?)"
     r"\s*(?:error|status|code)?\s*[:#(]?\s*(?P<number>\d{1,5})\)?\s*$",

@@ -21,7 +21,8 @@ _MIN_SHARE_OF_BEST = 0.45
 
 def words(text: str) -> list[str]:
     tokens = _WORD.findall(text.lower().replace("'", ""))
-    return [t for t in tokens if len(t) > 1 and t not in _STOP]
+    # Numbers are read by the code parsers; as words they would match "10" in an address to SFTP status 10.
+    return [t for t in tokens if len(t) > 1 and t not in _STOP and not t.isdigit()]
 
 
 def _fields(entry: Entry) -> dict[str, str]:
@@ -39,6 +40,10 @@ def _phrases(entry: Entry) -> list[str]:
     return [" ".join(words(t)) for t in texts if len(words(t)) >= 2]
 
 
+# On equal scores, the code itself explains more than one client's wording of it.
+_KIND_ORDER = {"ftp-reply": 0, "winsock": 1, "sftp-status": 2, "client-message": 3}
+
+
 class TextIndex:
     def __init__(self, entries: Iterable[Entry]) -> None:
         self.entries = list(entries)
@@ -48,10 +53,14 @@ class TextIndex:
             for name, weight in _FIELD_WEIGHTS:
                 for word in set(words(fields[name])):
                     postings = self.postings[word]
-                    postings[i] = max(postings.get(i, 0.0), weight)
+                    postings[i] = postings.get(i, 0.0) + weight
         self.phrases = [_phrases(e) for e in self.entries]
         total = len(self.entries)
         self.idf = {w: math.log(1 + total / len(p)) for w, p in self.postings.items()}
+
+    def _tie_rank(self, i: int) -> tuple[int, str]:
+        entry = self.entries[i]
+        return (_KIND_ORDER[entry.kind], entry.id)
 
     def search(self, text: str, limit: int) -> list[tuple[Entry, float]]:
         query_words = list(dict.fromkeys(words(text)))[:60]
@@ -65,11 +74,14 @@ class TextIndex:
             return []
         joined = " ".join(words(text))
         for i in scores:
-            if any(p and (p in joined or joined in p) for p in self.phrases[i]):
+            phrases = self.phrases[i]
+            if joined in phrases:  # the whole query is this entry's title or message
+                scores[i] *= 3.0
+            elif any(p in joined or joined in p for p in phrases):
                 scores[i] *= 2.0
         best = max(scores.values())
         # One common word alone ("mode") is not a match worth showing.
         if best < 3.0:
             return []
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], self.entries[item[0]].id))
+        ranked = sorted(scores.items(), key=lambda item: (-round(item[1], 6), self._tie_rank(item[0])))
         return [(self.entries[i], s) for i, s in ranked[:limit] if s >= best * _MIN_SHARE_OF_BEST]

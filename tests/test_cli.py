@@ -45,7 +45,7 @@ def test_json_document_shape():
         "causes", "user_action", "admin_action", "related", "sources",
     }  # fmt: skip
     assert match["kind"] == "ftp-reply" and [d["digit"] for d in match["digits"]] == ["4", "2", "5"]
-    code, text = run("--json", "nothing-matches-this")
+    code, text = run("--json", "qzxv-wkpj")
     assert code == 1 and json.loads(text)["matches"] == []
 
 
@@ -65,6 +65,9 @@ def test_usage_errors_exit_2():
 def test_installed_command_answers_without_slack():
     done = subprocess.run(["ftpcode", "425"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0 and done.stdout.startswith("FTP 425")
-    check = "import sys, knowledge.cli; knowledge.cli.main(['425'], out=open('/dev/null','w')); print('slack_bolt' in sys.modules)"
+    check = (
+        "import sys, knowledge.cli; knowledge.cli.main(['425'], out=open('/dev/null', 'w')); "
+        "print('slack_bolt' in sys.modules)"
+    )
     done = subprocess.run(["python", "-c", check], capture_output=True, text=True, timeout=30)
     assert done.stdout.strip() == "False"
