@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from bot import blocks
 from bot.blocks import Message
 from knowledge import listing
-from knowledge.lookup import finder
+from knowledge.lookup import Match, finder
 
 
-def for_text(text: str, *, ephemeral: bool) -> Message:
-    """`help`, `list 4xx`, or a query: the Message to send back."""
+@dataclass
+class Reply:
+    message: Message
+    matches: list[Match] = field(default_factory=list)
+
+
+def for_text(text: str, *, ephemeral: bool) -> Reply:
+    """`help`, `list 4xx`, or a query: the Message to send back, and what the query matched."""
     words = text.split()
     first = words[0].lower() if words else ""
     if first in ("", "help", "?", "-h", "--help"):
-        return blocks.help_message()
+        return Reply(blocks.help_message())
     if first == "list":
         try:
             title, entries = listing.select(finder().kb, " ".join(words[1:]))
         except listing.UnknownFilter:
-            return blocks.finish(
-                "Unknown list.",
-                [blocks.section(f"I can list: {listing.FILTER_HELP}. For example `/ftpcode list 4xx`.")],
-            )
-        return blocks.list_message(title, entries)
-    return blocks.answer_message(finder().lookup(text), ephemeral=ephemeral)
+            hint = blocks.section(f"I can list: {listing.FILTER_HELP}. For example `/ftpcode list 4xx`.")
+            return Reply(blocks.finish("Unknown list.", [hint]))
+        return Reply(blocks.list_message(title, entries))
+    result = finder().lookup(text)
+    return Reply(blocks.answer_message(result, ephemeral=ephemeral), result.matches)

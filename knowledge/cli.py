@@ -93,7 +93,8 @@ def render_answer(answer: answers.Answer, by_id: dict, style: Style, width: int)
         lines.append("")
     related = answers.related_labels(answer.entry, by_id)
     if related:
-        lines.append(style.dim("See also: " + ", ".join(f"{lbl} (ftpcode {q})" for q, lbl in related)))
+        see_also = "See also: " + ", ".join(f"{lbl} (ftpcode {q})" for q, lbl in related)
+        lines.append(style.dim(textwrap.fill(see_also, width)))
         lines.append("")
     return "\n".join(lines)
 
@@ -127,8 +128,7 @@ def cmd_triage(args: Sequence[str], out: TextIO) -> int:
 
 
 def cmd_scan(args: Sequence[str], as_json: bool, style: Style, out: TextIO) -> int:
-    from knowledge.logscan import MAX_SCAN_BYTES
-    from knowledge.logscan_render import render_scan, scan_file
+    from knowledge.scan_text import render_scan, scan_file
 
     if len(args) != 1:
         print("usage: ftpcode scan FILE | -", file=sys.stderr)
@@ -142,7 +142,7 @@ def cmd_scan(args: Sequence[str], as_json: bool, style: Style, out: TextIO) -> i
         json.dump(result.to_json(), out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
-        out.write(render_scan(result, style, _width(), MAX_SCAN_BYTES))
+        out.write(render_scan(result, style, _width()))
     return 0 if result.exchanges or result.findings else 1
 
 

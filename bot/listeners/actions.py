@@ -1,14 +1,17 @@
-"""Buttons on answers: share, explain another reading, show the rest."""
+"""Buttons: on answers (share, explain another reading, show the rest) and in triage threads."""
 
 from __future__ import annotations
 
+import re
 from logging import Logger
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks
+from bot import triage_blocks as tb
+from bot.triage_flow import TriageFlow
 from knowledge.lookup import LookupResult, finder
 
 
@@ -50,7 +53,39 @@ def show_rest(ack: Ack, action: dict, respond: Respond) -> None:
         respond(response_type="ephemeral", replace_original=False, **message.kwargs())
 
 
+def start_triage(ack: Ack, body: dict, action: dict, context: BoltContext, client: WebClient, respond: Respond) -> None:
+    ack()
+    entry_id, user_id = action["value"], body["user"]["id"]
+    flow = TriageFlow(client, context["store"], context["config"])
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    if container.get("is_ephemeral") or not message.get("ts"):
+        channel = flow.start_in_dm(entry_id, user_id)
+        note = "I started the triage in our direct messages." if channel else "I could not open a direct message."
+        respond(response_type="ephemeral", replace_original=False, text=note)
+        return
+    thread_ts = message.get("thread_ts") or message["ts"]
+    flow.start(entry_id, body["channel"]["id"], thread_ts, user_id)
+
+
+def triage_click(ack: Ack, body: dict, action: dict, context: BoltContext, client: WebClient, respond: Respond) -> None:
+    ack()
+    message = body.get("message") or {}
+    flow = TriageFlow(client, context["store"], context["config"])
+    reply = flow.click(
+        action.get("value", ""),
+        body["user"]["id"],
+        body["channel"]["id"],
+        message.get("ts", ""),
+        message.get("blocks", []),
+    )
+    if reply.ephemeral:
+        respond(response_type="ephemeral", replace_original=False, text=reply.ephemeral)
+
+
 def register(app: App) -> None:
+    app.action(tb.START)(start_triage)
+    app.action(re.compile(f"^({tb.ANSWER}|{tb.CONTROL}|{tb.FEEDBACK})_"))(triage_click)
     app.action("share_answer")(share_answer)
     app.action("show_answer")(show_answer)
     app.action("show_rest")(show_rest)

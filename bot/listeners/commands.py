@@ -13,8 +13,8 @@ from bot.mrkdwn import plain_from_slack
 def ftpcode_command(ack: Ack, command: dict, respond: Respond, logger: Logger) -> None:
     ack()
     text = plain_from_slack(command.get("text") or "")
-    message = replies.for_text(text, ephemeral=True)
-    respond(response_type="ephemeral", **message.kwargs())
+    reply = replies.for_text(text, ephemeral=True)
+    respond(response_type="ephemeral", **reply.message.kwargs())
 
 
 def register(app: App) -> None:

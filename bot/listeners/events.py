@@ -10,6 +10,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot import home, replies
 from bot.mrkdwn import plain_from_slack
+from bot.triage_flow import TriageFlow
+from knowledge.lookup import Match
 
 
 def _post(client: WebClient, logger: Logger, **kwargs) -> dict | None:
@@ -20,21 +22,44 @@ def _post(client: WebClient, logger: Logger, **kwargs) -> dict | None:
         return None
 
 
-def answer_message(event: dict, client: WebClient, logger: Logger, *, in_thread: bool) -> None:
+def answer_message(event: dict, client: WebClient, logger: Logger, *, in_thread: bool) -> list[Match]:
+    """Answers the text of a message; returns what it matched, so a triage can follow."""
     text = plain_from_slack(event.get("text") or "")
-    message = replies.for_text(text, ephemeral=False)
+    reply = replies.for_text(text, ephemeral=False)
     thread_ts = event.get("thread_ts") or (event["ts"] if in_thread else None)
-    _post(client, logger, channel=event["channel"], thread_ts=thread_ts, **message.kwargs())
+    _post(client, logger, channel=event["channel"], thread_ts=thread_ts, **reply.message.kwargs())
+    return reply.matches
 
 
-def on_mention(event: dict, client: WebClient, logger: Logger) -> None:
-    answer_message(event, client, logger, in_thread=True)
+def _typed_triage_answer(event: dict, context: BoltContext, client: WebClient) -> bool:
+    thread_ts = event.get("thread_ts")
+    if not thread_ts or not event.get("user"):
+        return False
+    flow = TriageFlow(client, context["store"], context["config"])
+    text = plain_from_slack(event.get("text") or "")
+    return flow.typed(text, event["user"], event["channel"], thread_ts)
+
+
+def on_mention(event: dict, context: BoltContext, client: WebClient, logger: Logger) -> None:
+    if _typed_triage_answer(event, context, client):
+        return
+    matches = answer_message(event, client, logger, in_thread=True)
+    coded = [m for m in matches if m.reason in ("code", "name", "unknown-code")]
+    if coded and event.get("user"):
+        flow = TriageFlow(client, context["store"], context["config"])
+        flow.start(coded[0].entry.id, event["channel"], event.get("thread_ts") or event["ts"], event["user"])
 
 
 def on_message(event: dict, context: BoltContext, client: WebClient, logger: Logger) -> None:
     if event.get("subtype") or event.get("bot_id") or event.get("user") == context.bot_user_id:
         return
-    if event.get("channel_type") == "im":
+    is_dm = event.get("channel_type") == "im"
+    # A mention in a channel also arrives as app_mention, which answers it; answering here too would repeat.
+    if not is_dm and f"<@{context.bot_user_id}>" in (event.get("text") or ""):
+        return
+    if _typed_triage_answer(event, context, client):
+        return
+    if is_dm:
         answer_message(event, client, logger, in_thread=False)
 
 

@@ -1,0 +1,149 @@
+"""Block Kit for triage: a question with buttons, the answered question, the checklist, the hand-off."""
+
+from __future__ import annotations
+
+import json
+
+from slack_sdk.models.blocks import ActionsBlock, Block
+
+from bot.blocks import Message, button, context, finish, header, section
+from bot.mrkdwn import clip, escape
+from knowledge.triage import Checklist, Question, Step
+
+ANSWER = "triage_answer"
+CONTROL = "triage_control"  # back, restart, stop, handover
+FEEDBACK = "triage_feedback"  # fixed, not_fixed
+START = "start_triage"
+
+
+def value(session_id: str, **fields: str) -> str:
+    return json.dumps({"s": session_id, **fields}, separators=(",", ":"))
+
+
+def parse_value(raw: str) -> dict[str, str]:
+    try:
+        data = json.loads(raw)
+    except (TypeError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+def question_message(session_id: str, question: Question, step: int, code: str, *, can_go_back: bool) -> Message:
+    options = [
+        button(o.label, f"{ANSWER}_{i}", value(session_id, q=question.id, o=o.id))
+        for i, o in enumerate(question.options)
+    ]
+    controls = [button("Start over", f"{CONTROL}_restart", value(session_id, c="restart", q=question.id))]
+    if can_go_back:
+        controls.insert(0, button("Back", f"{CONTROL}_back", value(session_id, c="back", q=question.id)))
+    controls += [
+        button("Let someone else answer", f"{CONTROL}_handover", value(session_id, c="handover", q=question.id)),
+        button("Stop", f"{CONTROL}_stop", value(session_id, c="stop", q=question.id)),
+    ]
+    blocks: list[Block] = [section(f"*Triage for {escape(code)}, question {step}*\n{escape(question.text)}")]
+    if question.help:
+        blocks.append(context(escape(question.help)))
+    hints = [f"*{escape(o.label)}*: {escape(o.hint)}" for o in question.options if o.hint]
+    if hints:
+        blocks.append(context(clip(" · ".join(hints), 2900)))
+    blocks += [ActionsBlock(block_id=f"q:{question.id}", elements=options[:25]), ActionsBlock(elements=controls)]
+    labels = ", ".join(o.label for o in question.options)
+    return finish(
+        f"Triage for {code}, question {step}: {question.text} ({labels}). You can also type the answer.", blocks
+    )
+
+
+def answered_message(question: Question, label: str, user_id: str) -> Message:
+    blocks: list[Block] = [
+        section(f"{escape(question.text)}\n*{escape(label)}*"),
+        context(f"Answered by <@{user_id}>"),
+    ]
+    return finish(f"{question.text} {label}", blocks)
+
+
+def closed_question_message(question: Question, what: str, user_id: str) -> Message:
+    blocks: list[Block] = [section(f"~{escape(question.text)}~"), context(f"{escape(what)} by <@{user_id}>")]
+    return finish(f"{question.text} ({what})", blocks)
+
+
+def note_message(text: str) -> Message:
+    return finish(text, [section(escape(text))])
+
+
+def without_buttons(blocks: list[dict], note: str) -> list[dict]:
+    """An earlier message's blocks with its buttons removed and a note of what happened (note is mrkdwn)."""
+    kept = [b for b in blocks if b.get("type") != "actions"]
+    return [*kept, context(note).to_dict()][:50]
+
+
+def _steps(steps: tuple[Step, ...]) -> str:
+    return "\n".join(f"{i}. {escape(s.text)}" for i, s in enumerate(steps, 1))
+
+
+def checklist_message(session_id: str, checklist: Checklist, code: str, title: str) -> Message:
+    blocks: list[Block] = [header(f"Checklist for {code}: {title}")]
+    blocks += [section(f":information_source: {escape(n)}") for n in checklist.notes]
+    if checklist.user_steps:
+        blocks.append(section(f"*You can try*\n{_steps(checklist.user_steps)}"))
+    if checklist.admin_steps:
+        blocks.append(section(f"*Ask your server admin*\n{_steps(checklist.admin_steps)}"))
+    sources = sorted({s.source for s in (*checklist.user_steps, *checklist.admin_steps) if s.source})
+    if sources:
+        blocks.append(context(clip("Sources: " + "; ".join(escape(s) for s in sources), 2900)))
+    blocks.append(section("*Did this fix it?*"))
+    blocks.append(
+        ActionsBlock(
+            block_id="feedback",
+            elements=[
+                button("Yes, it works now", f"{FEEDBACK}_yes", value(session_id, f="fixed"), "primary"),
+                button("No, still broken", f"{FEEDBACK}_no", value(session_id, f="not_fixed"), "danger"),
+            ],
+        )
+    )
+    steps = [s.text for s in (*checklist.user_steps, *checklist.admin_steps)]
+    return finish(f"Checklist for {code}: " + " ".join(f"({i}) {t}" for i, t in enumerate(steps, 1)), blocks)
+
+
+def thanks_message() -> Message:
+    return finish(
+        "Glad it works now. This triage is closed.", [section("Glad it works now. This triage is closed. :tada:")]
+    )
+
+
+def handoff_posted_message(channel_id: str) -> Message:
+    text = f"I have passed this on to <#{channel_id}> with your answers; someone will follow up in this thread."
+    return finish(text, [section(text)])
+
+
+def handoff_copy_message(summary: str) -> Message:
+    body = "```\n" + escape(clip(summary, 2800)) + "\n```"
+    blocks: list[Block] = [
+        section("Time for a human. Ask your server or network admin (or your helpdesk) and paste them this summary:"),
+        section(body),
+    ]
+    return finish("Time for a human: paste this summary to your admin.\n" + summary, blocks)
+
+
+def escalation_message(summary: str, permalink: str | None, mention: str | None, user_id: str) -> Message:
+    who = f"<!subteam^{mention}> " if mention else ""
+    link = f" <{permalink}|Open the thread>" if permalink else ""
+    blocks: list[Block] = [
+        section(f"{who}<@{user_id}> still has a problem after the ftpcode checklist.{link}"),
+        section("```\n" + escape(clip(summary, 2800)) + "\n```"),
+    ]
+    return finish(f"Triage hand-off from <@{user_id}>: {summary}", blocks)
+
+
+def expired_message(entry_id: str) -> Message:
+    blocks: list[Block] = [
+        section("This triage has expired. Start it again?"),
+        ActionsBlock(elements=[button("Start again", START, entry_id)]),
+    ]
+    return finish("This triage has expired.", blocks)
+
+
+def not_yours_text(owner_id: str) -> str:
+    return (
+        f"This triage belongs to <@{owner_id}>, who can let someone else answer. "
+        "Start your own with `/ftpcode CODE` and *Start triage*."
+    )
