@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot import blocks
+from bot import blocks, scan_reply
 from bot.blocks import Message
 from knowledge import listing
 from knowledge.lookup import Match, finder
@@ -14,10 +14,14 @@ from knowledge.lookup import Match, finder
 class Reply:
     message: Message
     matches: list[Match] = field(default_factory=list)
+    is_log: bool = False
 
 
 def for_text(text: str, *, ephemeral: bool) -> Reply:
     """`help`, `list 4xx`, or a query: the Message to send back, and what the query matched."""
+    if scan_reply.looks_like_log(text):
+        message, result = scan_reply.for_log(text, ephemeral=ephemeral)
+        return Reply(message, finder().resolve(result.codes[:1]), is_log=True)
     words = text.split()
     first = words[0].lower() if words else ""
     if first in ("", "help", "?", "-h", "--help"):

@@ -2,6 +2,8 @@ import os
 
 import pytest
 
+from tests.standin.fixtures import bot_http, bot_socket, standin  # noqa: F401
+
 REQUIRE_SERVICES = os.environ.get("FTPCODE_REQUIRE_SERVICES") == "1"
 
 

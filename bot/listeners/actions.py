@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks
 from bot import triage_blocks as tb
+from bot.scan_reply import parse_triage_value
 from bot.triage_flow import TriageFlow
 from knowledge.lookup import LookupResult, finder
 
@@ -55,17 +56,18 @@ def show_rest(ack: Ack, action: dict, respond: Respond) -> None:
 
 def start_triage(ack: Ack, body: dict, action: dict, context: BoltContext, client: WebClient, respond: Respond) -> None:
     ack()
-    entry_id, user_id = action["value"], body["user"]["id"]
+    entry_id, prefill = parse_triage_value(action.get("value", ""))
+    user_id = body["user"]["id"]
     flow = TriageFlow(client, context["store"], context["config"])
     container = body.get("container") or {}
     message = body.get("message") or {}
     if container.get("is_ephemeral") or not message.get("ts"):
-        channel = flow.start_in_dm(entry_id, user_id)
+        channel = flow.start_in_dm(entry_id, user_id, prefill)
         note = "I started the triage in our direct messages." if channel else "I could not open a direct message."
         respond(response_type="ephemeral", replace_original=False, text=note)
         return
     thread_ts = message.get("thread_ts") or message["ts"]
-    flow.start(entry_id, body["channel"]["id"], thread_ts, user_id)
+    flow.start(entry_id, body["channel"]["id"], thread_ts, user_id, prefill)
 
 
 def triage_click(ack: Ack, body: dict, action: dict, context: BoltContext, client: WebClient, respond: Respond) -> None:

@@ -1,0 +1,53 @@
+"""Reads a text file or snippet shared with the bot, within the log scanner's size limit."""
+
+from __future__ import annotations
+
+import urllib.request
+from urllib.parse import urlparse
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from knowledge.logscan import MAX_SCAN_BYTES
+from knowledge.scan_text import decode_log
+
+_TEXT_MIMETYPES = ("text/", "application/octet-stream", "application/x-log", "application/json")
+_BINARY_TYPES = ("png", "jpg", "gif", "pdf", "zip", "gzip", "binary")
+
+
+class FileRefused(Exception):
+    """A friendly sentence saying why the file was not read."""
+
+
+def _trusted(url: str, api_url: str) -> bool:
+    """The bot token goes only to Slack's own file hosts (or the host serving the Web API, as in tests)."""
+    host = urlparse(url).hostname or ""
+    api_host = urlparse(api_url).hostname or ""
+    return host == api_host or host.endswith((".slack.com", ".slack-gov.com")) or host in ("slack.com",)
+
+
+def read_text(client: WebClient, file_id: str, api_url: str) -> str:
+    """The text of a shared file; raises FileRefused with a reason a user can act on."""
+    try:
+        info = client.files_info(file=file_id)["file"]
+    except SlackApiError as exc:
+        raise FileRefused("I could not open that file (Slack said: {}).".format(exc.response.get("error"))) from exc
+    name = info.get("name") or "file"
+    size = int(info.get("size") or 0)
+    if size > MAX_SCAN_BYTES:
+        limit = MAX_SCAN_BYTES // 1_000_000
+        raise FileRefused(
+            f"{name} is {size / 1_000_000:.1f} MB; I read logs up to {limit} MB. Send the part around the error."
+        )
+    if info.get("filetype") in _BINARY_TYPES or not info.get("mimetype", "text/plain").startswith(_TEXT_MIMETYPES):
+        raise FileRefused(f"{name} does not look like a text log. Share the log as a text file or snippet.")
+    url = info.get("url_private_download") or info.get("url_private")
+    if not url or not _trusted(url, api_url):
+        raise FileRefused(f"I could not download {name}.")
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {client.token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            data = response.read(MAX_SCAN_BYTES + 1)
+    except OSError as exc:
+        raise FileRefused(f"I could not download {name}.") from exc
+    return decode_log(data)
