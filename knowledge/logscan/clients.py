@@ -1,0 +1,171 @@
+"""Parsers for client logs: FileZilla, WinSCP, curl -v, lftp debug, Python ftplib debug, plain transcripts.
+
+Each takes `body` ("\\n" + the masked text) and returns events (see events.py). Status lines that cannot
+matter (progress, TLS handshake chatter) are skipped by the pattern itself, so the per-line Python work is
+spent on commands, replies and the few messages that say what went wrong.
+"""
+
+from __future__ import annotations
+
+import re
+
+from knowledge.logscan.events import COMMAND, NOTE, REPLY, Event, iter_matches
+
+# --- FileZilla: "Status:\tConnecting to ...", optionally after "2024-05-01 10:00:01 1234 1 " or "10:00:01\t".
+_FZ_PREFIX = r"(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:[ \t]+\d+){0,2}[ \t]+|\d\d:\d\d:\d\d[ \t]+)?"
+_FZ_STATUS_WORTH_KEEPING = (
+    r"Connecting to|Server sent passive|Connection attempt failed|TLS connection established|Insecure server|"
+    r"Server does not support|Connection closed by server|Connection timed out"
+)
+_FILEZILLA = re.compile(
+    r"\n" + _FZ_PREFIX + r"(?:(Command|Response|Error):|Status:(?=[ \t]*(?:" + _FZ_STATUS_WORTH_KEEPING + r")))"
+    r"([^\n]*)"
+)
+_FZ_KIND = {"Command": COMMAND, "Response": REPLY, "Error": NOTE, None: NOTE}
+
+
+def parse_filezilla(body: str) -> list[Event]:
+    # iter_matches inlined: this and parse_curl are the hot loops of a big paste
+    kinds = _FZ_KIND
+    events: list[Event] = []
+    append = events.append
+    count = body.count
+    line = pos = 0
+    for m in _FILEZILLA.finditer(body):
+        start = m.start()
+        line += count("\n", pos, start + 1)
+        pos = start + 1
+        kind, text = m.group(1, 2)
+        append((line, kinds[kind], text.strip(), None))
+    return events
+
+
+# --- WinSCP: ". 2024-05-01 10:00:01.123 text" with < (received), > (sent), . ! * (messages, errors).
+_WINSCP = re.compile(r"\n([.<>!*]) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} ([^\n]*)")
+
+
+def parse_winscp(body: str) -> list[Event]:
+    events: list[Event] = []
+    for line, m in iter_matches(_WINSCP, body):
+        mark, text = m.group(1), m.group(2).rstrip()
+        if mark in "<>" and text.startswith("Type: SSH_FXP"):
+            continue  # SFTP packet trace, not a dialogue line
+        kind = REPLY if mark == "<" else COMMAND if mark == ">" else NOTE
+        events.append((line, kind, text, None))
+    return events
+
+
+# --- curl -v: "> USER x", "< 331 ...", "* Trying ...", "curl: (7) ..."
+_CURL_NOTES = (
+    r"Trying|Connected to|connect to|Connecting to|Failed to|Could not|Couldn't|SSL|OpenSSL|GnuTLS|schannel|"
+    r"TLSv[\d.]+ \((?:IN|OUT)\), TLS alert|Connection timed out|Operation timed out|Resolving timed out|"
+    r"Access denied|The file does not exist|Recv failure|Send failure|response reading failed|Server denied|"
+    r"Connect data stream|Remote file not found|Uploaded unaligned|RETR response|Weird server reply|"
+    r"Accept timeout|Timeout|timeout|Received only partial|Connection died|Connection refused|"
+    r"[^\n]*(?:error|failed)"
+)
+_CURL = re.compile(r"\n(?:([<>]) |\*[ \t]+(?=" + _CURL_NOTES + r")|(?=curl: \())([^\n]*)")
+
+
+_CURL_KIND = {None: NOTE, "<": REPLY, ">": COMMAND}
+
+
+def parse_curl(body: str) -> list[Event]:
+    kinds = _CURL_KIND
+    events: list[Event] = []
+    append = events.append
+    count = body.count
+    line = pos = 0
+    for m in _CURL.finditer(body):
+        start = m.start()
+        line += count("\n", pos, start + 1)
+        pos = start + 1
+        mark, text = m.group(1, 2)
+        append((line, kinds[mark], text.rstrip(), None))
+    return events
+
+
+# --- lftp "debug 10": "<--- 220 ...", "---> USER x", "**** error", "---- Connecting to ...".
+_LFTP = re.compile(
+    r"\n(?:(<---|--->) ?|(?=\*\*\*\* |---- Connecting|ERROR: |[\w.-]+: (?:Fatal error|Login failed|Access failed)|"
+    r"[\w.-]+: [^\n]*(?:[Ee]rror|failed|refused|timed out)))([^\n]*)"
+)
+
+
+def parse_lftp(body: str) -> list[Event]:
+    events: list[Event] = []
+    for line, m in iter_matches(_LFTP, body):
+        mark = m.group(1)
+        text = m.group(2).rstrip()
+        if mark is None:
+            events.append((line, NOTE, text.removeprefix("**** ").removeprefix("---- "), None))
+        else:
+            events.append((line, REPLY if mark == "<---" else COMMAND, text, None))
+    return events
+
+
+# --- Python ftplib, set_debuglevel(1 or 2): "*cmd* 'USER x'", "*resp* '331 ...'", exceptions at the end.
+_FTPLIB = re.compile(
+    r"\n(?:\*(cmd|resp|get)\* |(?=[\w.]*(?:Error|error_\w+|Exception)\b|Traceback|socket\.|ssl\.))([^\n]*)"
+)
+
+
+def _unrepr(text: str) -> str:
+    if len(text) >= 2 and text[0] in "'\"" and text[-1] == text[0]:
+        text = text[1:-1]
+    return text.replace("\\'", "'").replace('\\"', '"').replace("\\r", "").replace("\\n", "").replace("\\\\", "\\")
+
+
+def parse_ftplib(body: str) -> list[Event]:
+    events: list[Event] = []
+    for line, m in iter_matches(_FTPLIB, body):
+        mark, text = m.group(1), m.group(2).rstrip()
+        if mark == "cmd":
+            events.append((line, COMMAND, _unrepr(text), None))
+        elif mark == "resp":
+            events.append((line, REPLY, _unrepr(text), None))
+        elif mark == "get":
+            # *get* repeats what *resp* prints, except when the reply never parsed as FTP (an SSH banner).
+            raw = _unrepr(text)
+            if raw.startswith("SSH-"):
+                events.append((line, NOTE, raw, None))
+        else:
+            events.append((line, NOTE, text, None))
+    return events
+
+
+# --- Plain transcripts: "USER x" / "331 ..." lines, with optional "C:"/"S:", "-->"/"<--", "ftp>" marks.
+FTP_VERBS = frozenset(
+    "ABOR ACCT ADAT ALLO APPE AUTH CCC CDUP CLNT CONF CWD DELE ENC EPRT EPSV FEAT HELP HOST LANG LIST MDTM "
+    "MFMT MIC MKD MLSD MLST MODE NLST NOOP OPTS PASS PASV PBSZ PORT PROT PWD QUIT REIN REST RETR RMD RNFR RNTO "
+    "SITE SIZE SMNT STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD XRMD".split()
+)
+_TRANSCRIPT = re.compile(
+    r"\n[ \t]*(?:(?:C:|S:|-+>|<-+|>|<|ftp>)[ \t]*)?"
+    r"(?:(\d{3}(?:[ -][^\n]*)?)|([A-Za-z]{3,4})(?=[ \t]|\n|\Z)(?:[ \t]+([^\n]*))?|([^\n]*\S[^\n]*))"
+)
+
+
+def parse_transcript(body: str) -> list[Event]:
+    events: list[Event] = []
+    open_code: str | None = None  # inside "211-..." every line up to "211 " belongs to the reply
+    for line, m in iter_matches(_TRANSCRIPT, body):
+        reply, verb, argument, other = m.group(1), m.group(2), m.group(3), m.group(4)
+        if open_code is not None:
+            text = m.group(0).strip("\n")
+            events.append((line, REPLY, text.rstrip(), None))
+            if text.startswith(open_code) and text[3:4] in (" ", ""):
+                open_code = None
+            continue
+        if reply is not None:
+            if reply[3:4] == "-":
+                open_code = reply[:3]
+            events.append((line, REPLY, reply.rstrip(), None))
+        elif verb is not None and verb.upper() in FTP_VERBS:
+            command = verb.upper() if argument is None else f"{verb.upper()} {argument.rstrip()}"
+            events.append((line, COMMAND, command, None))
+        else:
+            text = (other if other is not None else m.group(0)).strip()
+            if text:
+                events.append((line, NOTE, text, None))
+    return events

@@ -1,0 +1,224 @@
+"""What the rules need to know about a parsed log: where sessions start, which command was in flight at a
+given line, which stage a failed step belongs to."""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import ipaddress
+import re
+
+from knowledge.logscan.model import Exchange, Signal
+
+DATA_SETUP = frozenset(("PASV", "EPSV", "PORT", "EPRT", "LPSV", "LPRT"))
+DATA_COMMANDS = frozenset(("LIST", "NLST", "MLSD", "RETR", "STOR", "STOU", "APPE"))
+# Commands a client may see refused and carry on without (it falls back or skips a feature).
+OPTIONAL = frozenset(
+    "FEAT OPTS SYST CLNT SITE HELP NOOP STAT MLST MFMT MDTM ALLO HOST LANG AUTH PBSZ PROT CCC EPSV EPRT SIZE REST "
+    "TYPE MODE XPWD PWD".split()
+)
+_STAGE_OF_VERB = {
+    **dict.fromkeys(("USER", "PASS", "ACCT", "REIN"), "login"),
+    **dict.fromkeys(("AUTH", "PBSZ", "PROT", "CCC", "ADAT"), "tls"),
+    **dict.fromkeys(DATA_SETUP, "data-connection"),
+    **dict.fromkeys(("LIST", "NLST", "MLSD", "MLST", "CWD", "XCWD", "CDUP", "XCUP", "PWD", "XPWD", "STAT"), "listing"),
+    **dict.fromkeys(("RETR", "SIZE", "MDTM"), "download"),
+    **dict.fromkeys(("STOR", "STOU", "APPE", "MKD", "XMKD", "DELE", "RMD", "XRMD", "RNFR", "RNTO", "MFMT", "ALLO"),
+                    "upload"),
+    **dict.fromkeys(("FEAT", "SYST", "OPTS", "CLNT", "HOST", "HELP", "NOOP", "LANG"), "connect"),
+    "QUIT": "disconnect",
+}  # fmt: skip
+_HOST_PORT = re.compile(
+    r"(?:Connecting to|Connected to|Connected with|Trying|connect to host|Host name:)\s+"
+    r"\[?([A-Za-z0-9_.-]*[A-Za-z0-9]|[0-9a-fA-F:]+:[0-9a-fA-F:]*)\]?"
+    r"(?:\s*[(\[]([^)\]\s]*)[)\]])?(?::(\d+)|\s+port\s+(\d+)|\s+\(Port: (\d+)\))?"
+)
+
+
+def verb(command: str | None) -> str | None:
+    if not command:
+        return None
+    return command.split(None, 1)[0].upper()
+
+
+@functools.lru_cache(maxsize=1024)
+def unreachable_from(announced: str, peer: str | None) -> bool:
+    """True when a client at `peer` (None: unknown) could not reach `announced`: a private, loopback or
+    otherwise non-global address that is not the peer's own (a LAN or same-host test is fine)."""
+    if not is_unroutable(announced) or announced == peer:
+        return False
+    try:
+        a = ipaddress.ip_address(announced)
+        p = ipaddress.ip_address(peer) if peer else None
+    except ValueError:
+        return True
+    return not (a.is_loopback and (p is None or p.is_loopback))
+
+
+@functools.lru_cache(maxsize=1024)
+def is_unroutable(ip: str) -> bool:
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return not addr.is_global
+
+
+@functools.lru_cache(maxsize=256)
+def host_port(text: str) -> tuple[str, str] | None:
+    """(host, port) from a 'Connecting to ...' style message, the resolved address when the message gives
+    one ("Connected to ftp.example.com (203.0.113.10) port 21"); port may be ''."""
+    m = _HOST_PORT.search(text)
+    if not m:
+        return None
+    host, resolved = m.group(1), m.group(2)
+    if resolved and _looks_like_ip(resolved):
+        host = resolved
+    port = m.group(3) or m.group(4) or m.group(5) or ""
+    return host, port
+
+
+def _looks_like_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+class LogContext:
+    def __init__(self, exchanges: list[Exchange], signals: list[Signal]) -> None:
+        self.exchanges = exchanges
+        self.signals = signals
+        self.lines = [e.line for e in exchanges]
+        self.signal_lines = [s.line for s in signals]
+        self._host_lines: list[int] = []
+        self._host_texts: list[str] = []
+        commanded = [e for e in exchanges if e.command is not None]
+        self._command_lines = [e.command_line or e.line for e in commanded]
+        self._commanded = commanded
+        self.starts = self._session_starts()
+        self.control_host: tuple[str, str] | None = None
+        for s in signals:
+            found = host_port(s.text) if s.kind in ("connecting", "refused", "timeout") else None
+            if found and found[0]:
+                self.control_host = found
+                break
+
+    def _session_starts(self) -> list[int]:
+        starts: list[int] = []
+        for s in self.signals:
+            if s.kind != "connecting":
+                continue
+            before = self.exchange_before(s.line)
+            # curl prints "Connecting to"/"Trying" for the data connection too, right after a PASV/EPSV.
+            if before is not None and before.code in ("227", "229") and before.verb in DATA_SETUP:
+                continue
+            starts.append(s.line)
+            self._host_lines.append(s.line)
+            self._host_texts.append(s.text)
+        for e in self.exchanges:
+            if e.command is None and (
+                e.code == "220" or (e.code == "421" and self.exchange_before(e.line, same_session=e) is None)
+            ):
+                starts.append(e.line)
+        starts.sort()
+        return starts
+
+    def host_at(self, line: int) -> tuple[str, str] | None:
+        """The server the client was connected to at `line` (the latest 'Connecting to' before it)."""
+        i = bisect.bisect_right(self._host_lines, line) - 1
+        found = host_port(self._host_texts[i]) if i >= 0 else None
+        return found if found and found[0] else self.control_host
+
+    def signals_between(self, first: int, last: int) -> list[Signal]:
+        """Signals with first < line <= last."""
+        lo = bisect.bisect_right(self.signal_lines, first)
+        hi = bisect.bisect_right(self.signal_lines, last)
+        return self.signals[lo:hi]
+
+    def exchange_before(self, line: int, same_session: Exchange | None = None) -> Exchange | None:
+        i = bisect.bisect_left(self.lines, line) - 1
+        while i >= 0:
+            e = self.exchanges[i]
+            if same_session is None or e.session == same_session.session:
+                return e
+            i -= 1
+        return None
+
+    def session_start(self, line: int) -> int:
+        i = bisect.bisect_right(self.starts, line) - 1
+        return self.starts[i] if i >= 0 else 0
+
+    def last_command(self, line: int) -> Exchange | None:
+        """The latest exchange with a command sent before `line` in the same session, if any."""
+        i = bisect.bisect_left(self._command_lines, line) - 1
+        if i < 0:
+            return None
+        e = self._commanded[i]
+        if (e.command_line or e.line) < self.session_start(line):
+            return None
+        # prefer the exchange that holds the command's final answer so far (a 150 after the command)
+        j = bisect.bisect_left(self.lines, line) - 1
+        while j >= 0 and self.exchanges[j].line > (e.command_line or 0):
+            if self.exchanges[j].command == e.command:
+                return self.exchanges[j]
+            j -= 1
+        return e
+
+    def last_auth(self, line: int) -> Exchange | None:
+        """The AUTH exchange of the session holding `line` (TLS errors belong to it), if any."""
+        start = self.session_start(line)
+        i = bisect.bisect_left(self.lines, line) - 1
+        while i >= 0 and self.exchanges[i].line >= start:
+            if self.exchanges[i].verb == "AUTH":
+                return self.exchanges[i]
+            i -= 1
+        return None
+
+    def first_in_session(self, e: Exchange) -> bool:
+        start = self.session_start(e.line)
+        before = self.exchange_before(e.line, same_session=e)
+        return before is None or before.line < start
+
+    def next_in_session(self, index: int) -> Exchange | None:
+        e = self.exchanges[index]
+        for nxt in self.exchanges[index + 1 : index + 50]:
+            if nxt.session == e.session:
+                if nxt.command is None and nxt.code == "220":
+                    return None  # a new session began: nothing followed in this one
+                return nxt
+        return None
+
+    def stage_of_exchange(self, e: Exchange) -> str:
+        code, v = e.code or "", e.verb
+        if code == "425":
+            return "data-connection"
+        if code == "426":
+            return "transfer"
+        if code == "522" and v != "EPRT":
+            return "tls"
+        if v is None:
+            return "connect" if self.first_in_session(e) else "disconnect"
+        return _STAGE_OF_VERB.get(v, "transfer")
+
+    def stage_of_signal(self, s: Signal) -> str:
+        kind = s.kind
+        if kind in ("tls-cert", "tls-handshake"):
+            return "tls"
+        if kind in ("ssh-banner", "ftp-banner", "ssh-no-banner", "host-not-found", "packet-length"):
+            return "connect"
+        if kind == "ssh-auth":
+            return "login"
+        prev = self.last_command(s.line)
+        if prev is None:
+            return "connect"
+        v = prev.verb
+        if v in DATA_SETUP:
+            return "data-connection"
+        if v in DATA_COMMANDS:
+            if prev.code and prev.code[0] == "1":
+                return "transfer"
+            if prev.code is None:
+                return "data-connection"
+        return _STAGE_OF_VERB.get(v or "", "transfer")

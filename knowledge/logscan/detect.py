@@ -1,0 +1,38 @@
+"""Guesses which program wrote a pasted log from the first few hundred lines."""
+
+from __future__ import annotations
+
+import re
+
+_HEAD_CHARS = 64 * 1024
+
+# Each format's tell-tale lines, counted in the head of the text. The weight makes a rare but certain sign
+# (an IIS #Fields header) beat many weak ones (bare reply lines that any transcript has).
+_SIGNATURES: tuple[tuple[str, re.Pattern[str], int], ...] = (
+    ("iis", re.compile(r"^#(?:Fields:.*\bcs-method\b|Software: Microsoft Internet Information Serv)", re.M), 50),
+    ("winscp", re.compile(r"^[.<>!*] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} ", re.M), 3),
+    ("filezilla",
+     re.compile(r"^(?:[\d:. T-]+(?:[ \t]+\d+){0,2}[ \t]+)?(?:Status|Command|Response|Error|Trace):", re.M), 3),
+    ("lftp", re.compile(r"^(?:<---|--->|\*\*\*\* |---- (?:Connecting|Resolving|Closing|attempt|dns))", re.M), 3),
+    ("ftplib", re.compile(r"^\*(?:cmd|resp|get|put)\* ['\"]", re.M), 4),
+    ("curl", re.compile(r"^(?:\*\s+Trying |\* Connected to |\* [A-Za-z]|[<>] \S|curl: \(\d+\))", re.M), 2),
+    ("vsftpd", re.compile(r'(?:FTP (?:command|response)|CONNECT|OK LOGIN|FAIL LOGIN): Client "'), 5),
+    ("proftpd", re.compile(r'proftpd\[\d+\]|^\S+ \S+ \S+ \[\d\d/\w{3}/\d{4}:[\d:]+ [+-]\d{4}\] "', re.M), 5),
+    ("openssh", re.compile(
+        r"^(?:debug\d: |OpenSSH_\d|(?:ssh|sftp|scp): |kex_exchange_identification|Permission denied \(|"
+        r"Connection (?:closed|timed out during banner)|Received message too long|Bad packet length|"
+        r"Host key verification failed|Connected to \S+\.$|Couldn't |remote \w+)", re.M), 3),
+    ("transcript",
+     re.compile(r"^[ \t]*(?:\d{3}[ -]|(?:USER|PASS|PASV|EPSV|PORT|LIST|RETR|STOR|AUTH|QUIT)\b)", re.M), 1),
+)  # fmt: skip
+
+
+def detect_format(text: str) -> str:
+    """Returns the name of the log format (see model.FORMATS), "unknown" when nothing fits."""
+    head = text[:_HEAD_CHARS]
+    best, best_score = "unknown", 0
+    for name, pattern, weight in _SIGNATURES:
+        score = len(pattern.findall(head)) * weight
+        if score > best_score:
+            best, best_score = name, score
+    return best

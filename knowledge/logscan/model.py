@@ -1,0 +1,90 @@
+"""The result types of a log scan. Every text in them is already masked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMATS = (
+    "filezilla", "winscp", "curl", "lftp", "ftplib", "vsftpd", "proftpd", "iis", "openssh", "transcript", "unknown",
+)  # fmt: skip
+STAGES = ("connect", "tls", "login", "listing", "upload", "download", "transfer", "data-connection", "disconnect")
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One command and the reply that answers it. `line` is the reply's first line, or the command's line
+    when no reply came; `command` is None for replies nobody asked for (the 220 greeting, a 421)."""
+
+    line: int
+    command: str | None
+    code: str | None
+    text: str
+    command_line: int | None = None
+    session: str | None = None
+    verb: str | None = None  # the command's first word, upper case: what the rules look at
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "command": self.command, "code": self.code, "text": self.text}
+
+
+@dataclass(slots=True)
+class Failure:
+    """The first step that failed. `code` is the FTP reply code, or None when the client gave up on its own
+    (a refused connection, a timeout); the client's code for it (curl-7, winsock-10061) is in ScanResult.codes."""
+
+    line: int
+    command: str | None
+    code: str | None
+    text: str
+    stage: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "command": self.command, "code": self.code, "text": self.text, "stage": self.stage}
+
+
+@dataclass(slots=True)
+class Finding:
+    id: str
+    summary: str
+    evidence_lines: list[int]
+    entry_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "summary": self.summary, "evidence_lines": list(self.evidence_lines)}
+
+
+@dataclass(slots=True)
+class Signal:
+    """A client or server message outside the command/reply flow that says something went wrong (or how the
+    connection was set up): `kind` names it, `text` is the masked line, `value` a decoded detail."""
+
+    line: int
+    kind: str
+    text: str
+    value: str = ""
+
+
+@dataclass
+class ScanResult:
+    format: str = "unknown"
+    protocol: str | None = None
+    exchanges: list[Exchange] = field(default_factory=list)
+    failure: Failure | None = None
+    findings: list[Finding] = field(default_factory=list)
+    timeline: list[str] = field(default_factory=list)
+    triage_prefill: dict[str, str] = field(default_factory=dict)
+    codes: list[str] = field(default_factory=list)
+    truncated: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "protocol": self.protocol,
+            "exchanges": [e.to_json() for e in self.exchanges],
+            "failure": self.failure.to_json() if self.failure else None,
+            "findings": [f.to_json() for f in self.findings],
+            "truncated": self.truncated,
+            "timeline": list(self.timeline),
+            "codes": list(self.codes),
+        }

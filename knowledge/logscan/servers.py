@@ -1,0 +1,132 @@
+"""Parsers for server logs (vsftpd, ProFTPD, IIS FTP) and for OpenSSH/sftp client messages.
+
+Server logs interleave many clients, so their events carry a session key (the client address or the IIS
+session id) and replies are paired with commands per session.
+"""
+
+from __future__ import annotations
+
+import re
+
+from knowledge.logscan.events import COMMAND, NOTE, REPLY, Event, iter_matches
+
+# --- vsftpd with log_ftp_protocol=YES:
+#   Tue May  1 10:00:01 2024 [pid 1234] [alice] FTP command: Client "1.2.3.4", "USER alice"
+#   ... FTP response: Client "1.2.3.4", "331 Please specify the password."
+#   ... CONNECT: Client "1.2.3.4" / [alice] FAIL LOGIN: Client "1.2.3.4" / OK DOWNLOAD: Client ..., "/f", 27 bytes
+_VSFTPD = re.compile(
+    r'\n[^\n]*?(?:FTP (command|response): Client "([^"\n]*)", "([^\n]*)"|'
+    r'((?:CONNECT|(?:OK|FAIL) [A-Z]+): Client "([^"\n]*)"[^\n]*))'
+)
+
+
+def parse_vsftpd(body: str) -> list[Event]:
+    events: list[Event] = []
+    for line, m in iter_matches(_VSFTPD, body):
+        direction = m.group(1)
+        if direction is None:
+            events.append((line, NOTE, m.group(4).rstrip(), m.group(5)))
+            continue
+        text = m.group(3).rstrip()
+        if text.endswith('"'):
+            text = text[:-1]
+        # vsftpd writes the CR LF of multi-line replies as "??"
+        text = text.removesuffix("??")
+        events.append((line, COMMAND if direction == "command" else REPLY, text, m.group(2)))
+    return events
+
+
+# --- ProFTPD ExtendedLog (LogFormat "%h %l %u %t \"%r\" %s %b"):
+#   203.0.113.7 UNKNOWN alice [01/May/2024:10:00:02 +0000] "PASS (hidden)" 230 -
+# and its system log lines, from syslog or its own SystemLog:
+#   May  1 10:00:02 srv proftpd[1234]: srv.example.com (client[203.0.113.7]) - USER alice (Login failed): ...
+_PROFTPD = re.compile(
+    r'\n(?:([^\s\[]+) \S+ \S+ \[[^\]\n]+\] "([^\n]*)" (\d{3}) \S+|'
+    r"[^\n]*?proftpd\[\d+\][^\n(]*\(([^\n\[]*)\[([^\]\n]*)\]\)(?: -|:) ([^\n]*)|"
+    r"[^\n]*?(mod_\w+/[\d.]+(?:\[\d+\])?: [^\n]*))"
+)
+
+
+def parse_proftpd(body: str) -> list[Event]:
+    events: list[Event] = []
+    for line, m in iter_matches(_PROFTPD, body):
+        if m.group(2) is not None:
+            client = m.group(1)
+            events.append((line, COMMAND, m.group(2).replace("(hidden)", "****"), client))
+            events.append((line, REPLY, m.group(3), client))
+        elif m.group(6) is not None:
+            events.append((line, NOTE, m.group(6).rstrip(), m.group(5)))
+        else:
+            events.append((line, NOTE, m.group(7).rstrip(), None))
+    return events
+
+
+# --- IIS FTP W3C extended log: "#Fields: date time c-ip ... cs-method cs-uri-stem sc-status sc-win32-status".
+_WIN32_STATUS = {
+    "2": "file not found",
+    "3": "path not found",
+    "5": "access denied",
+    "64": "network name no longer available",
+    "121": "semaphore timeout",
+    "1236": "connection aborted by the local system",
+    "1326": "logon failure: unknown user name or bad password",
+    "1907": "password must be changed",
+    "1909": "account locked out",
+    "10054": "connection reset by peer",
+    "10060": "connection timed out",
+    "10061": "connection refused",
+}
+_IIS_CHANNEL_EVENTS = frozenset(
+    ("ControlChannelOpened", "ControlChannelClosed", "DataChannelOpened", "DataChannelClosed")
+)
+_IIS_LINE = re.compile(r"\n([^\n]*)")
+
+
+def _win32_text(status: str) -> str:
+    meaning = _WIN32_STATUS.get(status)
+    return f"win32 status {status}" + (f" ({meaning})" if meaning else "")
+
+
+def parse_iis(body: str) -> list[Event]:
+    events: list[Event] = []
+    fields: dict[str, int] = {}
+    for line, m in iter_matches(_IIS_LINE, body):
+        row = m.group(1).strip()
+        if not row:
+            continue
+        if row.startswith("#"):
+            if row.startswith("#Fields:"):
+                fields = {name: i for i, name in enumerate(row[len("#Fields:") :].split())}
+            continue
+        if "cs-method" not in fields:
+            continue
+        cols = row.split()
+
+        def col(name: str, cols: list[str] = cols, fields: dict[str, int] = fields) -> str:
+            i = fields.get(name)
+            return cols[i] if i is not None and i < len(cols) else "-"
+
+        method, uri = col("cs-method"), col("cs-uri-stem")
+        status, win32 = col("sc-status"), col("sc-win32-status")
+        session = col("x-session")
+        session = col("c-ip") if session == "-" else session
+        if method in _IIS_CHANNEL_EVENTS:
+            if win32 not in ("-", "0"):
+                events.append((line, NOTE, f"{method}: {_win32_text(win32)}", session))
+            else:
+                events.append((line, NOTE, method, session))
+            continue
+        command = method.upper() if uri in ("-", "") else f"{method.upper()} {uri}"
+        events.append((line, COMMAND, command, session))
+        if status.isdigit() and len(status) == 3:
+            detail = "" if win32 in ("-", "0") else f" ({_win32_text(win32)})"
+            events.append((line, REPLY, f"{status}{detail}", session))
+    return events
+
+
+# --- OpenSSH ssh/sftp client messages: every non-empty line is a note.
+_ANY_LINE = re.compile(r"\n([^\n]*\S[^\n]*)")
+
+
+def parse_openssh(body: str) -> list[Event]:
+    return [(line, NOTE, m.group(1).strip(), None) for line, m in iter_matches(_ANY_LINE, body)]

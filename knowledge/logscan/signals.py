@@ -1,0 +1,125 @@
+"""Classifies client and server messages (the NOTE events) into signals: what went wrong, or how the
+connection was being set up. One combined pattern per note; where two could match, the leftmost wins, and
+among alternatives at the same spot the order below (most specific first)."""
+
+from __future__ import annotations
+
+import re
+
+from knowledge.logscan.events import NOTE, Event
+from knowledge.logscan.model import Signal
+
+# Kinds that mean something failed (the rest are set-up markers or hints).
+ERROR_KINDS = frozenset(
+    (
+        "curl-exit", "ssh-banner", "ftp-banner", "packet-length", "ssh-no-banner", "ssh-auth", "tls-cert",
+        "tls-handshake", "host-not-found", "refused", "timeout", "reset", "sftp-status", "winsock", "client-error",
+    )
+)  # fmt: skip
+
+_PATTERNS = (
+    ("curl_exit", r"^curl: \((\d+)\)"),
+    ("winsock", r"(?:WSAE[A-Z]+|[Ss]ocket [Ee]rror|[Ww]insock(?: [Ee]rror)?|win32 status)\D{0,6}(1[01]0\d\d)\b"),
+    ("ftp_banner", r"kex_exchange_identification: banner line \d+: ?([^\n]*)"),
+    ("packet_length", r"(?:Bad packet length|Received message too long) (\d+)|"
+                      r"Received too large \((\d+) B\) SFTP packet"),
+    ("ssh_no_banner", r"kex_exchange_identification|Connection timed out during banner exchange|"
+                      r"ssh_exchange_identification|Server unexpectedly closed network connection"),
+    ("ssh_banner", r"(?<![\w-])(SSH-(?:2\.0|1\.99|1\.5)-[^\s'\"]*)"),
+    ("ssh_auth", r"Permission denied \((?:publickey|password|keyboard|gssapi|hostbased)[^)]*\)|"
+                 r"Too many authentication failures|Host key verification failed|No supported authentication"),
+    ("unroutable", r"unroutable address|non-routable address"),
+    ("tls_established", r"TLS connection established|SSL connection using|TLS/SSL connection established|"
+                        r"TLS negotiation successful|Session resumed"),
+    ("tls_cert", r"SSL certificate problem|certificate verify failed|Certificate verification:|"
+                 r"[Cc]ertificate (?:is )?(?:not trusted|has expired|expired|rejected)|unknown CA|"
+                 r"self[- ]signed certificate|SEC_E_UNTRUSTED_ROOT|CERT_E_\w+"),
+    ("tls_handshake", r"SSL connect error|wrong version number|GnuTLS error|TLS alert|[Hh]andshake (?:failure|failed)|"
+                      r"unable to accept TLS|SSL routines|SSL_ERROR|tlsv1 alert|sslv3 alert|Could not establish TLS|"
+                      r"SSLError|SEC_E_\w+|schannel: [^\n]*fail|TLS/TLS-C negotiation failed|packet length too long|"
+                      r"unexpected TLS packet|An unexpected TLS packet"),
+    ("host_not_found", r"Could not resolve|Couldn't resolve|EAI_\w+|Name or service not known|nodename nor servname|"
+                       r"No such host is known|Temporary failure in name resolution|[Hh]ost not found|gaierror|"
+                       r"getaddrinfo failed|Unknown host"),
+    ("refused", r"[Cc]onnection refused|ECONNREFUSED|actively refused|[Cc]onnection to \"[^\"]*\" refused"),
+    ("timeout", r"[Tt]imed out|ETIMEDOUT|Timeout detected|[Cc]onnection timeout|timeout was reached|"
+                r"Accept timeout|TimeoutError|[Dd]ata transfer stall timeout|[Ii]dle timeout"),
+    ("reset", r"[Cc]onnection reset|ECONNRESET|[Bb]roken pipe|Peer closed connection|closed by (?:remote host|peer)|"
+              r"[Cc]onnection closed by server|ECONNABORTED|[Ss]oftware caused connection abort"),
+    ("sftp_status", r"Error code: (\d+)|remote \w+\(\"[^\"]*\"\): (No such file|Permission denied|Failure)|"
+                    r"Couldn't \w+ (?:remote )?file: (No such file|Permission denied)|File \"[^\"]+\" not found"),
+    ("data_connecting", r"Connecting data socket|Connect data stream|DataChannelOpened"),
+    ("connecting", r"Connecting to|Trying |Connected to|Connected with|Connection established|Looking up host|"
+                   r"Resolving address|ControlChannelOpened|^CONNECT: Client|FTP session opened"),
+    ("client_error", r"Could not connect to server|Failed to (?:connect|retrieve|establish|open)|"
+                     r"Critical (?:file transfer )?error|"
+                     r"Fatal error|Transfer failed|Could not retrieve|Could not read from socket|Network error|"
+                     r"FATAL ERROR|Connection closed|Login failed|Access failed|EOFError|Not connected|"
+                     r"Maximum login attempts|Refused PORT|Passive data transfer failed|no such user"),
+)  # fmt: skip
+_COMBINED = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _PATTERNS))
+_GROUP_KIND = {name: name.replace("_", "-") for name, _ in _PATTERNS}
+_WINSOCK = re.compile(_PATTERNS[1][1])
+_WINSOCK_KIND = {"10061": "refused", "10060": "timeout", "11001": "host-not-found", "11004": "host-not-found",
+                 "10054": "reset", "10053": "reset"}  # fmt: skip
+_CERT_ALERT = re.compile(r"unknown CA|bad certificate|certificate (?:unknown|expired|revoked)")
+_SFTP_TEXT_STATUS = {"No such file": "2", "Permission denied": "3", "Failure": "4"}
+
+
+def _value(kind: str, m: re.Match[str]) -> str:
+    """The detail a finding needs: the curl exit code, the Winsock number, the banner, the length."""
+    groups = [g for g in m.groups()[m.lastindex or 0 :] if g] if m.lastindex else []
+    if kind == "sftp-status":
+        for g in groups:
+            if g.isdigit():
+                return g
+            if g in _SFTP_TEXT_STATUS:
+                return _SFTP_TEXT_STATUS[g]
+        return "2"  # 'File "x" not found'
+    return groups[0] if groups else ""
+
+
+# Most messages in a long log are routine; an anchored match settles them without the big search.
+_ROUTINE_CONNECT = re.compile(r"(?:Trying |Connected to |Connecting to |Connected with )[^\n]*\.{0,3}(?: \(#\d+\))?$")
+_ROUTINE_OTHER = re.compile(r"Connect data stream|TLS connection established|SSL connection using")
+
+
+def classify(text: str) -> tuple[str, str] | None:
+    """Returns (kind, value) for one message, or None when it says nothing useful."""
+    if _ROUTINE_CONNECT.match(text) and "refused" not in text and "fail" not in text:
+        return "connecting", ""
+    routine = _ROUTINE_OTHER.match(text)
+    if routine:
+        return ("data-connecting" if text[0] == "C" else "tls-established"), ""
+    m = _COMBINED.search(text)
+    if m is None:
+        return None
+    group = m.lastgroup or ""
+    kind = _GROUP_KIND[group]
+    value = _value(kind, m)
+    if kind == "tls-cert" and ("continuing anyway" in text or text.startswith("WARNING")):
+        return None
+    if kind == "tls-handshake":
+        if "close notify" in text:
+            return None
+        if _CERT_ALERT.search(text):
+            kind = "tls-cert"  # a TLS alert that is about the certificate
+    if kind == "winsock":
+        kind = _WINSOCK_KIND.get(value, "client-error")
+        value = f"winsock-{value}"
+    elif kind in ERROR_KINDS:
+        w = _WINSOCK.search(text)
+        if w:
+            value = value or f"winsock-{w.group(1)}"
+    return kind, value
+
+
+def find_signals(events: list[Event]) -> list[Signal]:
+    signals: list[Signal] = []
+    for line, kind, text, _session in events:
+        if kind != NOTE:
+            continue
+        found = classify(text)
+        if found is not None:
+            signals.append(Signal(line, found[0], text, found[1]))
+    return signals

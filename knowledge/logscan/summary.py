@@ -1,0 +1,160 @@
+"""The short story of a session: protocol, timeline lines and the triage answers the log already gives."""
+
+from __future__ import annotations
+
+import re
+
+from knowledge.logscan.context import DATA_COMMANDS, LogContext, host_port
+from knowledge.logscan.model import Failure
+
+_SFTP_MARKS = re.compile(r"fzSftp|Transfer Protocol: SFTP|Using SFTP protocol|SSH_FXP|File protocol: SFTP|"
+                         r"Connected to \S+\.$|^sftp>|Remote version: SSH-|Session protocol: SFTP")  # fmt: skip
+_CLIENT_ADDRESS = re.compile(r"Client \"([^\"]*)\"")
+_EPSV_PORT = re.compile(r"\(\|\|\|(\d+)\|\)")
+_PASV = re.compile(r"(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3})")
+_CLIENT_OF_FORMAT = {"filezilla": "filezilla", "winscp": "winscp", "curl": "curl", "lftp": "lftp", "ftplib": "script"}
+_TRIAGE_STAGE = {
+    "connect": "connect", "tls": "connect", "login": "login", "listing": "listing", "upload": "upload",
+    "download": "download", "transfer": "midway",
+}  # fmt: skip
+_DATA_VERB_STAGE = {"LIST": "listing", "NLST": "listing", "MLSD": "listing", "RETR": "download", "STOR": "upload",
+                    "STOU": "upload", "APPE": "upload"}  # fmt: skip
+
+
+def tls_mode(ctx: LogContext) -> str | None:
+    """'explicit' when AUTH TLS was accepted (or attempted and it ended the session), 'implicit' when TLS came
+    up without AUTH, None for plain FTP."""
+    auth_ok = auth_tried = False
+    for e in ctx.exchanges:
+        if e.verb == "AUTH":
+            auth_tried = True
+            if e.code == "234":
+                auth_ok = True
+    if auth_ok:
+        return "explicit"
+    tls_up = any(s.kind in ("tls-established", "tls-handshake", "tls-cert") for s in ctx.signals)
+    if tls_up and not auth_tried:
+        return "implicit"
+    if auth_tried and ctx.exchanges and ctx.exchanges[-1].verb == "AUTH":
+        return "explicit"  # the client wanted TLS and stopped when it was refused
+    return None
+
+
+def detect_protocol(fmt: str, ctx: LogContext, head: str) -> str | None:
+    if fmt == "openssh" or _SFTP_MARKS.search(head):
+        return "sftp"
+    if not ctx.exchanges and not any(s.kind != "connecting" for s in ctx.signals):
+        return None
+    return "ftps" if tls_mode(ctx) else "ftp"
+
+
+def data_mode(ctx: LogContext) -> str | None:
+    mode = None
+    for e in ctx.exchanges:
+        v = e.verb
+        if v in ("PASV", "EPSV"):
+            mode = "passive"
+        elif v in ("PORT", "EPRT"):
+            mode = "active"
+    return mode
+
+
+def _data_channel_line(ctx: LogContext) -> str | None:
+    for e in reversed(ctx.exchanges):
+        v = e.verb
+        if v == "PASV" and e.code == "227":
+            m = _PASV.search(e.text)
+            if m:
+                parts = [int(g) for g in m.groups()]
+                return f"data channel: passive {'.'.join(map(str, parts[:4]))}:{parts[4] * 256 + parts[5]}"
+        if v == "EPSV" and e.code == "229":
+            m = _EPSV_PORT.search(e.text)
+            return f"data channel: passive (EPSV, port {m.group(1)})" if m else "data channel: passive (EPSV)"
+        if v in ("PORT", "EPRT"):
+            return f"data channel: active ({e.command}, reply {e.code or 'none'})"
+    return None
+
+
+def timeline(fmt: str, ctx: LogContext, protocol: str | None) -> list[str]:
+    lines: list[str] = []
+    host = ctx.control_host
+    if host:
+        lines.append(f"connected to {host[0]}:{host[1]}" if host[1] else f"connected to {host[0]}")
+    else:
+        for s in ctx.signals:
+            if s.kind == "connecting":
+                found = host_port(s.text)
+                client = _CLIENT_ADDRESS.search(s.text)
+                if client:
+                    lines.append(f"client {client.group(1)} connected")
+                else:
+                    lines.append(f"connected to {found[0]}" if found else s.text[:80])
+                break
+    banner = next((e for e in ctx.exchanges if e.command is None and e.code == "220"), None)
+    if banner is not None:
+        lines.append(f"server greeting: {banner.text.splitlines()[0][:80]}")
+    if protocol == "sftp":
+        lines.append("SFTP (SSH)")
+    else:
+        mode = tls_mode(ctx)
+        if mode == "explicit":
+            lines.append("TLS: explicit FTPS (AUTH TLS)")
+        elif mode == "implicit":
+            lines.append("TLS: implicit FTPS")
+        elif ctx.exchanges:
+            lines.append("no TLS: plain FTP, the password crossed the network unencrypted")
+    user = None
+    for e in ctx.exchanges:
+        v = e.verb
+        if v == "USER" and e.command and " " in e.command:
+            user = e.command.split(None, 1)[1]
+        if v in ("USER", "PASS") and e.code in ("230", "232"):
+            lines.append(f"logged in as {user}" if user else "logged in")
+            break
+        if v in ("USER", "PASS") and e.code and e.code[0] in "45":
+            lines.append(f"login refused for {user} ({e.code})" if user else f"login refused ({e.code})")
+            break
+    channel = _data_channel_line(ctx)
+    if channel:
+        lines.append(channel)
+    for e in reversed(ctx.exchanges):
+        if e.verb in DATA_COMMANDS and e.code is not None and e.code[0] != "1":
+            outcome = "done" if e.code[0] == "2" else "failed"
+            lines.append(f"transfer: {e.command} {outcome} ({e.code})")
+            break
+    return lines
+
+
+def triage_prefill(fmt: str, ctx: LogContext, protocol: str | None, failure: Failure | None) -> dict[str, str]:
+    answers: dict[str, str] = {}
+    if protocol == "sftp":
+        answers["protocol"] = "sftp"
+    elif protocol in ("ftp", "ftps"):
+        mode = tls_mode(ctx)
+        answers["protocol"] = {"explicit": "ftps-explicit", "implicit": "ftps-implicit"}.get(mode or "", "ftp")
+    mode = data_mode(ctx)
+    if mode:
+        answers["mode"] = mode
+    if failure is not None:
+        stage = _TRIAGE_STAGE.get(failure.stage)
+        if failure.stage == "data-connection":
+            stage = _data_operation(ctx, failure)
+        if stage:
+            answers["stage"] = stage
+    client = _CLIENT_OF_FORMAT.get(fmt)
+    if client:
+        answers["client"] = client
+    return answers
+
+
+def _data_operation(ctx: LogContext, failure: Failure) -> str | None:
+    """What the failed data connection was for: the data command around the failure."""
+    for e in ctx.exchanges:
+        if e.line < failure.line - 10:
+            continue
+        stage = _DATA_VERB_STAGE.get(e.verb or "")
+        if stage:
+            return stage
+        if e.line > failure.line + 10:
+            break
+    return None

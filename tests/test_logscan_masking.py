@@ -1,0 +1,142 @@
+"""mask_secrets and the scanner's guarantee that no password reaches its result; hypothesis for robustness."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from knowledge.logscan import mask_secrets, scan
+
+SECRET = "Sup3r-Secr3t!"
+
+LINES_WITH_SECRET = [
+    f"> PASS {SECRET}",
+    f"*cmd* 'PASS {SECRET}'",
+    f"---> PASS {SECRET}",
+    f"Command:\tPASS {SECRET}",
+    f"2024-05-01 10:00:01 4242 1 Command: PASS {SECRET}",
+    f"> 2024-05-01 10:00:01.261 PASS {SECRET}",
+    f'Tue May  1 10:00:01 2024 [pid 12] [bob] FTP command: Client "1.2.3.4", "PASS {SECRET}"',
+    f'198.51.100.9 UNKNOWN bob [01/May/2024:10:00:02 +0000] "PASS {SECRET}" 230 -',
+    f"pass {SECRET}",
+    f"Command:\tPass: {SECRET}",
+    f"copy-peer: EOF on ftp://alice:{SECRET}@127.0.0.1:2121/hello.txt",
+    f"password={SECRET}&user=bob",
+    f'"password": "{SECRET}"',
+    f"curl -u bob:{SECRET} ftp://example.com/",
+    f"lftp -u bob,{SECRET} ftp.example.com",
+]
+
+
+@pytest.mark.parametrize("line", LINES_WITH_SECRET)
+def test_secret_is_masked(line: str) -> None:
+    masked = mask_secrets(line)
+    assert SECRET not in masked
+    assert "****" in masked
+    assert mask_secrets(masked) == masked
+
+
+def test_rest_is_kept() -> None:
+    text = '198.51.100.9 UNKNOWN bob [01/May/2024:10:00:02 +0000] "PASS x" 230 -\nUSER bob\n331 ok\n'
+    assert mask_secrets(text) == text.replace('"PASS x"', '"PASS ****"')
+    iis = "2024-05-01 10:00:02 198.51.100.77 50123 - 203.0.113.5 21 PASS *** 530 1326 41 sess -"
+    assert mask_secrets(iis) == iis
+    assert (
+        mask_secrets("User name: alice (Password: Yes, Key file: No)")
+        == "User name: alice (Password: Yes, Key file: No)"
+    )
+    assert mask_secrets("BYPASS the cache; I pass the file to you") == "BYPASS the cache; I pass the file to you"
+
+
+def test_scan_result_never_holds_the_secret() -> None:
+    text = "\n".join(["220 hi", "USER bob", "331 pw", *LINES_WITH_SECRET, "530 Login incorrect."])
+    result = scan(text)
+    dumped = json.dumps(result.to_json()) + json.dumps(result.timeline) + json.dumps(result.triage_prefill)
+    assert SECRET not in dumped
+
+
+_PASSWORDS = st.text(
+    alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="*"), min_size=6, max_size=30
+)
+_TEMPLATES = st.sampled_from(
+    ["> PASS {}", "*cmd* 'PASS {}'", "---> PASS {}", "Command:\tPASS {}", 'x "PASS {}" 230 -', "< 230 ok\n> PASS {}\n"]
+)
+
+
+@given(password=_PASSWORDS, template=_TEMPLATES, before=st.text(max_size=50), after=st.text(max_size=50))
+def test_pass_argument_never_leaks(password: str, template: str, before: str, after: str) -> None:
+    line = template.format(password)
+    text = f"{before}\n{line}\n{after}"
+    assume(password not in before and password not in after and password not in template)
+    masked = mask_secrets(text)
+    assert password not in masked
+    assert masked.count("\n") == text.count("\n")
+
+
+@given(st.text(max_size=2000))
+def test_mask_is_idempotent(text: str) -> None:
+    once = mask_secrets(text)
+    assert mask_secrets(once) == once
+    assert once.count("\n") == text.count("\n")
+
+
+_LOGGISH = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "Status:\tConnecting to 10.0.0.1:21...",
+                "Response:\t227 Entering Passive Mode (10,0,0,5,195,92).",
+                "Command:\tPASV",
+                "< 530 no",
+                "> PASS x",
+                "*   Trying 1.2.3.4:21...",
+                "<--- 211-Feat",
+                "<--- 211 End",
+                "---> AUTH TLS",
+                "*cmd* 'USER a'",
+                "*resp* '331 b'",
+                "#Fields: date time cs-method sc-status",
+                "kex_exchange_identification: banner line 0: 220 x",
+                "Received message too long 1416128883",
+                "curl: (7) Failed",
+                "SSH-2.0-OpenSSH_9.2p1",
+                'FTP response: Client "1.2.3.4", "220 x"',
+                "```",
+                "&lt; 421 busy",
+                "211-",
+                "211 ",
+                "PORT 1,2,3,4,5,6",
+                "425 no",
+                "150 ok",
+            ]
+        ),
+        st.text(max_size=200),
+        st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_LOGGISH)
+def test_scan_never_raises_on_logish_text(lines: list[str]) -> None:
+    result = scan("\n".join(lines))
+    json.dumps(result.to_json())
+    assert isinstance(result.timeline, list) and isinstance(result.codes, list)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text())
+def test_scan_never_raises_on_any_text(text: str) -> None:
+    json.dumps(scan(text).to_json())
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example])
+@given(st.text(min_size=1, max_size=20), st.integers(min_value=1_000, max_value=300_000))
+def test_scan_never_raises_on_huge_lines(chunk: str, repeat: int) -> None:
+    text = (chunk * (repeat // len(chunk) + 1))[:repeat]
+    json.dumps(scan(text).to_json())
+    json.dumps(scan("Response:\t" + text + "\nCommand:\tPASS " + text).to_json())
