@@ -67,6 +67,9 @@ class TriageFlow:
         session = self.store.triage_by_id(fields.get("s", ""))
         if session is None:
             return Reply("This triage is no longer open. Start a new one from an answer.")
+        if self._expired(session):
+            self._expire(session)
+            return Reply("This triage has expired: start it again with the button in the thread.")
         if refusal := self._refuse(session, user_id):
             return refusal
         state = TriageState.from_dict(session.state)
@@ -94,6 +97,9 @@ class TriageFlow:
         state = TriageState.from_dict(session.state)
         if state.status != "asking":
             return False
+        if self._expired(session):
+            self._expire(session)
+            return True
         if refusal := self._refuse(session, user_id):
             self._ephemeral(channel, user_id, refusal.ephemeral or "", thread_ts)
             return True
@@ -117,9 +123,15 @@ class TriageFlow:
 
     # -- internals -----------------------------------------------------------------------------------------
 
+    def _expired(self, session: TriageSession) -> bool:
+        return time.time() - session.updated_at > self.config.triage_ttl_days * 86400
+
+    def _expire(self, session: TriageSession) -> None:
+        """Says so in the thread with a button to start again, and forgets this and any other expired session."""
+        self.store.expire_triage(self.config.triage_ttl_days * 86400)
+        self._post(session, tb.expired_message(str(session.state.get("entry_id", ""))))
+
     def _refuse(self, session: TriageSession, user_id: str) -> Reply | None:
-        if time.time() - session.updated_at > self.config.triage_ttl_days * 86400:
-            return Reply("This triage has expired. Start it again with the button on the answer.")
         if session.user_id and session.user_id != user_id:
             return Reply(tb.not_yours_text(session.user_id))
         return None

@@ -28,6 +28,7 @@ BOT_METHODS = frozenset(
         "views.open",
         "views.update",
         "conversations.info",
+        "conversations.open",
         "users.info",
         "files.info",
     }
@@ -98,6 +99,7 @@ class Workspace:
         self.users: dict[str, dict[str, Any]] = {}
         self.files: dict[str, dict[str, Any]] = {}
         self.file_contents: dict[str, bytes] = {}
+        self.direct_messages: dict[str, str] = {}  # user id -> the id of their DM with the bot
         self._failures: dict[str, deque[InjectedFailure]] = {}
 
     # ----- failure injection -----
@@ -346,6 +348,17 @@ class Workspace:
                 return error("channel_not_found")
             channel = self._default_channel(channel_id)
         return ok(channel=channel)
+
+    def _conversations_open(self, params: dict[str, Any]) -> ApiAnswer:
+        """A DM with one user (multi-person DMs are not needed by the bot); the same id every time."""
+        users = [u for u in str(params.get("users", "")).split(",") if u]
+        if len(users) != 1:
+            return error("users_list_not_supplied" if not users else "not_supported")
+        if not users[0].startswith(("U", "W")):
+            return error("user_not_found")
+        with self._lock:
+            channel_id = self.direct_messages.setdefault(users[0], "D" + secrets.token_hex(5).upper())
+        return ok(channel=self._default_channel(channel_id))
 
     def _users_info(self, params: dict[str, Any]) -> ApiAnswer:
         user_id = params.get("user", "")

@@ -1,0 +1,177 @@
+"""bot/store.py on SQLite and on PostgreSQL: one code path, the same promises on both."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bot.store import StaleSession, Store, triage_sessions
+from tests.conftest import need_service
+
+POSTGRES_URL_VARIABLE = "FTPCODE_TEST_POSTGRES_URL"
+
+
+def postgres_server_url() -> str:
+    """The server CI provides; skips (locally) or fails (FTPCODE_REQUIRE_SERVICES=1) without one."""
+    url = os.environ.get(POSTGRES_URL_VARIABLE, "").strip()
+    need_service(bool(url), f"{POSTGRES_URL_VARIABLE} is not set: no PostgreSQL server (bash .ci/run starts one)")
+    return url
+
+
+@contextmanager
+def fresh_postgres_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the server for the duration of the block; its postgresql:// URL."""
+    name = "ftpcode_test_" + uuid.uuid4().hex[:12]
+    admin = sa.create_engine(
+        server_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        yield sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        opened = Store(f"sqlite:///{tmp_path / 'state' / 'ftpcode.sqlite3'}")
+        yield opened
+        opened.engine.dispose()
+        return
+    with fresh_postgres_database(postgres_server_url()) as url:
+        opened = Store(url)
+        assert opened.engine.dialect.name == "postgresql"
+        yield opened
+        opened.engine.dispose()
+
+
+STATE = {"entry_id": "ftp-425", "answers": [], "asked": [], "prefilled": [], "status": "asking", "version": 1}
+
+
+def test_an_event_is_new_once(store: Store) -> None:
+    assert store.first_time("event:Ev01") is True
+    assert store.first_time("event:Ev01") is False
+    assert store.first_time("event:Ev02") is True
+
+
+def test_concurrent_deliveries_of_one_event_let_exactly_one_through(store: Store) -> None:
+    key = f"event:Ev{uuid.uuid4().hex}"
+    start = threading.Barrier(20)
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def deliver() -> None:
+        start.wait()
+        outcome = store.first_time(key)
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=deliver) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(results) == 20
+    assert results.count(True) == 1
+
+
+def test_a_triage_is_created_found_and_saved(store: Store) -> None:
+    created = store.create_triage("C1", "1700000000.000100", "U1", STATE)
+    assert created.version == 1
+    assert store.triage_by_id(created.id) == created
+    assert store.triage_in_thread("C1", "1700000000.000100") == created
+    assert store.triage_in_thread("C1", "1700000000.000101") is None
+    assert store.triage_by_id(str(uuid.uuid4())) is None
+
+    answered = {**STATE, "answers": [["protocol", "ftp"]], "asked": ["protocol"]}
+    saved = store.save_triage(created, answered, user_id="U1")
+    assert (saved.version, saved.state, saved.user_id) == (2, answered, "U1")
+    assert store.triage_by_id(created.id) == saved
+
+
+def test_a_new_triage_in_the_same_thread_replaces_the_old_one(store: Store) -> None:
+    first = store.create_triage("C1", "1700000000.000200", "U1", STATE)
+    second = store.create_triage("C1", "1700000000.000200", "U2", {**STATE, "entry_id": "ftp-530"})
+    assert store.triage_by_id(first.id) is None
+    assert store.triage_in_thread("C1", "1700000000.000200") == second
+
+
+def test_owner_is_kept_changed_or_released(store: Store) -> None:
+    session = store.create_triage("C1", "1700000000.000300", "U1", STATE)
+    kept = store.save_triage(session, STATE)
+    assert kept.user_id == "U1"
+    released = store.save_triage(kept, STATE, user_id="")
+    assert released.user_id == "" == store.triage_by_id(session.id).user_id  # type: ignore[union-attr]
+    taken = store.save_triage(released, STATE, user_id="U2")
+    assert store.triage_by_id(session.id).user_id == taken.user_id == "U2"  # type: ignore[union-attr]
+
+
+def test_a_save_from_a_stale_read_is_refused(store: Store) -> None:
+    session = store.create_triage("C1", "1700000000.000400", "U1", STATE)
+    store.save_triage(session, {**STATE, "status": "stopped"}, user_id="U1")
+    with pytest.raises(StaleSession):
+        store.save_triage(session, {**STATE, "status": "checklist"}, user_id="U2")
+    current = store.triage_by_id(session.id)
+    assert current is not None and (current.version, current.state["status"]) == (2, "stopped")
+
+
+def test_two_racing_saves_from_one_read_let_exactly_one_win(store: Store) -> None:
+    session = store.create_triage("C1", "1700000000.000500", "U1", STATE)
+    start = threading.Barrier(8)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def save(user: str) -> None:
+        start.wait()
+        try:
+            store.save_triage(session, STATE, user_id=user)
+            outcome = user
+        except StaleSession:
+            outcome = "stale"
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=save, args=(f"U{i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    winners = [o for o in outcomes if o != "stale"]
+    assert len(outcomes) == 8 and len(winners) == 1
+    assert store.triage_by_id(session.id).user_id == winners[0]  # type: ignore[union-attr]
+
+
+def test_expire_removes_only_sessions_idle_for_longer(store: Store) -> None:
+    old = store.create_triage("C1", "1700000000.000600", "U1", STATE)
+    fresh = store.create_triage("C1", "1700000000.000601", "U1", STATE)
+    with store.engine.begin() as conn:
+        conn.execute(
+            triage_sessions.update().where(triage_sessions.c.id == old.id).values(updated_at=time.time() - 3 * 86400)
+        )
+    assert store.expire_triage(2 * 86400) == 1
+    assert store.triage_by_id(old.id) is None
+    assert store.triage_by_id(fresh.id) == fresh
+    assert store.expire_triage(2 * 86400) == 0
+
+
+def test_state_survives_a_new_store_on_the_same_database(store: Store) -> None:
+    session = store.create_triage("C1", "1700000000.000700", "U1", STATE)
+    store.first_time("event:EvRestart")
+    reopened = Store(store.engine.url.render_as_string(hide_password=False))
+    try:
+        assert reopened.triage_by_id(session.id) == session
+        assert reopened.first_time("event:EvRestart") is False
+    finally:
+        reopened.engine.dispose()
