@@ -1,0 +1,460 @@
+"""Shared by the benchmarks: statistics, tables, result files, process trees, apps under test, the stand-in.
+
+The Slack stand-in runs in a process of its own (a multiprocessing manager), so the work it does for the
+bot (response_url posts, chat.postMessage) does not take the load generator's GIL and skew its timings.
+time.monotonic() is system-wide on Linux, so times taken there and here can be compared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from multiprocessing.managers import BaseManager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.standin import payloads  # noqa: E402
+from tests.standin.delivery import signature_headers  # noqa: E402
+from tests.standin.process import CONTRACT_VARIABLES, free_port  # noqa: E402
+
+RESULTS_DIR = ROOT / "bench" / "results"
+
+
+# ----- statistics and output -----
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100) of a non-empty sequence."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
+    """p50, p99, mean and max in milliseconds."""
+    return {
+        "p50_ms": percentile(seconds, 50) * 1000,
+        "p99_ms": percentile(seconds, 99) * 1000,
+        "mean_ms": statistics.fmean(seconds) * 1000,
+        "max_ms": max(seconds) * 1000,
+        "n": len(seconds),
+    }
+
+
+def median_of(runs: list[dict[str, Any]], key: str) -> float:
+    return statistics.median(run[key] for run in runs)
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    print(
+        "  ".join(
+            h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(headers, widths, strict=True))
+        )
+    )
+    print("  ".join("-" * w for w in widths))
+    for row in cells:
+        print(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
+
+
+def write_results(name: str, data: dict[str, Any]) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    data = {"benchmark": name, "when": time.strftime("%Y-%m-%dT%H:%M:%S"), "cpus": os.cpu_count(), **data}
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+# ----- memory of a process tree -----
+
+
+def tree_pids(root_pid: int) -> list[int]:
+    """root_pid and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root_pid]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def tree_memory_mb(root_pid: int) -> dict[str, float]:
+    """RSS and PSS summed over the tree (PSS shares pages between a forked master and its workers)."""
+    rss = pss = 0
+    for pid in tree_pids(root_pid):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                name, _, rest = line.partition(":")
+                if name == "Rss":
+                    rss += int(rest.split()[0])
+                elif name == "Pss":
+                    pss += int(rest.split()[0])
+        except OSError:
+            continue
+    return {"rss_mb": rss / 1024, "pss_mb": pss / 1024}
+
+
+# ----- the apps under test -----
+
+
+def app_env(extra: dict[str, str]) -> dict[str, str]:
+    """A clean environment for an app: nothing of the bot's contract inherited from ours."""
+    env = {k: v for k, v in os.environ.items() if k not in CONTRACT_VARIABLES}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+@dataclass
+class AppProcess:
+    """One app started as a process of its own (its own session, so it and its workers stop together)."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    log_path: Path
+    port: int | None = None
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    _log: Any = field(default=None, repr=False)
+
+    def start(self) -> AppProcess:
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.started_at = time.monotonic()
+        self.process = subprocess.Popen(
+            self.command,
+            env=self.env,
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def check_alive(self) -> None:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
+
+    def wait_healthz(self, timeout: float = 30) -> float:
+        """Seconds from process start to the first 200 from /healthz."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return time.monotonic() - self.started_at
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.01)
+        raise RuntimeError(f"{self.name} not ready in {timeout} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)  # the group this script created for it
+                self.process.wait(5)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text("utf-8", "replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return ""
+
+
+def http_app(which: str, standin_env: dict[str, str], log_dir: Path, database_url: str) -> AppProcess:
+    """The bot (`python -m bot`, 1 worker x 16 threads) or the bare app (gunicorn -w 1 --threads 16)."""
+    port = free_port()
+    env = app_env({**standin_env, "PORT": str(port)})
+    if which == "bot":
+        env["DATABASE_URL"] = database_url
+        command = [sys.executable, "-m", "bot"]
+    else:
+        command = [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "16", "-w", "1"]
+        command += ["-b", f"127.0.0.1:{port}", "bench.bare_app:wsgi_app"]
+    return AppProcess(which, command, env, log_dir / f"{which}-http-{port}.log", port=port)
+
+
+def socket_app(
+    which: str, standin_env: dict[str, str], log_dir: Path, database_url: str, index: int
+) -> AppProcess:
+    """The bot in Socket Mode, or the bare app with the same adapter (built-in) and ping interval (1 s)."""
+    env = app_env(standin_env)
+    if which == "bot":
+        env["DATABASE_URL"] = database_url
+        command = [sys.executable, "-m", "bot"]
+    else:
+        command = [sys.executable, "bench/bare_app.py", "--socket", "--adapter", "builtin"]
+        command += ["--ping-interval", "1"]
+    return AppProcess(which, command, env, log_dir / f"{which}-socket-{index}.log")
+
+
+def prepare_database(database_url: str) -> None:
+    """Creates the bot's schema once, so each start is a restart (as in production), not a first boot."""
+    from bot.store import Store
+
+    Store(database_url).engine.dispose()
+
+
+# ----- HTTP load -----
+
+
+Request = tuple[bytes, dict[str, str]]
+
+
+def command_request(signing_secret: str, response_url: str, text: str = "425") -> Request:
+    """A signed /ftpcode slash command, as Slack posts it."""
+    body = urlencode(payloads.command_payload(text, response_url=response_url)).encode()
+    return body, form_headers(signing_secret, body)
+
+
+def action_request(signing_secret: str, payload: dict[str, Any]) -> Request:
+    """A signed interactivity payload (block_actions...), as Slack posts it."""
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    return body, form_headers(signing_secret, body)
+
+
+def form_headers(signing_secret: str, body: bytes) -> dict[str, str]:
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+        **signature_headers(signing_secret, body),
+    }
+
+
+def post(port: int, body: bytes, headers: dict[str, str], timeout: float = 30) -> tuple[int, float]:
+    """POST /slack/events on a new connection (as Slack does); (status, seconds to the full response)."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    started = time.monotonic()
+    try:
+        connection.request("POST", "/slack/events", body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status, time.monotonic() - started
+    finally:
+        connection.close()
+
+
+@dataclass
+class LoadResult:
+    latencies: list[float]
+    statuses: dict[int, int]
+    wall_seconds: float
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.wall_seconds
+
+
+def http_load(port: int, requests: list[Request], concurrency: int) -> LoadResult:
+    """Posts every request with `concurrency` threads, each taking the next one as soon as it is done."""
+    pending: queue.SimpleQueue[Request] = queue.SimpleQueue()
+    for request in requests:
+        pending.put(request)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            try:
+                body, headers = pending.get_nowait()
+            except queue.Empty:
+                return
+            status, seconds = post(port, body, headers)
+            with lock:
+                latencies.append(seconds)
+                statuses[status] = statuses.get(status, 0) + 1
+
+    started = time.monotonic()
+    run_threads(worker, concurrency)
+    return LoadResult(latencies, statuses, time.monotonic() - started)
+
+
+def run_threads(target: Callable[[], None], count: int) -> None:
+    threads = [threading.Thread(target=target, daemon=True) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+# ----- the stand-in, in its own process -----
+
+
+class StandInService:
+    """Lives in the manager's process: the stand-in and what the benchmarks ask of it."""
+
+    def __init__(self) -> None:
+        from tests.standin.standin import SlackStandIn
+
+        self.standin = SlackStandIn().start()
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+        self._posts: dict[str, queue.SimpleQueue[dict[str, Any]]] = {}
+
+        def add(record: Any) -> None:
+            # Replaces the call log: no history is kept (runs are long), only counts and each thread's posts.
+            with self._lock:
+                self._counts[record.method] = self._counts.get(record.method, 0) + 1
+                thread_ts = record.params.get("thread_ts") if record.method == "chat.postMessage" else None
+                posts = self._posts.setdefault(thread_ts, queue.SimpleQueue()) if thread_ts else None
+            if posts is not None:
+                response = record.response if isinstance(record.response, dict) else {}
+                blocks = record.params.get("blocks") or []
+                posts.put({"t": record.t, "ts": response.get("ts"), "blocks": blocks})
+
+        self.standin.log.add = add  # type: ignore[method-assign]
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "signing_secret": self.standin.signing_secret,
+            "http_env": self.standin.bot_env("http"),
+            "socket_env": self.standin.bot_env("socket"),
+        }
+
+    def response_urls(self, count: int) -> list[str]:
+        return [self.standin.new_response_url() for _ in range(count)]
+
+    def count(self, method: str) -> int:
+        with self._lock:
+            return self._counts.get(method, 0)
+
+    def wait_count(self, method: str, at_least: int, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.count(method) < at_least:
+            time.sleep(0.02)
+        return self.count(method)
+
+    def next_post(self, thread_ts: str, timeout: float) -> dict[str, Any] | None:
+        """The next chat.postMessage in thread `thread_ts` ({t, ts, blocks}), or None after `timeout` s."""
+        with self._lock:
+            posts = self._posts.setdefault(thread_ts, queue.SimpleQueue())
+        try:
+            return posts.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def forget_thread(self, thread_ts: str) -> None:
+        with self._lock:
+            self._posts.pop(thread_ts, None)
+
+    def connections_opened(self) -> int:
+        return self.standin.connections_opened
+
+    def wait_for_connection(self, count: int, timeout: float) -> float:
+        """time.monotonic() when the `count`-th Socket Mode connection was open (hello sent)."""
+        self.standin.wait_for_connection(count, timeout)
+        return time.monotonic()
+
+    def socket_load(self, requests: int, concurrency: int, text: str = "425") -> dict[str, Any]:
+        """Slash commands over Socket Mode at `concurrency`; latency = send to the ack's arrival."""
+        socket = self.standin.socket
+        remaining = iter(range(requests))
+        lock = threading.Lock()
+        latencies: list[float] = []
+        failures = 0
+
+        def worker() -> None:
+            nonlocal failures
+            while True:
+                with lock:
+                    if next(remaining, None) is None:
+                        return
+                started = time.monotonic()
+                envelope_id = self.standin.send_command_envelope(text)
+                try:
+                    self.standin.wait_for_ack(envelope_id, timeout=30)
+                except TimeoutError:
+                    with lock:
+                        failures += 1
+                    continue
+                with socket._lock:
+                    acked = socket.acks.pop(envelope_id).t  # popped: the table would only grow
+                with lock:
+                    latencies.append(acked - started)
+
+        started = time.monotonic()
+        run_threads(worker, concurrency)
+        wall = time.monotonic() - started
+        socket.client_messages.clear()
+        socket.sent.clear()
+        return {"latencies": latencies, "failures": failures, "wall_seconds": wall}
+
+
+class _Manager(BaseManager):
+    pass
+
+
+_Manager.register("StandIn", StandInService)
+
+
+@contextmanager
+def standin_process() -> Iterator[Any]:
+    """A proxy of StandInService running in a separate process; usable from many threads at once."""
+    manager = _Manager(address=("127.0.0.1", 0))
+    manager.start()
+    try:
+        yield manager.StandIn()  # type: ignore[attr-defined]
+    finally:
+        manager.shutdown()
