@@ -9,7 +9,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 from bot import logs
 from bot.config import Config, ConfigError, from_env
@@ -24,11 +24,22 @@ def _build(config: Config):
     return build_app(config, Store(config.database_url))
 
 
-def run_http(config: Config) -> None:
-    from bot.http_mode import serve, wsgi_app
+def open_database(url: str) -> str | None:
+    """Creates or migrates the schema once (before gunicorn forks); why the database cannot be used, or None."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.store import Store
 
-    Store(config.database_url).engine.dispose()  # creates or migrates the schema once, before the workers fork
+    try:
+        Store(url).engine.dispose()
+    except (SQLAlchemyError, OSError, ImportError) as exc:
+        # Never the URL itself: it may hold a password.
+        return f"DATABASE_URL: the database cannot be opened ({exc.__class__.__name__}): check its path or server"
+    return None
+
+
+def run_http(config: Config) -> None:
+    from bot.http_mode import serve, wsgi_app
 
     def factory():
         app = _build(config)
@@ -68,11 +79,16 @@ def run_socket(config: Config) -> None:
 
 
 def main() -> int:
-    load_dotenv(override=False)
+    # The .env of the directory the bot is started in, wherever the package is installed.
+    load_dotenv(find_dotenv(usecwd=True), override=False)
     try:
         config = from_env()
     except ConfigError as exc:
         print(f"ftpcode-bot: {exc}", file=sys.stderr)
+        return 2
+    problem = open_database(config.database_url)
+    if problem:
+        print(f"ftpcode-bot: {problem}", file=sys.stderr)
         return 2
     logs.setup(config.log_level, config.log_format)
     try:

@@ -100,13 +100,19 @@ def answer_buttons(matches: list[Match], *, ephemeral: bool) -> ActionsBlock:
     if ephemeral:
         elements.append(button("Share in channel", "share_answer", _ids_value(matches), "primary"))
     elements.append(button("Start triage", "start_triage", first.id))
-    for match in matches[1:4]:
-        elements.append(button(f"Explain {answers.label(match.entry)}", "show_answer", match.entry.id))
+    # Slack refuses a block whose buttons share an action_id, hence the number.
+    for n, match in enumerate(matches[1:4]):
+        elements.append(button(f"Explain {answers.label(match.entry)}", f"show_answer_{n}", match.entry.id))
     return ActionsBlock(elements=elements, block_id="answer_actions")
 
 
 def _size(blocks: list[Block]) -> int:
     return len(json.dumps([b.to_dict() for b in blocks]))
+
+
+def _sized_list(sizes: list[int]) -> int:
+    """len(json.dumps(list)) from the lengths of its items' JSON: "[" + ", ".join(items) + "]"."""
+    return 2 + sum(sizes) + 2 * max(0, len(sizes) - 1)
 
 
 def answer_message(result: LookupResult, *, ephemeral: bool, shared_by: str | None = None) -> Message:
@@ -125,12 +131,15 @@ def answer_message(result: LookupResult, *, ephemeral: bool, shared_by: str | No
     tail: list[Block] = [DividerBlock(), *others] if others else []
     detail = answer_detail_blocks(first)
     budget = MAX_BLOCK_CHARS - _size([*blocks, actions, *tail]) - 600
-    kept, cut = [], False
+    kept, kept_sizes, cut = [], [], False
     for block in detail:
-        if len(kept) + len(blocks) + len(tail) + 3 >= MAX_BLOCKS or _size([*kept, block]) > budget:
+        # Each block is serialised once here (to_dict validates, and is slow), not once per block kept so far.
+        size = len(json.dumps(block.to_dict()))
+        if len(kept) + len(blocks) + len(tail) + 3 >= MAX_BLOCKS or _sized_list([*kept_sizes, size]) > budget:
             cut = True
             break
         kept.append(block)
+        kept_sizes.append(size)
     blocks += kept
     if cut:
         blocks.append(context("The answer was shortened to fit in Slack."))
@@ -147,10 +156,13 @@ def rest_message(entry: Entry, known: bool, start: int) -> Message:
     answer = answers.build(Match(entry, "code" if known else "unknown-code"))
     detail = answer_detail_blocks(answer)[start:]
     blocks: list[Block] = [header(f"{answer.heading} (continued)")]
+    sizes = [_size(blocks) - 2]
     for block in detail:
-        if len(blocks) >= MAX_BLOCKS - 1 or _size([*blocks, block]) > MAX_BLOCK_CHARS:
+        size = len(json.dumps(block.to_dict()))
+        if len(blocks) >= MAX_BLOCKS - 1 or _sized_list([*sizes, size]) > MAX_BLOCK_CHARS:
             break
         blocks.append(block)
+        sizes.append(size)
     return finish(f"{answer.heading} (continued)", blocks)
 
 

@@ -89,5 +89,5 @@ def register(app: App) -> None:
     app.action(tb.START)(start_triage)
     app.action(re.compile(f"^({tb.ANSWER}|{tb.CONTROL}|{tb.FEEDBACK})_"))(triage_click)
     app.action("share_answer")(share_answer)
-    app.action("show_answer")(show_answer)
+    app.action(re.compile(r"^show_answer(_\d+)?$"))(show_answer)
     app.action("show_rest")(show_rest)

@@ -1,0 +1,143 @@
+"""`python -m bot` refuses a bad configuration at start-up: exit status 2 and one line naming the variable,
+never the value of a token. Each run is a subprocess with a clean environment in an empty directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BOT_TOKEN = "xoxb-100000000001-200000000002-c0nf1gB0tT0kenSecret01"
+APP_TOKEN = "xapp-1-A0CONFIG-300000000003-c0nf1gAppT0kenSecret0000000001"
+SIGNING_SECRET = "c0nf1g5ec7e7f00d5ca1ab1e5eed0123"
+SECRETS = (BOT_TOKEN, APP_TOKEN, SIGNING_SECRET, "c0nf1g", "hunter2")
+
+
+# ----- helpers -----
+
+
+def run_bot(env: dict[str, str], cwd: Path, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """`python -m bot` with only `env` on top of what Python needs to start; never the runner's variables."""
+    base = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO_ROOT), "HOME": str(cwd), "LANG": "C.UTF-8"}
+    return subprocess.run(
+        [sys.executable, "-m", "bot"],
+        env={**base, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def valid_http_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+    }
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], *variables: str) -> None:
+    """Exit status 2, and exactly one line of output, which names every one of `variables`."""
+    output = result.stdout + result.stderr
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert result.returncode == 2, f"exit status {result.returncode}:\n{output[-2000:]}"
+    assert len(lines) == 1, f"expected one line, got:\n{output[-2000:]}"
+    assert lines[0].startswith("ftpcode-bot: ")
+    for name in variables:
+        assert name in lines[0], f"{name} not named in {lines[0]!r}"
+    for secret in SECRETS:
+        assert secret not in output, f"a secret value ({secret[:8]}...) was printed"
+
+
+# ----- one bad variable at a time -----
+
+
+def test_missing_bot_token(tmp_path: Path) -> None:
+    env = valid_http_env(tmp_path)
+    del env["SLACK_BOT_TOKEN"]
+    assert_refused(run_bot(env, tmp_path), "SLACK_BOT_TOKEN")
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "xoxp-100000000001-c0nf1gUserToken",  # a user token, not a bot token
+        "xoxb-100000000001-c0nf1g$ecret!",
+        "Bearer " + BOT_TOKEN,
+        "c0nf1gJustSomeText",
+        BOT_TOKEN + " " + BOT_TOKEN,
+    ],
+    ids=["user_token", "bad_characters", "bearer_prefix", "no_prefix", "two_tokens"],
+)
+def test_malformed_bot_token(tmp_path: Path, token: str) -> None:
+    env = valid_http_env(tmp_path) | {"SLACK_BOT_TOKEN": token}
+    assert_refused(run_bot(env, tmp_path), "SLACK_BOT_TOKEN")
+
+
+def test_malformed_app_token(tmp_path: Path) -> None:
+    env = valid_http_env(tmp_path) | {"SLACK_APP_TOKEN": BOT_TOKEN}  # the bot token pasted in the wrong place
+    assert_refused(run_bot(env, tmp_path), "SLACK_APP_TOKEN")
+
+
+def test_neither_app_token_nor_signing_secret(tmp_path: Path) -> None:
+    env = valid_http_env(tmp_path)
+    del env["SLACK_SIGNING_SECRET"]
+    assert_refused(run_bot(env, tmp_path), "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
+
+
+def test_malformed_signing_secret(tmp_path: Path) -> None:
+    env = valid_http_env(tmp_path) | {"SLACK_SIGNING_SECRET": "c0nf1g secret with spaces"}
+    assert_refused(run_bot(env, tmp_path), "SLACK_SIGNING_SECRET")
+
+
+@pytest.mark.parametrize("port", ["abc", "0", "70000", "-1", "80.5", "3000x"])
+def test_bad_port(tmp_path: Path, port: str) -> None:
+    env = valid_http_env(tmp_path) | {"PORT": port}
+    assert_refused(run_bot(env, tmp_path), "PORT")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql://bot:hunter2@db.example/ftpcode",
+        "not a url",
+        "sqlite:////proc/no-such-dir/ftpcode.sqlite3",  # well-formed, but its directory cannot be created
+    ],
+    ids=["other_database", "not_a_url", "unusable_path"],
+)
+def test_bad_database_url(tmp_path: Path, url: str) -> None:
+    env = valid_http_env(tmp_path) | {"DATABASE_URL": url}
+    assert_refused(run_bot(env, tmp_path), "DATABASE_URL")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("LOG_LEVEL", "LOUD"), ("SLACK_API_URL", "slack.com/api"), ("TRIAGE_ESCALATION_CHANNEL", "#helpdesk")],
+)
+def test_other_bad_values(tmp_path: Path, variable: str, value: str) -> None:
+    assert_refused(run_bot(valid_http_env(tmp_path) | {variable: value}, tmp_path), variable)
+
+
+def test_socket_mode_without_a_bot_token(tmp_path: Path) -> None:
+    env = {"SLACK_APP_TOKEN": APP_TOKEN, "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}
+    assert_refused(run_bot(env, tmp_path), "SLACK_BOT_TOKEN")
+
+
+# ----- the .env file -----
+
+
+def test_a_dotenv_in_the_working_directory_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("PORT=not-a-port\n")
+    assert_refused(run_bot(valid_http_env(tmp_path), tmp_path), "PORT")
+
+
+def test_the_environment_wins_over_the_dotenv(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"SLACK_BOT_TOKEN={BOT_TOKEN}\n")
+    env = valid_http_env(tmp_path) | {"SLACK_BOT_TOKEN": "xoxp-c0nf1gUserToken"}
+    assert_refused(run_bot(env, tmp_path), "SLACK_BOT_TOKEN")

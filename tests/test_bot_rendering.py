@@ -1,0 +1,275 @@
+"""The reply builders, in-process, on random and hostile text: never an exception, always within Slack's limits,
+and nothing a user typed can ping (`<!channel>`) or mention (`<@U…>`, `<!subteam…>`) through the bot.
+
+The same checks run through the real process in tests/test_bot_http.py and tests/test_bot_socket.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot import blocks, home, replies
+from bot.mrkdwn import escape, plain_from_slack
+from knowledge import listing
+from knowledge.lookup import LookupResult, Match, finder
+
+# Slack's documented limits (Block Kit reference; chat.postMessage for the text and the 50 blocks).
+MAX_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_SECTION_TEXT = 3000
+MAX_CONTEXT_TEXT = 3000
+MAX_CONTEXT_ELEMENTS = 10
+MAX_HEADER_TEXT = 150
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_ACTIONS_ELEMENTS = 25
+MAX_ID = 255
+MAX_BLOCKS_JSON = 12_000
+MAX_TEXT = 40_000
+
+# What a user can type that must never reach Slack unescaped from the bot.
+HOSTILE_MARKUP = [
+    "<!channel>",
+    "<!here>",
+    "<!everyone>",
+    "<!here|here>",
+    "<@U123>",
+    "<@U123|bob>",
+    "<!subteam^S1|@team>",
+    "<#C123|general>",
+    "<https://evil.example|click>",
+    "<https://evil.example>",
+    "&lt;!channel&gt;",
+    "&amp;",
+    "&lt;@U123&gt;",
+    "<!date^1392734382^{date}|x>",
+]
+CODES = ["425", "530", "550", "421", "226", "10061", "winsock 10060", "sftp 3", "curl: (67)", "ECONNREFUSED", "999"]
+LOG_LINES = [
+    "Status: Connecting to 192.0.2.1:21...",
+    "Response: 220 ProFTPD Server ready",
+    "Command: USER alice",
+    "Response: 331 Password required",
+    "Command: PASS ********",
+    "Response: 530 Login incorrect.",
+    "Command: PASV",
+    "Response: 227 Entering Passive Mode (10,0,0,5,195,80)",
+    "Command: LIST",
+    "Response: 425 Can't open data connection.",
+    "Error: Could not connect to server",
+    "```",
+]
+
+
+# ----- helpers -----
+
+
+def text_strings(node: Any) -> Iterator[str]:
+    """Every string under a "text" key, at any depth (mrkdwn and plain_text objects, the top-level text)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "text" and isinstance(value, str):
+                yield value
+            else:
+                yield from text_strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from text_strings(item)
+
+
+def assert_within_slack_limits(message: blocks.Message, max_blocks: int = MAX_BLOCKS) -> None:
+    assert message.text.strip(), "a message needs a top-level text (notifications, screen readers)"
+    assert len(message.text) <= MAX_TEXT
+    assert len(message.blocks) <= max_blocks
+    assert len(json.dumps(message.blocks, ensure_ascii=False)) <= MAX_BLOCKS_JSON
+    for block in message.blocks:
+        assert_block_within_limits(block)
+
+
+def assert_block_within_limits(block: dict[str, Any]) -> None:
+    assert len(block.get("block_id", "")) <= MAX_ID
+    kind = block["type"]
+    if kind == "section":
+        assert 0 < len(block["text"]["text"]) <= MAX_SECTION_TEXT
+    elif kind == "header":
+        assert block["text"]["type"] == "plain_text"
+        assert 0 < len(block["text"]["text"]) <= MAX_HEADER_TEXT
+    elif kind == "context":
+        assert 0 < len(block["elements"]) <= MAX_CONTEXT_ELEMENTS
+        for element in block["elements"]:
+            assert 0 < len(element["text"]) <= MAX_CONTEXT_TEXT
+    elif kind == "actions":
+        assert 0 < len(block["elements"]) <= MAX_ACTIONS_ELEMENTS
+        action_ids = [e["action_id"] for e in block["elements"]]
+        assert len(set(action_ids)) == len(action_ids), "action_ids must be unique within a block"
+        for button in block["elements"]:
+            assert 0 < len(button["text"]["text"]) <= MAX_BUTTON_TEXT
+            assert len(button.get("value", "")) <= MAX_BUTTON_VALUE
+            assert len(button["action_id"]) <= MAX_ID
+    else:
+        assert kind == "divider", f"unexpected block type {kind}"
+
+
+def assert_no_user_markup(message: blocks.Message) -> None:
+    """No ping, mention or link can come out of a builder that was given no user id to mention."""
+    for text in [message.text, *text_strings(message.blocks)]:
+        for forbidden in ("<!", "<@", "<#", "<http", "<mailto"):
+            assert forbidden not in text, f"{forbidden!r} in {text[:300]!r}"
+
+
+def assert_safe_reply(text: str) -> None:
+    for ephemeral in (True, False):
+        message = replies.for_text(text, ephemeral=ephemeral).message
+        assert_within_slack_limits(message)
+        assert_no_user_markup(message)
+
+
+# ----- strategies -----
+
+markup = st.sampled_from(HOSTILE_MARKUP)
+codes = st.sampled_from(CODES)
+log_lines = st.sampled_from(LOG_LINES)
+words = st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
+fragment = st.one_of(markup, codes, log_lines, words)
+mixed = st.lists(fragment, max_size=30).flatmap(
+    lambda parts: st.sampled_from([" ", "\n", ""]).map(lambda sep: sep.join(parts))
+)
+
+
+@st.composite
+def long_pastes(draw: st.DrawFn) -> str:
+    """Up to 20 kB: a random chunk (codes, markup, log lines) repeated, so hypothesis need not draw 20k chars."""
+    chunk = draw(st.lists(fragment, min_size=1, max_size=8).map("\n".join))
+    size = draw(st.integers(min_value=1_000, max_value=20_000))
+    return (chunk + "\n") * (size // (len(chunk) + 1) + 1)
+
+
+matches_strategy = st.lists(st.sampled_from(finder().kb.entries), min_size=1, max_size=8, unique_by=lambda e: e.id)
+
+RANDOM = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FEW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# ----- for_text on random input -----
+
+
+@RANDOM
+@given(st.text())
+def test_any_text_gets_a_safe_reply(text: str) -> None:
+    assert_safe_reply(text)
+
+
+@RANDOM
+@given(mixed)
+def test_codes_mixed_with_slack_markup_get_a_safe_reply(text: str) -> None:
+    assert_safe_reply(text)
+
+
+@FEW
+@given(long_pastes())
+def test_long_pastes_get_a_safe_reply(text: str) -> None:
+    assert_safe_reply(text)
+
+
+@RANDOM
+@given(mixed)
+def test_slack_escaped_text_unescaped_as_the_listeners_do_gets_a_safe_reply(text: str) -> None:
+    # What Slack delivers (markup as <...>, typed brackets as &lt;...&gt;) goes through plain_from_slack first.
+    assert_safe_reply(plain_from_slack(text))
+
+
+@pytest.mark.parametrize("markup_text", HOSTILE_MARKUP)
+@pytest.mark.parametrize("where", ["{m} 425", "425 {m}", "{m}", "help {m}", "list {m}", "list 4xx {m}"])
+def test_each_markup_near_a_code_or_command_is_escaped(markup_text: str, where: str) -> None:
+    text = where.format(m=markup_text)
+    assert_safe_reply(text)
+    assert_safe_reply(plain_from_slack(text))
+
+
+def test_a_typed_channel_ping_is_shown_as_text_not_dropped() -> None:
+    # "&lt;!channel&gt;" is what Slack sends when a user types the characters <!channel> (not a real ping).
+    message = replies.for_text(plain_from_slack("&lt;!everyone&gt; &lt;@U123&gt; zzqxw"), ephemeral=True).message
+    shown = "\n".join(text_strings(message.blocks))
+    assert "&lt;!everyone&gt; &lt;@U123&gt; zzqxw" in shown
+
+
+# ----- bot.blocks on every entry and every list -----
+
+
+@pytest.mark.parametrize("ephemeral", [True, False])
+def test_every_entry_answer_fits(ephemeral: bool) -> None:
+    for entry in finder().kb.entries:
+        result = LookupResult(query=entry.code, matches=[Match(entry, "code")])
+        message = blocks.answer_message(result, ephemeral=ephemeral)
+        assert_within_slack_limits(message)
+        assert_no_user_markup(message)
+
+
+def test_every_entry_shared_answer_mentions_only_the_sharer() -> None:
+    for entry in finder().kb.entries:
+        result = LookupResult(query="", matches=[Match(entry, "code")])
+        message = blocks.answer_message(result, ephemeral=False, shared_by="U0SHARER")
+        assert_within_slack_limits(message)
+        mentions = [t for t in text_strings(message.blocks) if "<@" in t]
+        assert mentions == ["Shared by <@U0SHARER>"]
+
+
+def test_every_entry_rest_fits_from_any_start() -> None:
+    for entry in finder().kb.entries:
+        for start in (0, 1, 3, 50):
+            for known in (True, False):
+                message = blocks.rest_message(entry, known, start)
+                assert_within_slack_limits(message)
+                assert_no_user_markup(message)
+
+
+@pytest.mark.parametrize("wanted", ["", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", *listing.FILTERS])
+def test_every_list_fits(wanted: str) -> None:
+    title, entries = listing.select(finder().kb, wanted)
+    message = blocks.list_message(title, entries)
+    assert_within_slack_limits(message)
+    listed = "\n".join(text_strings(message.blocks))
+    missing = [e.title for e in entries if escape(e.title) not in listed]
+    assert not missing, f"rows left out of {title!r}: {missing[:5]}"
+
+
+@RANDOM
+@given(matches_strategy, st.booleans(), st.lists(st.sampled_from([*HOSTILE_MARKUP, "note"]), max_size=3))
+def test_answers_with_several_matches_fit(entries: list, ephemeral: bool, notes: list[str]) -> None:
+    result = LookupResult(query="x", matches=[Match(e, "code") for e in entries], notes=notes)
+    message = blocks.answer_message(result, ephemeral=ephemeral)
+    assert_within_slack_limits(message)
+    assert_no_user_markup(message)
+    buttons = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+    if ephemeral:
+        share = next(b for b in buttons if b["action_id"] == "share_answer")
+        assert share["value"].split(",") == [e.id for e in entries]
+
+
+@RANDOM
+@given(st.one_of(st.text(max_size=5000), mixed), st.lists(st.text(max_size=60), max_size=5))
+def test_not_found_fits_and_escapes_the_query(query: str, suggestions: list[str]) -> None:
+    message = blocks.not_found_message(LookupResult(query=query, suggestions=suggestions))
+    assert_within_slack_limits(message)
+    for text in text_strings(message.blocks):
+        assert "<!" not in text and "<@" not in text
+
+
+def test_help_fits() -> None:
+    message = blocks.help_message()
+    assert_within_slack_limits(message)
+    assert "/ftpcode" in "\n".join(text_strings(message.blocks))
+
+
+def test_home_view_fits() -> None:
+    view = home.home_view()
+    assert view["type"] == "home"
+    assert len(view["blocks"]) <= MAX_VIEW_BLOCKS
+    for block in view["blocks"]:
+        assert_block_within_limits(block)
