@@ -196,16 +196,26 @@ def help_message() -> Message:
 
 
 def list_message(title: str, entries: list[Entry]) -> Message:
-    rows = [f"`{escape(answers.label(e))}` {escape(e.title)}" for e in entries]
-    blocks: list[Block] = [header(title)]
+    """A table of codes, as many rows as Slack takes; the rest is counted and narrowed down by a filter."""
+    rows = [f"`{escape(answers.label(e))}` {escape(clip(e.title, 90))}" for e in entries]
+    budget = MAX_BLOCK_CHARS - 1500  # room for the header, the closing note and JSON overhead
+    sections: list[str] = []
     chunk: list[str] = []
+    shown = used = 0
     for row in rows:
+        if used + len(row) + 1 > budget:
+            break
         if sum(len(r) + 1 for r in chunk) + len(row) > SECTION_CHARS - 100:
-            blocks.append(section("\n".join(chunk)))
+            sections.append("\n".join(chunk))
             chunk = []
         chunk.append(row)
+        shown += 1
+        used += len(row) + 1
     if chunk:
-        blocks.append(section("\n".join(chunk)))
-    blocks = blocks[: MAX_BLOCKS - 1]
-    blocks.append(context("Ask `/ftpcode CODE` for the full answer on any of these."))
+        sections.append("\n".join(chunk))
+    blocks: list[Block] = [header(title), *(section(text) for text in sections[: MAX_BLOCKS - 2])]
+    note = "Ask `/ftpcode CODE` for the full answer on any of these."
+    if shown < len(rows):
+        note = f"{shown} of {len(rows)} shown: narrow it with `/ftpcode list 4xx`, `winsock`, `sftp`, `curl`. " + note
+    blocks.append(context(note))
     return finish(f"{title}: {len(entries)} codes", blocks)

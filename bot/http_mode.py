@@ -57,6 +57,8 @@ def serve(app_factory: Callable[[], Callable], config: Config) -> None:
         "graceful_timeout": 10,
         "accesslog": None,
         "loglevel": config.log_level.lower(),
+        # gunicorn 27 opens a control socket under $HOME by default, shared by every replica on a host.
+        "control_socket_disable": True,
     }
     workers, threads = config.http_workers, config.http_threads
     logger.info("HTTP mode on port %s (%s worker(s) x %s threads)", config.port, workers, threads)

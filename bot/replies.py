@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from bot import blocks, scan_reply
@@ -22,6 +23,14 @@ def for_text(text: str, *, ephemeral: bool) -> Reply:
     if scan_reply.looks_like_log(text):
         message, result = scan_reply.for_log(text, ephemeral=ephemeral)
         return Reply(message, finder().resolve(result.codes[:1]), is_log=True)
+    return _answer(text, ephemeral)
+
+
+# The knowledge is read-only while the bot runs and the same few codes are asked all day: rendering (mostly
+# slack_sdk's limit checks) was two thirds of the CPU a /ftpcode answer cost (bench/README.md). Callers must
+# not change a cached Reply.
+@functools.lru_cache(maxsize=512)
+def _answer(text: str, ephemeral: bool) -> Reply:
     words = text.split()
     first = words[0].lower() if words else ""
     if first in ("", "help", "?", "-h", "--help"):
