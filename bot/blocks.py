@@ -197,7 +197,7 @@ def help_message() -> Message:
 
 def list_message(title: str, entries: list[Entry]) -> Message:
     """A table of codes, as many rows as Slack takes; the rest is counted and narrowed down by a filter."""
-    rows = [f"`{escape(answers.label(e))}` {escape(clip(e.title, 90))}" for e in entries]
+    rows = [f"`{escape(answers.label(e))}` {escape(e.title)}" for e in entries]
     budget = MAX_BLOCK_CHARS - 1500  # room for the header, the closing note and JSON overhead
     sections: list[str] = []
     chunk: list[str] = []

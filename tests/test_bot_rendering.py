@@ -7,6 +7,7 @@ The same checks run through the real process in tests/test_bot_http.py and tests
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -236,7 +237,11 @@ def test_every_list_fits(wanted: str) -> None:
     assert_within_slack_limits(message)
     listed = "\n".join(text_strings(message.blocks))
     missing = [e.title for e in entries if escape(e.title) not in listed]
-    assert not missing, f"rows left out of {title!r}: {missing[:5]}"
+    shown = re.search(r"(\d+) of (\d+) shown", listed)
+    if shown:  # a list too long for one message says so, and shows a prefix of it
+        assert int(shown[2]) == len(entries) and missing == [e.title for e in entries[int(shown[1]) :]]
+    else:
+        assert not missing, f"rows left out of {title!r}: {missing[:5]}"
 
 
 @RANDOM
@@ -273,3 +278,12 @@ def test_home_view_fits() -> None:
     assert len(view["blocks"]) <= MAX_VIEW_BLOCKS
     for block in view["blocks"]:
         assert_block_within_limits(block)
+
+
+def test_a_list_too_long_for_one_message_says_how_much_it_shows() -> None:
+    entries = list(finder().kb.entries) * 3
+    message = blocks.list_message("Everything three times", entries)
+    assert_within_slack_limits(message)
+    listed = "\n".join(text_strings(message.blocks))
+    shown = re.search(r"(\d+) of (\d+) shown", listed)
+    assert shown and int(shown[2]) == len(entries) and 0 < int(shown[1]) < len(entries)
