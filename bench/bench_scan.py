@@ -126,7 +126,11 @@ def measure(name: str, template: str, tmp: Path) -> bool:
     if grep:
         grep_time = best_of(3, lambda: subprocess.run([grep, "-c", "Response", str(path)], capture_output=True))
     result = scan_with_limit(text, None)
-    print(f"{name}: {mb:.1f} MB, {text.count(chr(10)):,} lines, {len(result.exchanges):,} exchanges")
+    total = result.exchanges_total if result.exchanges_total is not None else len(result.exchanges)
+    print(
+        f"{name}: {mb:.1f} MB, {text.count(chr(10)):,} lines, {total:,} exchanges "
+        f"({len(result.exchanges):,} kept in the result)"
+    )
     print(f"  scan, whole file (no size limit): {whole:.3f} s = {mb / whole:.1f} MB/s (best of 3)")
     capped_mb = min(mb, MAX_SCAN_BYTES / 1e6)
     print(

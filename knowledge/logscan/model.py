@@ -67,6 +67,16 @@ class Signal:
 
 @dataclass
 class ScanResult:
+    """What a scan found. `failure`, `findings`, `codes`, `timeline` and `triage_prefill` always reflect the
+    whole log (up to MAX_SCAN_BYTES).
+
+    `exchanges` is complete for any log under 512 KiB. In a bigger curl -v or FileZilla log the healthy
+    stretches between the parts that matter are skipped (see skim.py): `exchanges` then holds the first
+    ~2,000 and the last ~500 exchanges plus every exchange of the sessions around each anchor (a failed or
+    unusual reply, a client error, active mode) with ~120 replies either side, and `exchanges_total`
+    counts all of them, skipped ones included. to_json() carries "exchanges_total" only when some were left
+    out, so the JSON of every log with a complete list is unchanged."""
+
     format: str = "unknown"
     protocol: str | None = None
     exchanges: list[Exchange] = field(default_factory=list)
@@ -76,9 +86,14 @@ class ScanResult:
     triage_prefill: dict[str, str] = field(default_factory=dict)
     codes: list[str] = field(default_factory=list)
     truncated: bool = False
+    exchanges_total: int | None = None  # every exchange in the log; None: len(exchanges)
+
+    @property
+    def exchanges_capped(self) -> bool:
+        return self.exchanges_total is not None and self.exchanges_total > len(self.exchanges)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "format": self.format,
             "protocol": self.protocol,
             "exchanges": [e.to_json() for e in self.exchanges],
@@ -88,3 +103,6 @@ class ScanResult:
             "timeline": list(self.timeline),
             "codes": list(self.codes),
         }
+        if self.exchanges_capped:
+            data["exchanges_total"] = self.exchanges_total
+        return data

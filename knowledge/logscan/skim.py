@@ -1,0 +1,396 @@
+"""The fast path for big client logs (curl -v, FileZilla): parse only the parts of the log that can matter.
+
+A long paste is mostly the same healthy session over and over. The full pipeline builds one event and one
+exchange per line of it, which is what makes a 10 MB log slow. Here one regex pass finds the *anchors*, the
+lines that can change what the scan finds: a reply that is not a plain 1xx/2xx/3xx one, a 227 whose address
+is not the session's own, PORT/EPRT, a command left without a reply, a client message that is not a routine
+"Connecting to"/"Trying". The parts kept are the head, the tail and whole sessions around every anchor; they
+go through the normal pipeline. What lies between (whole healthy sessions) is skipped: only its replies are
+counted.
+
+Skipping must not change a result, so `Skim.plan` cuts only where a session starts with a clean slate (a
+routine "connecting" note after a final reply that is not 227/229), `Skim.events` checks that no command
+or multi-line reply is left open at a cut, and `consistent` checks, on the analysed result, every fact
+taken from across sessions (the greeting, the first login, the last data channel and transfer, TLS, the
+user name) and that the rules' look-ahead stays inside the kept part. When a check fails the caller scans
+the whole log the slow, exact way.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from knowledge.logscan.clients import _CURL_NOTES, _FZ_PREFIX, _FZ_STATUS_WORTH_KEEPING, parse_curl, parse_filezilla
+from knowledge.logscan.context import DATA_COMMANDS, LogContext, host_port, unreachable_from
+from knowledge.logscan.events import COMMAND, REPLY, Event
+from knowledge.logscan.findings import _decode_pasv
+from knowledge.logscan.model import Exchange
+from knowledge.logscan.summary import _PASV
+
+MIN_SKIM_CHARS = 512 * 1024  # below this the whole log is parsed: it is fast enough and nothing is capped
+HEAD_REPLIES = 2000
+TAIL_REPLIES = 500
+MARGIN_REPLIES = 120  # kept on each side of an anchor: the rules look at most 50 exchanges ahead
+MIN_GAP_LINES = 200  # a skipped stretch shorter than this is kept
+LOOK_AHEAD = 60  # exchanges the rules may read after one that matters (next_in_session reads 49)
+MAX_ANCHORS = 2000  # a log that is failures all over is parsed whole
+
+# A single-line reply with a code that no rule looks at: 1xx, 2xx (not 227, the passive address), 3xx.
+_PLAIN_CODE = r"(?:1\d\d|2(?:[013-689]\d|2[0-689])|3\d\d) "
+_ROUTINE_CONNECT = r"(?:Trying |Connected to |Connecting to |Connected with )"
+_NO_FAIL = r"(?![^\n]*(?:refused|fail))"
+_OWN_DATA_SETUP = r"(?i:PORT|EPRT|LPRT|LPSV)(?![^\s])"
+_OWN_SETUP_VERBS = frozenset(("PORT", "EPRT", "LPRT", "LPSV"))
+
+
+@dataclass(frozen=True)
+class _Format:
+    parse: Callable[[str], list[Event]]
+    anchors: tuple[re.Pattern[str], ...]  # lines that must be parsed (over "\n" + text)
+    reply_mark: str  # counts the replies of a skipped stretch (every occurrence is a reply line there)
+    note_mark: str  # a literal every routine "connecting" note holds (found with str.rfind/find)
+    connect_note: re.Pattern[str]  # such a note, matched at a line start: where a session may start
+    event_line: re.Pattern[str]  # a command or reply line, matched at a line start
+    passive_replies: re.Pattern[str] | None = None  # 227 replies, checked in Python
+    reversed_replies: re.Pattern[str] | None = None  # reply lines in the reversed text, to count them exactly
+
+
+_CURL = _Format(
+    parse=parse_curl,
+    anchors=(
+        re.compile(
+            r"\n(?:< (?!" + _PLAIN_CODE + r")"  # a reply worth a look, or one without a code
+            r"|> "
+            + _OWN_DATA_SETUP  # active mode
+            + r"|> [^\n]*+\n(?:(?![<>] )[^\n]*+\n)*+(?=> )"  # a command nobody answered
+            r"|\*[ \t]++(?!(?:" + _ROUTINE_CONNECT + r"|Connect data stream)" + _NO_FAIL + r")"
+            r"(?=" + _CURL_NOTES + r")"
+            r"|curl: \()"
+        ),
+    ),
+    reply_mark="\n< ",
+    note_mark="\n*",
+    connect_note=re.compile(r"\*[ \t]++" + _ROUTINE_CONNECT + _NO_FAIL),
+    event_line=re.compile(r"([<>]) (?:(\d{3})([ -]|$))?", re.M),
+)
+
+# FileZilla's optional timestamp in front of every label is costly to match on every line, so these patterns
+# start at the label; a label found elsewhere in a line only keeps more. The one thing that needs the line
+# start, counting replies, is done on the reversed text, where the label comes first.
+_FZ_PREFIX_REVERSED = r"(?:[ \t]+(?:\d+[ \t]+){0,2}(?:\d+[.,])?\d\d:\d\d:\d\d[ T]\d\d-\d\d-\d{4}|[ \t]+\d\d:\d\d:\d\d)?"
+_FILEZILLA = _Format(
+    parse=parse_filezilla,
+    anchors=(
+        re.compile(r"Response:[ \t]*+(?!" + _PLAIN_CODE + r"|227 )"),
+        # active mode, or a command whose next line is not a reply (a superset of the unanswered ones)
+        re.compile(r"Command:(?:[ \t]*+" + _OWN_DATA_SETUP + r"|[^\n]*+\n(?![\d \t:.,T-]*+Response:))"),
+        re.compile(r"Error:"),
+        re.compile(
+            r"Status:(?=[ \t]*(?:" + _FZ_STATUS_WORTH_KEEPING + r"))"
+            r"(?![ \t]*(?:Connecting to " + _NO_FAIL + r"|TLS connection established))"
+        ),
+    ),
+    reply_mark="Response:",
+    note_mark="Connecting to ",
+    connect_note=re.compile(_FZ_PREFIX + r"Status:[ \t]*Connecting to " + _NO_FAIL),
+    event_line=re.compile(_FZ_PREFIX + r"(Command|Response):[ \t]*(?:(\d{3})([ -]|\s*$))?", re.M),
+    passive_replies=re.compile(r"Response:[ \t]*(227 [^\n]*)"),
+    reversed_replies=re.compile(r":esnopseR" + _FZ_PREFIX_REVERSED + r"\n"),
+)
+FORMATS = {"curl": _CURL, "filezilla": _FILEZILLA}
+
+
+class Skim:
+    """The kept regions of `body` ("\\n" + masked text) and what the skipped ones held."""
+
+    def __init__(self, fmt: str, body: str) -> None:
+        self.spec = FORMATS[fmt]
+        self.body = body
+        self.kept: list[tuple[int, int]] = []  # [start, end) of kept regions, both line starts in body
+        self.skipped_replies = 0
+        self._reversed: str | None = None
+
+    # --- where a session starts -------------------------------------------------------------------------
+    def _last_event(self, pos: int) -> tuple[str, str | None, str] | None:
+        """(kind mark, code, separator) of the last command or reply line before body position `pos`."""
+        body, line_end = self.body, pos - 1
+        while line_end > 0:
+            start = body.rfind("\n", 0, line_end) + 1
+            m = self.spec.event_line.match(body, start, line_end)
+            if m is not None:
+                return m.group(1), m.group(2), m.group(3) or ""
+            line_end = start - 1
+        return None
+
+    def _is_cut(self, pos: int) -> bool:
+        """A session starts at `pos` with nothing pending: the last command/reply before it was a final
+        single-line reply that is not a passive-mode answer (227/229 would make this a data connection)."""
+        if not self.spec.connect_note.match(self.body, pos):
+            return False
+        last = self._last_event(pos)
+        if last is None:
+            return False
+        mark, code, sep = last
+        return (
+            mark in ("<", "Response")
+            and code is not None
+            and code[0] in "23"
+            and code not in ("227", "229")
+            and (sep != "-")
+        )
+
+    # --- which regions to keep --------------------------------------------------------------------------
+    def anchors(self) -> list[int] | None:
+        body, spec = self.body, self.spec
+        found = [m.start() for pattern in spec.anchors for m in pattern.finditer(body)]
+        found.sort()
+        if spec.passive_replies is not None:
+            found += self._passive_anchors()
+            found.sort()
+        return None if len(found) > MAX_ANCHORS else found
+
+    def _passive_anchors(self) -> list[int]:
+        """227 replies whose address is not the one the session connected to (the rule then decodes it)."""
+        assert self.spec.passive_replies is not None
+        body = self.body
+        found: list[int] = []
+        host: str | None = None
+        octets: tuple[str, ...] = ()
+        note_at = -1  # the latest "Connecting to": the session's start decides whom its 227s are compared with
+        for m in self.spec.passive_replies.finditer(body):
+            reply = m.group(1)
+            note = body.rfind("Connecting to ", 0, m.start())
+            if note != note_at:
+                note_at = note
+                line_start = body.rfind("\n", 0, note) + 1
+                line = body[line_start : body.find("\n", note)]
+                at = host_port(line) if note >= 0 and self._is_cut(line_start) else None
+                host = at[0] if at and at[0] else None
+                octets = tuple(host.split(".")) if host else ()
+            pasv = _PASV.search(reply)
+            if pasv is None or pasv.group(1, 2, 3, 4) == octets:
+                continue  # nothing to decode, or the session's own address: the rule skips it
+            decoded = _decode_pasv(reply)
+            if decoded is None or decoded[0] == host:
+                continue
+            if host is None or unreachable_from(decoded[0], host):
+                found.append(m.start())
+        return found
+
+    def count_replies(self, start: int, stop: int) -> int | None:
+        """Reply lines in body[start:stop]; None when a reply mark also stands elsewhere in a line."""
+        body, mark = self.body, self.spec.reply_mark
+        count = body.count(mark, start - 1, stop)
+        pattern = self.spec.reversed_replies
+        if pattern is None:
+            return count
+        n = len(body)
+        if self._reversed is None:
+            self._reversed = body[::-1]
+        at_line_start = len(pattern.findall(self._reversed, n - stop, n - start + 1))
+        return count if at_line_start == count else None
+
+    def _step(self, pos: int, replies: int, forward: bool) -> int:
+        body, mark = self.body, self.spec.reply_mark
+        for _ in range(replies):
+            nxt = body.find(mark, pos + 1) if forward else body.rfind(mark, 0, pos)
+            if nxt < 0:
+                return len(body) if forward else 1
+            pos = nxt
+        return body.rfind("\n", 0, pos) + 1
+
+    def _cut_at_or_before(self, pos: int) -> int:
+        body, mark = self.body, self.spec.note_mark
+        while pos > 1:
+            found = body.rfind(mark, 0, pos)
+            if found < 0:
+                break
+            line_start = body.rfind("\n", 0, found + (1 if mark[0] == "\n" else 0)) + 1
+            if self._is_cut(line_start):
+                return line_start
+            pos = found
+        return 1
+
+    def _cut_at_or_after(self, pos: int) -> int:
+        body, mark = self.body, self.spec.note_mark
+        while True:
+            found = body.find(mark, pos)
+            if found < 0:
+                return len(body)
+            line_start = body.rfind("\n", 0, found + (1 if mark[0] == "\n" else 0)) + 1
+            if line_start >= pos and self._is_cut(line_start):
+                return line_start
+            pos = found + len(mark)
+
+    def plan(self) -> bool:
+        """Chooses the kept regions; False when nothing worth skipping."""
+        anchors = self.anchors()
+        if anchors is None:
+            return False
+        body, end = self.body, len(self.body)
+        wanted = [(1, self._step(1, HEAD_REPLIES, True)), (self._step(end, TAIL_REPLIES, False), end)]
+        for pos in anchors:
+            wanted.append((self._step(pos, MARGIN_REPLIES, False), self._step(pos, MARGIN_REPLIES, True)))
+        wanted.sort()
+        regions: list[tuple[int, int]] = []
+        for start, stop in wanted:
+            start, stop = self._cut_at_or_before(start), self._cut_at_or_after(stop)
+            if regions and body.count("\n", regions[-1][1], start) < MIN_GAP_LINES:
+                regions[-1] = (regions[-1][0], max(regions[-1][1], stop))
+            else:
+                regions.append((start, stop))
+        if len(regions) < 2:
+            return False
+        self.kept = regions
+        counts = [self.count_replies(a, b) for (_, a), (b, _) in itertools.pairwise(regions)]
+        if None in counts:
+            return False
+        self.skipped_replies = sum(c for c in counts if c is not None)
+        return True
+
+    # --- parsing the kept regions -------------------------------------------------------------------------
+    def events(self) -> list[Event] | None:
+        """The events of the kept regions with their line numbers in the whole log; None when a region
+        ends with a command still waiting (then skipping the stretch after it could pair it differently)."""
+        body, parse = self.body, self.spec.parse
+        events: list[Event] = []
+        pos = line = 0  # line: newlines in body[:pos], the number of the line starting at pos
+        self.stretches: list[tuple[int, int, str]] = []  # (first line, last line, text) of skipped stretches
+        for start, stop in self.kept:
+            if pos:  # the stretch between the previous region and this one
+                first = line
+                line += body.count("\n", pos, start)
+                self.stretches.append((first, line - 1, body[pos:start]))
+            else:
+                line = body.count("\n", 0, start)
+            region = parse(body[start - 1 : stop])
+            if stop < len(body) and not pairing_idle(region):
+                return None
+            offset = line - 1
+            events.extend((n + offset, kind, text, key) for n, kind, text, key in region)
+            line += body.count("\n", start, stop)
+            pos = stop
+        return events
+
+    def last_user_command(self, text: str, lowered: str) -> str | None:
+        """The last USER command in a skipped stretch, as the parser reads it ('' when there is none);
+        `lowered` is text.lower() of the same length (verbs are matched in any case)."""
+        end = len(lowered)
+        while (at := lowered.rfind("user", 0, end)) >= 0:
+            start = text.rfind("\n", 0, at) + 1
+            stop = text.find("\n", at)
+            line = text[start : stop if stop >= 0 else len(text)]
+            for _n, kind, command, _key in self.spec.parse("\n" + line):
+                head = command.split(None, 1)
+                if kind == COMMAND and head and head[0].upper() == "USER":
+                    return command
+            end = start
+        return ""
+
+
+def pairing_idle(events: list[Event]) -> bool:
+    """True when, after `events`, no command waits for a reply and no multi-line reply is
+    open: then what follows pairs the same whether or not a stretch is skipped in between."""
+    waiting = False
+    open_code: str | None = None
+    for _line, kind, text, _key in events:
+        if kind == REPLY:
+            if open_code is not None:
+                if text.startswith(open_code) and text[3:4] in (" ", ""):
+                    open_code = None
+                    waiting = False
+                continue
+            if len(text) >= 4 and text[:3].isdigit() and text[3] == "-":
+                open_code = text[:3]
+                continue
+            waiting = text[:1] == "1" and text[:3].isdigit()
+        elif kind == COMMAND:
+            waiting = True
+    return not waiting and open_code is None
+
+
+def _user_of(command: str | None) -> str | None:
+    return command.split(None, 1)[1] if command and " " in command else None
+
+
+def consistent(skim: Skim, ctx: LogContext) -> bool:
+    """Would the whole log give the same result? Checks every fact the rules or the summary take from
+    across sessions: each must come from a kept region, or the skipped stretches must not hold it."""
+    stretches = skim.stretches
+    exchanges = ctx.exchanges
+    if not stretches or not exchanges:
+        return False
+    first_skipped, last_skipped = stretches[0][0], stretches[-1][1]
+
+    def first_line(found: Iterator[int]) -> bool:
+        line = next(found, None)
+        return line is not None and line < first_skipped
+
+    def last_line(found: Iterator[int]) -> bool:
+        line = next(found, None)
+        return line is not None and line > last_skipped
+
+    hosts = (s.line for s in ctx.signals if s.kind in ("connecting", "refused", "timeout") and _has_host(s.text))
+    greeting = (e.line for e in exchanges if e.command is None and e.code == "220")
+    login = (e.line for e in exchanges if e.verb in ("USER", "PASS") and e.code and (
+        e.code in ("230", "232") or e.code[0] in "45"))  # fmt: skip
+    newest = list(reversed(exchanges))
+    mode = (e.line for e in newest if e.verb in ("PASV", "EPSV", "PORT", "EPRT"))
+    channel = (e.line for e in newest if _names_data_channel(e))
+    transfer = (e.line for e in newest if e.verb in DATA_COMMANDS and e.code is not None and e.code[0] != "1")
+    if not (first_line(hosts) and first_line(greeting) and first_line(login)):
+        return False
+    if not (last_line(mode) and last_line(channel) and last_line(transfer)):
+        return False
+    if not _look_ahead_kept(skim, ctx):
+        return False
+    auth_ok = any(e.verb == "AUTH" and e.code == "234" for e in exchanges)
+    users = [(e.line, e.command) for e in exchanges if e.verb == "USER" and e.command]
+    user_lines = [line for line, _ in users]
+    for first, _last, text in stretches:
+        if not text.isascii():
+            return False  # lower() could change the length, and the positions with it
+        lowered = text.lower()
+        # a skipped AUTH or TLS set-up only matters when the kept part never got TLS going
+        if not auth_ok and ("auth" in lowered or "TLS connection established" in text):
+            return False
+        skipped_user = skim.last_user_command(text, lowered)
+        if skipped_user:
+            i = bisect.bisect_left(user_lines, first) - 1
+            if i < 0 or _user_of(users[i][1]) != _user_of(skipped_user):
+                return False
+    return True
+
+
+def _look_ahead_kept(skim: Skim, ctx: LogContext) -> bool:
+    """After every exchange a rule reads ahead from (a refused or odd reply, a 227 with an address the
+    client cannot reach, active mode), at least LOOK_AHEAD exchanges must follow before the next skipped
+    stretch."""
+    exchanges = ctx.exchanges
+    for first, _last, _text in skim.stretches:
+        before = bisect.bisect_left(ctx.lines, first)  # exchanges kept before the stretch
+        for e in exchanges[max(0, before - LOOK_AHEAD) : before]:
+            code = e.code
+            if code is None or code[0] in "45" or "\n" in e.text or e.verb in _OWN_SETUP_VERBS:
+                return False
+            if code == "227" and (decoded := _decode_pasv(e.text)) is not None:
+                host = ctx.host_at(e.line)
+                if unreachable_from(decoded[0], (host[0] if host else None) or e.session):
+                    return False
+    return True
+
+
+def _has_host(text: str) -> bool:
+    found = host_port(text)
+    return bool(found and found[0])
+
+
+def _names_data_channel(e: Exchange) -> bool:
+    """The exchange summary.timeline() takes the data channel line from (scanning from the end)."""
+    if e.verb == "PASV" and e.code == "227":
+        return _PASV.search(e.text) is not None
+    return (e.verb == "EPSV" and e.code == "229") or e.verb in ("PORT", "EPRT")

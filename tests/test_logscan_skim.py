@@ -1,0 +1,78 @@
+"""Big curl and FileZilla logs skip their healthy stretches; the result must equal a full scan's."""
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from knowledge.logscan import scanner, skim
+
+HEALTHY = {
+    "filezilla": (
+        "Status:\tConnecting to 198.51.100.7:21...\nResponse:\t220 (vsFTPd 3.0.3)\nCommand:\tUSER alice\n"
+        "Response:\t331 Please specify the password.\nCommand:\tPASS secret\nResponse:\t230 Login successful.\n"
+        "Command:\tPASV\nResponse:\t227 Entering Passive Mode (198,51,100,7,195,80).\nCommand:\tRETR a.txt\n"
+        "Response:\t150 Opening BINARY mode data connection.\nResponse:\t226 Transfer complete.\n"
+        "Status:\tFile transfer successful\nCommand:\tQUIT\nResponse:\t221 Goodbye.\n"
+    ),
+    "curl": (
+        "*   Trying 198.51.100.7:21...\n* Connected to ftp.example.com (198.51.100.7) port 21\n"
+        "< 220 (vsFTPd 3.0.3)\n> USER alice\n< 331 Please specify the password.\n> PASS secret\n"
+        '< 230 Login successful.\n> PWD\n< 257 "/" is the current directory\n> EPSV\n'
+        "< 229 Entering Extended Passive Mode (|||50000|)\n> TYPE I\n< 200 Switching to Binary mode.\n"
+        "> RETR a.txt\n< 150 Opening BINARY mode data connection.\n< 226 Transfer complete.\n"
+        "* Connection #0 to host ftp.example.com left intact\n"
+    ),
+}
+FAULTS = {
+    "filezilla": [
+        "Command:\tPASS wrong\nResponse:\t530 Login incorrect.\nError:\tCritical error: Could not connect to server\n",
+        "Command:\tPASV\nResponse:\t227 Entering Passive Mode (10,0,0,5,195,80).\nCommand:\tMLSD\n"
+        "Error:\tConnection timed out after 20 seconds of inactivity\n",
+        "Response:\t421 There are too many connections from your internet address.\n",
+        "Command:\tRETR missing.txt\nResponse:\t550 Failed to open file.\n",
+    ],
+    "curl": [
+        "> PASS wrong\n< 530 Login incorrect.\n* Access denied: 530\ncurl: (67) Access denied: 530\n",
+        "> PASV\n< 227 Entering Passive Mode (10,0,0,5,195,80).\n"
+        "* connect to 10.0.0.5 port 50000 failed: Connection timed out\ncurl: (28) Connection timed out\n",
+        "> RETR missing.txt\n< 550 Failed to open file.\ncurl: (78) RETR response: 550\n",
+        "> PORT 127,0,0,1,200,10\n< 200 PORT command successful.\n> LIST\n< 425 Failed to establish connection.\n",
+    ],
+}
+
+
+def big_log(fmt: str, rng: random.Random, faults: int) -> str:
+    sessions = [HEALTHY[fmt]] * (skim.MIN_SKIM_CHARS // len(HEALTHY[fmt]) + 50)
+    sessions = list(sessions)
+    for _ in range(faults):
+        where = rng.randrange(len(sessions))
+        sessions[where] = HEALTHY[fmt].split("Command:\tQUIT" if fmt == "filezilla" else "> PWD")[0] + rng.choice(
+            FAULTS[fmt]
+        )
+    return "".join(sessions)
+
+
+def comparable(result) -> dict:
+    data = result.to_json()
+    data.pop("exchanges_total", None)
+    kept = {(e["line"], e["command"], e["code"], e["text"]) for e in data.pop("exchanges")}
+    return {"json": data, "prefill": result.triage_prefill, "codes": result.codes, "kept": kept}
+
+
+@pytest.mark.parametrize("fmt", ["filezilla", "curl"])
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), faults=st.integers(0, 3))
+def test_skimmed_scan_equals_the_full_scan(fmt, seed, faults):
+    text = big_log(fmt, random.Random(seed), faults)
+    fast = scanner.scan_with_limit(text, None)
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(skim, "MIN_SKIM_CHARS", 10**12)  # forces the exact path
+        exact = scanner.scan_with_limit(text, None)
+    assert fast.exchanges_total is not None, "the fast path was not taken"
+    fast_view, exact_view = comparable(fast), comparable(exact)
+    assert fast_view["json"] == exact_view["json"]
+    assert fast_view["prefill"] == exact_view["prefill"] and fast_view["codes"] == exact_view["codes"]
+    assert fast_view["kept"] <= exact_view["kept"]  # every exchange kept is one the full scan found
+    assert (fast.exchanges_total or len(fast.exchanges)) == len(exact.exchanges)
