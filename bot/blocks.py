@@ -87,7 +87,10 @@ def answer_detail_blocks(answer: answers.Answer) -> list[Block]:
 
 
 def answer_top_blocks(answer: answers.Answer) -> list[Block]:
-    return [header(answer.heading), section(escape(answer.summary))]
+    top = escape(answer.summary)
+    if answer.try_first:
+        top += f"\n*Try first:* {escape(answer.try_first)}"
+    return [header(answer.heading), section(top)]
 
 
 def _ids_value(matches: list[Match]) -> str:

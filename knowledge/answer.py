@@ -37,6 +37,11 @@ class Answer:
     def label(self) -> str:
         return label(self.entry)
 
+    @property
+    def try_first(self) -> str:
+        """The one thing to do now, shown under the summary; the rest of the advice comes below."""
+        return self.entry.user_action[0] if self.entry.user_action else ""
+
 
 def label(entry: Entry) -> str:
     """How a person names the entry: 'FTP 425', 'Winsock 10061', 'SFTP status 3', 'curl exit code 7'."""

@@ -80,7 +80,10 @@ def render_result(result: LookupResult, style: Style, width: int) -> str:
 def render_answer(answer: answers.Answer, by_id: dict, style: Style, width: int) -> str:
     fill = textwrap.TextWrapper(width=width, initial_indent="  ", subsequent_indent="  ")
     bullet = textwrap.TextWrapper(width=width, initial_indent="  • ", subsequent_indent="    ")
-    lines = [style.bold(answer.heading), textwrap.fill(answer.summary, width), ""]
+    lines = [style.bold(answer.heading), textwrap.fill(answer.summary, width)]
+    if answer.try_first:
+        lines.append(textwrap.fill(f"{style.bold('Try first:')} {answer.try_first}", width))
+    lines.append("")
     for d in answer.digits:
         text = f"{d.digit}  {d.short:<30}{d.meaning}"
         lines.append(textwrap.fill(text, width, initial_indent="  ", subsequent_indent=" " * 35))
