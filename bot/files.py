@@ -11,6 +11,9 @@ from slack_sdk.errors import SlackApiError
 from knowledge.logscan import MAX_SCAN_BYTES
 from knowledge.scan_text import decode_log
 
+# Slack shows sizes in decimal megabytes, so the limit a user reads ("5 MB") is 5,000,000 bytes; the scanner
+# itself would read a little more (MAX_SCAN_BYTES is 5 MiB).
+MAX_FILE_BYTES = min(5_000_000, MAX_SCAN_BYTES)
 _TEXT_MIMETYPES = ("text/", "application/octet-stream", "application/x-log", "application/json")
 _BINARY_TYPES = ("png", "jpg", "gif", "pdf", "zip", "gzip", "binary")
 
@@ -34,10 +37,11 @@ def read_text(client: WebClient, file_id: str, api_url: str) -> str:
         raise FileRefused("I could not open that file (Slack said: {}).".format(exc.response.get("error"))) from exc
     name = info.get("name") or "file"
     size = int(info.get("size") or 0)
-    if size > MAX_SCAN_BYTES:
-        limit = MAX_SCAN_BYTES // 1_000_000
+    if size > MAX_FILE_BYTES:
+        megabytes = f"{size / 1_000_000:.2f}".rstrip("0").rstrip(".")  # 5.01, not a puzzling 5.0 over 5
         raise FileRefused(
-            f"{name} is {size / 1_000_000:.1f} MB; I read logs up to {limit} MB. Send the part around the error."
+            f"{name} is {megabytes} MB, over the {MAX_FILE_BYTES // 1_000_000} MB I read. "
+            "Share the part around the error (a few hundred lines) instead."
         )
     if info.get("filetype") in _BINARY_TYPES or not info.get("mimetype", "text/plain").startswith(_TEXT_MIMETYPES):
         raise FileRefused(f"{name} does not look like a text log. Share the log as a text file or snippet.")
@@ -47,7 +51,7 @@ def read_text(client: WebClient, file_id: str, api_url: str) -> str:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {client.token}"})
     try:
         with urllib.request.urlopen(request, timeout=20) as response:
-            data = response.read(MAX_SCAN_BYTES + 1)
+            data = response.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise FileRefused(f"I could not download {name}.") from exc
     return decode_log(data)

@@ -22,7 +22,9 @@ def for_text(text: str, *, ephemeral: bool) -> Reply:
     """`help`, `list 4xx`, or a query: the Message to send back, and what the query matched."""
     if scan_reply.looks_like_log(text):
         message, result = scan_reply.for_log(text, ephemeral=ephemeral)
-        return Reply(message, finder().resolve(result.codes[:1]), is_log=True)
+        if scan_reply.found_anything(result) or not scan_reply.names_a_code(text):
+            return Reply(message, finder().resolve(result.codes[:1]), is_log=True)
+        # No log, but a code in a code block (```Error: 530 Login incorrect```): a question about that code.
     return _answer(text, ephemeral)
 
 

@@ -10,8 +10,10 @@ from slack_sdk.models.blocks import ActionsBlock, Block
 from bot.blocks import Message, button, context, finish, header, section
 from bot.mrkdwn import clip, escape
 from knowledge import answer as answers
+from knowledge.base import Entry
 from knowledge.logscan import MAX_SCAN_BYTES, ScanResult, scan
 from knowledge.lookup import finder
+from knowledge.scan_text import failure_reply, format_name, stage_phrase
 
 _LOG_LINE = re.compile(
     r"^\s*(?:\d{3}[ -]|(?:Status|Command|Response|Error|Trace):|[<>*] |<---|--->|\*(?:cmd|resp)\*|[.<>!*] \d{4}-)",
@@ -19,9 +21,13 @@ _LOG_LINE = re.compile(
 )
 
 
+# Longer than any question: read as a paste, or a number somewhere in it would be answered as "the" code.
+LONG_PASTE_CHARS = 4000
+
+
 def looks_like_log(text: str) -> bool:
-    """A paste rather than a question: a code block, or several lines that look like a client's log."""
-    return "```" in text or len(_LOG_LINE.findall(text)) >= 3
+    """A paste rather than a question: a code block, several lines that look like a client's log, or long."""
+    return "```" in text or len(text) > LONG_PASTE_CHARS or len(_LOG_LINE.findall(text)) >= 3
 
 
 def triage_value(entry_id: str, prefill: dict[str, str]) -> str:
@@ -40,35 +46,68 @@ def parse_triage_value(raw: str) -> tuple[str, dict[str, str]]:
     return str(data.get("e", "")), {str(k): str(v) for k, v in prefill.items()}
 
 
+def _entries(result: ScanResult) -> list[Entry]:
+    """The knowledge entries for the log: the codes the scanner found, else the entry the client's error
+    message names exactly (ECONNREFUSED...), so the answer still explains it and can start a triage."""
+    kb = finder().kb
+    entries = [kb.by_id[i] for i in result.codes if i in kb.by_id]
+    if not entries and result.failure:
+        entries = [m.entry for m in finder().lookup(result.failure.text).matches if m.reason in ("code", "name")]
+    return entries[:3]
+
+
 def scan_message(result: ScanResult, *, ephemeral: bool) -> Message:
-    protocol = f" ({result.protocol.upper()})" if result.protocol else ""
-    blocks: list[Block] = [header(f"I read your {result.format} log{protocol}")]
+    name = format_name(result)
+    blocks: list[Block] = [header(f"I read your {name}")]
     if result.truncated:
         blocks.append(context(f"Only the first {MAX_SCAN_BYTES // 1_000_000} MB were read."))
-    if result.failure:
-        failure = result.failure
+    failure = result.failure
+    if failure:
         step = f"`{escape(clip(failure.command, 200))}` → " if failure.command else ""
-        reply = escape(clip(f"{failure.code or ''} {failure.text}".strip(), 500))
-        blocks.append(section(f"*It failed at: {escape(failure.stage)}* (line {failure.line})\n{step}`{reply}`"))
+        reply = escape(clip(failure_reply(failure), 500))
+        where = f"*It failed {stage_phrase(failure.stage)}* (line {failure.line})"
+        blocks.append(section(f"{where}\n{step}`{reply}`"))
+    elif result.exchanges:
+        blocks.append(section("No step failed in this log."))
     if result.findings:
-        lines = [f"• {escape(f.summary)}" for f in result.findings[:6]]
+        lines = [f"• {escape(f.summary)}" for f in result.findings[:4]]
         blocks.append(section("*Why*\n" + "\n".join(lines)))
+    explained = _entries(result)
+    # Only the first entry is summarised: the others (a 530 to AUTH TLS next to a failed listing) would
+    # distract from the failure; their buttons are there.
+    for entry in explained[:1]:
+        blocks.append(section(f"*{escape(answers.heading(entry))}*\n{escape(entry.summary)}"))
     if result.timeline:
         blocks.append(section("*What happened*\n" + "\n".join(f"• {escape(t)}" for t in result.timeline[:10])))
-    kb = finder().kb
-    explained = [kb.by_id[i] for i in result.codes if i in kb.by_id][:4]
-    for entry in explained[:2]:
-        blocks.append(section(f"*{escape(answers.heading(entry))}*\n{escape(entry.summary)}"))
     elements = []
     if explained:
         elements.append(button("Start triage", "start_triage", triage_value(explained[0].id, result.triage_prefill)))
-        elements += [button(f"Explain {answers.label(e)}", "show_answer", e.id) for e in explained[:3]]
+        explain = enumerate(explained)
+        elements += [button(f"Explain {answers.label(e)}", f"show_answer_{n}", e.id) for n, e in explain]
     if elements:
         blocks.append(ActionsBlock(elements=elements))
     blocks.append(context("Passwords in the log are masked; I keep nothing of what you pasted."))
-    summary = result.failure.stage if result.failure else "no failing step found"
-    first = f" {answers.heading(explained[0])}." if explained else ""
-    return finish(f"I read your {result.format} log: {summary}.{first}", blocks)
+    summary = f"it failed {stage_phrase(failure.stage)}" if failure else "no step failed"
+    if failure and failure.command:
+        summary += f" ({clip(failure.command, 60)})"
+    first = f" {answers.heading(explained[0]).rstrip('.')}." if explained else ""
+    return finish(f"I read your {name}: {summary}.{first}", blocks)
+
+
+def found_anything(result: ScanResult) -> bool:
+    """Whether the scan read a log. In text of no known format whose only "replies" are bare numbers (noise
+    such as `4660/P5ih`, a number in prose) there is nothing to explain."""
+    if not (result.exchanges or result.findings or result.failure):
+        return False
+    bare_numbers = not any(e.command for e in result.exchanges) and (result.failure is None or result.failure.code)
+    return not (result.format == "unknown" and result.exchanges and bare_numbers)
+
+
+def names_a_code(text: str) -> bool:
+    """A short paste that is no log but names a code or error (```Error: 530 Login incorrect```)."""
+    if len(text) > LONG_PASTE_CHARS:
+        return False
+    return any(m.reason in ("code", "name") for m in finder().lookup(text.replace("```", " ")).matches)
 
 
 def nothing_in_log_message() -> Message:
@@ -78,6 +117,6 @@ def nothing_in_log_message() -> Message:
 
 def for_log(text: str, *, ephemeral: bool) -> tuple[Message, ScanResult]:
     result = scan(text)
-    if not result.exchanges and not result.findings and not result.failure:
+    if not found_anything(result):
         return nothing_in_log_message(), result
     return scan_message(result, ephemeral=ephemeral), result

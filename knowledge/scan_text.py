@@ -6,7 +6,7 @@ import textwrap
 from typing import BinaryIO, Protocol
 
 from knowledge import answer as answers
-from knowledge.logscan import MAX_SCAN_BYTES, ScanResult, scan
+from knowledge.logscan import MAX_SCAN_BYTES, Failure, ScanResult, scan
 from knowledge.lookup import finder
 
 
@@ -14,6 +14,39 @@ class Styler(Protocol):
     def bold(self, text: str) -> str: ...
     def title(self, text: str) -> str: ...
     def dim(self, text: str) -> str: ...
+
+
+FORMAT_NAMES = {
+    "filezilla": "FileZilla", "winscp": "WinSCP", "curl": "curl", "lftp": "lftp", "ftplib": "Python ftplib",
+    "vsftpd": "vsftpd", "proftpd": "ProFTPD", "iis": "IIS FTP", "openssh": "OpenSSH", "transcript": "session",
+}  # fmt: skip
+# "It failed ..." for each stage of model.STAGES.
+_STAGE_PHRASES = {
+    "connect": "while connecting", "tls": "during the TLS handshake", "login": "at login",
+    "listing": "at the directory listing", "upload": "during the upload", "download": "during the download",
+    "transfer": "during a transfer", "data-connection": "at the data connection", "disconnect": "at disconnect",
+}  # fmt: skip
+
+
+def format_name(result: ScanResult) -> str:
+    """What the scanner took the text for, as a user names it: "FileZilla log (FTP)", "SFTP log", "log"."""
+    name = FORMAT_NAMES.get(result.format)
+    protocol = result.protocol.upper() if result.protocol else ""
+    if name:
+        return f"{name} log ({protocol})" if protocol else f"{name} log"
+    return f"{protocol} log".lstrip()
+
+
+def stage_phrase(stage: str) -> str:
+    return _STAGE_PHRASES.get(stage, f"at {stage}")
+
+
+def failure_reply(failure: Failure) -> str:
+    """What came back: the reply line (its text already starts with the code) or the client's error."""
+    text = failure.text.strip()
+    if failure.code and not text.startswith(failure.code):
+        text = f"{failure.code} {text}"
+    return text
 
 
 def decode_log(data: bytes) -> str:
@@ -32,26 +65,30 @@ def scan_file(path: str, stdin: BinaryIO | None = None) -> ScanResult:
 
 
 def render_scan(result: ScanResult, style: Styler, width: int) -> str:
+    """The failure and its diagnosis first (what a user came for), then the session, then the codes."""
+    if not result.exchanges and not result.findings and not result.failure:
+        return "I could not find FTP commands, replies or client errors in this text.\n"
     bullet = textwrap.TextWrapper(width=width, initial_indent="  • ", subsequent_indent="    ")
-    out = [style.bold(f"Log read as {result.format}" + (f", {result.protocol.upper()}" if result.protocol else ""))]
+    name = format_name(result)
+    lower_case_names = ("curl", "lftp", "vsftpd")  # spelled so by their authors, even first in a line
+    out = [style.bold(name if name.startswith(lower_case_names) else name[:1].upper() + name[1:])]
     if result.truncated:
         out.append(f"Only the first {MAX_SCAN_BYTES // 1_000_000} MB were read.")
-    if result.timeline:
-        out += ["", style.title("What happened")] + [bullet.fill(line) for line in result.timeline]
     if result.failure:
         failure = result.failure
         command = f"{failure.command} → " if failure.command else ""
-        out += ["", style.title(f"First failure: {failure.stage}, line {failure.line}")]
-        out.append(bullet.fill(f"{command}{failure.code or ''} {failure.text}".strip()))
+        out += ["", style.title(f"It failed {stage_phrase(failure.stage)} (line {failure.line})")]
+        out.append(bullet.fill(command + failure_reply(failure)))
     elif result.exchanges:
         out += ["", "No failing step found."]
     if result.findings:
-        out += ["", style.title("Diagnosis")]
+        out += ["", style.title("Why")]
         for finding in result.findings:
-            lines = ", ".join(map(str, finding.evidence_lines[:8]))
-            out.append(bullet.fill(f"{finding.summary}" + (f" (lines {lines})" if lines else "")))
-    if not result.exchanges and not result.findings:
-        out.append("I could not find FTP commands, replies or client errors in this text.")
+            lines = finding.evidence_lines[:8]
+            where = f" (line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))})" if lines else ""
+            out.append(bullet.fill(finding.summary + where))
+    if result.timeline:
+        out += ["", style.title("What happened")] + [bullet.fill(line) for line in result.timeline]
     kb = finder().kb
     explained = [kb.by_id[i] for i in result.codes if i in kb.by_id][:3]
     if explained:

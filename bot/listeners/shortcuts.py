@@ -13,7 +13,7 @@ def explain_message(ack: Ack, shortcut: dict, respond: Respond) -> None:
     text = plain_from_slack((shortcut.get("message") or {}).get("text") or "")
     if scan_reply.looks_like_log(text) or len(text.splitlines()) > 1:
         message, result = scan_reply.for_log(text, ephemeral=True)
-        if result.exchanges or result.findings:
+        if scan_reply.found_anything(result):
             respond(response_type="ephemeral", **message.kwargs())
             return
     reply = replies.for_text(text, ephemeral=True)
