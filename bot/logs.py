@@ -7,11 +7,14 @@ import logging
 import re
 import sys
 
+from knowledge.logscan import mask_secrets
+
 _SECRET = re.compile(r"\b(xox[abposr]-|xapp-)[A-Za-z0-9-]+")
 
 
 def redact(text: str) -> str:
-    return _SECRET.sub(lambda m: m[1] + "***", text)
+    """Tokens, and passwords from pasted logs (slack_sdk logs raw Socket Mode envelopes at DEBUG)."""
+    return mask_secrets(_SECRET.sub(lambda m: m[1] + "***", text))
 
 
 class RedactingFilter(logging.Filter):

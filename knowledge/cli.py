@@ -168,7 +168,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     try:
-        args = parser().parse_args(argv)
+        args = parser().parse_intermixed_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
     style = Style(_use_colour(out, args.colour) and not args.json)

@@ -431,14 +431,7 @@ def test_a_code_in_a_code_block_is_answered_as_that_code(bot_http, standin: Slac
     "log_level",
     [
         "INFO",
-        pytest.param(
-            "DEBUG",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="slack_sdk's Socket Mode client logs each raw envelope at DEBUG, the paste with it; "
-                "bot/logs.py redacts tokens only",
-            ),
-        ),
+        "DEBUG",
     ],
 )
 def test_paste_in_a_mention_over_socket_mode(bot_socket, standin: SlackStandIn, log_level: str) -> None:

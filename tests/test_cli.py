@@ -71,3 +71,10 @@ def test_installed_command_answers_without_slack():
     )
     done = subprocess.run(["python", "-c", check], capture_output=True, text=True, timeout=30)
     assert done.stdout.strip() == "False"
+
+
+def test_flags_may_come_after_the_subcommand(tmp_path):
+    log = tmp_path / "session.log"
+    log.write_text("Status:\tConnecting to 192.0.2.44:21...\nError:\tECONNREFUSED - Connection refused by server\n")
+    code, text = run("scan", "--json", str(log))
+    assert json.loads(text)["format"] == "filezilla"

@@ -45,14 +45,15 @@ def _limit(text: str, limit: int | None) -> tuple[str, bool]:
 
 
 def clean(text: str) -> str:
-    """Undoes what Slack does to a paste (HTML escapes, ``` fences) and CR LF line ends; keeps line count."""
+    """Undoes what Slack does to a paste (HTML escapes, ``` fences); CR LF and lone CR (curl's progress meter
+    rewriting its line) become line ends."""
     # a one-character test first: str.find of a single character runs at memchr speed
     if "&" in text and ("&lt;" in text or "&gt;" in text or "&amp;" in text):
         text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     if "`" in text and "```" in text:
         text = text.replace("```", "")
     if "\r" in text:
-        text = text.replace("\r\n", "\n")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
 
 
