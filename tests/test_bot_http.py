@@ -125,7 +125,9 @@ def assert_full_answer(params: dict[str, Any], entry_id: str, *, ephemeral: bool
     blocks = params["blocks"]
     top = next(i for i, b in enumerate(blocks) if b["type"] == "header")  # after a "Shared by" or a note
     assert entry.code in blocks[top]["text"]["text"]
-    assert blocks[top + 1]["type"] == "section" and blocks[top + 1]["text"]["text"] == escape(entry.summary)
+    summary, _, try_first = blocks[top + 1]["text"]["text"].partition("\n")
+    assert blocks[top + 1]["type"] == "section" and summary == escape(entry.summary)
+    assert try_first == f"*Try first:* {escape(entry.user_action[0])}"
     text = all_text(params)
     assert all(f"`{digit}`" in text for digit in entry.code), "the digit-by-digit reading is missing"
     for title, items in [
