@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
 
@@ -28,9 +29,17 @@ from slack_sdk import WebClient
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
+# The same thread counts as the bot (HTTP_THREADS, default 16: listener threads, and Socket Mode workers).
+THREADS = int(os.environ.get("HTTP_THREADS") or 16)
+
+
 def build_app() -> App:
     client = WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ.get("SLACK_API_URL") or None)
-    app = App(client=client, signing_secret=os.environ.get("SLACK_SIGNING_SECRET", ""))
+    app = App(
+        client=client,
+        signing_secret=os.environ.get("SLACK_SIGNING_SECRET", ""),
+        listener_executor=ThreadPoolExecutor(max_workers=THREADS),
+    )
 
     @app.command("/ftpcode")
     def ack_command(ack: Ack) -> None:
@@ -74,11 +83,15 @@ def run_socket_mode(adapter: str, ping_interval: float) -> None:
     if adapter == "websocket_client":
         from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler as WebsocketClientHandler
 
-        handler: Any = WebsocketClientHandler(app, os.environ["SLACK_APP_TOKEN"], ping_interval=ping_interval)
+        handler: Any = WebsocketClientHandler(
+            app, os.environ["SLACK_APP_TOKEN"], ping_interval=ping_interval, concurrency=THREADS
+        )
     else:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        handler = SocketModeHandler(app, os.environ["SLACK_APP_TOKEN"], ping_interval=ping_interval)
+        handler = SocketModeHandler(
+            app, os.environ["SLACK_APP_TOKEN"], ping_interval=ping_interval, concurrency=THREADS
+        )
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())

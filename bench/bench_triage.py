@@ -70,7 +70,7 @@ class TriageDriver:
     def click(self, payload: dict[str, Any], thread_ts: str) -> tuple[float, dict[str, Any]] | None:
         body, headers = action_request(self.secret, payload)
         sent = time.monotonic()
-        status, ack_seconds = post(self.port, body, headers)
+        status, ack_seconds, _ = post(self.port, body, headers)
         if status != 200:
             self.fail(f"status {status}")
             return None

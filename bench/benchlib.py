@@ -65,18 +65,10 @@ def median_of(runs: list[dict[str, Any]], key: str) -> float:
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    print(
-        "  ".join(
-            h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(headers, widths, strict=True))
-        )
-    )
+    print("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(headers, widths, strict=True))))
     print("  ".join("-" * w for w in widths))
     for row in cells:
-        print(
-            "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
 
 
 def _cell(value: Any) -> str:
@@ -233,9 +225,7 @@ def http_app(which: str, standin_env: dict[str, str], log_dir: Path, database_ur
     return AppProcess(which, command, env, log_dir / f"{which}-http-{port}.log", port=port)
 
 
-def socket_app(
-    which: str, standin_env: dict[str, str], log_dir: Path, database_url: str, index: int
-) -> AppProcess:
+def socket_app(which: str, standin_env: dict[str, str], log_dir: Path, database_url: str, index: int) -> AppProcess:
     """The bot in Socket Mode, or the bare app with the same adapter (built-in) and ping interval (1 s)."""
     env = app_env(standin_env)
     if which == "bot":
@@ -280,8 +270,8 @@ def form_headers(signing_secret: str, body: bytes) -> dict[str, str]:
     }
 
 
-def post(port: int, body: bytes, headers: dict[str, str], timeout: float = 30) -> tuple[int, float]:
-    """POST /slack/events on a new connection (as Slack does); (status, seconds to the full response)."""
+def post(port: int, body: bytes, headers: dict[str, str], timeout: float = 30) -> tuple[int, float, bool]:
+    """POST /slack/events on a new connection (as Slack does); (status, seconds, whether the ack held a message)."""
     import http.client
 
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
@@ -289,8 +279,8 @@ def post(port: int, body: bytes, headers: dict[str, str], timeout: float = 30) -
     try:
         connection.request("POST", "/slack/events", body=body, headers=headers)
         response = connection.getresponse()
-        response.read()
-        return response.status, time.monotonic() - started
+        answer = response.read()
+        return response.status, time.monotonic() - started, b'"blocks"' in answer
     finally:
         connection.close()
 
@@ -300,6 +290,7 @@ class LoadResult:
     latencies: list[float]
     statuses: dict[int, int]
     wall_seconds: float
+    answered_in_ack: int = 0
 
     @property
     def rps(self) -> float:
@@ -313,22 +304,25 @@ def http_load(port: int, requests: list[Request], concurrency: int) -> LoadResul
         pending.put(request)
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    answered = 0
     lock = threading.Lock()
 
     def worker() -> None:
+        nonlocal answered
         while True:
             try:
                 body, headers = pending.get_nowait()
             except queue.Empty:
                 return
-            status, seconds = post(port, body, headers)
+            status, seconds, in_ack = post(port, body, headers)
             with lock:
                 latencies.append(seconds)
                 statuses[status] = statuses.get(status, 0) + 1
+                answered += in_ack
 
     started = time.monotonic()
     run_threads(worker, concurrency)
-    return LoadResult(latencies, statuses, time.monotonic() - started)
+    return LoadResult(latencies, statuses, time.monotonic() - started, answered)
 
 
 def run_threads(target: Callable[[], None], count: int) -> None:
@@ -413,10 +407,10 @@ class StandInService:
         remaining = iter(range(requests))
         lock = threading.Lock()
         latencies: list[float] = []
-        failures = 0
+        failures = answered = 0
 
         def worker() -> None:
-            nonlocal failures
+            nonlocal failures, answered
             while True:
                 with lock:
                     if next(remaining, None) is None:
@@ -430,16 +424,17 @@ class StandInService:
                         failures += 1
                     continue
                 with socket._lock:
-                    acked = socket.acks.pop(envelope_id).t  # popped: the table would only grow
+                    acked = socket.acks.pop(envelope_id)  # popped: the table would only grow
                 with lock:
-                    latencies.append(acked - started)
+                    latencies.append(acked.t - started)
+                    answered += "payload" in acked.message
 
         started = time.monotonic()
         run_threads(worker, concurrency)
         wall = time.monotonic() - started
         socket.client_messages.clear()
         socket.sent.clear()
-        return {"latencies": latencies, "failures": failures, "wall_seconds": wall}
+        return {"latencies": latencies, "failures": failures, "wall_seconds": wall, "answered_in_ack": answered}
 
 
 class _Manager(BaseManager):

@@ -240,12 +240,16 @@ def bot(slack: SlackStandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 def command(slack: SlackStandIn, bot: BotProcess, text: str) -> dict[str, Any]:
-    """/ftpcode `text`: acknowledged at once with an empty 200, answered on the response_url."""
+    """/ftpcode `text`: answered ephemerally in the acknowledgement itself (a pasted log: on the response_url)."""
     delivery = slack.send_command(bot.events_url, text)
     assert delivery.status == 200, delivery.text
-    answer = wait_response(slack, delivery.sent["response_url"])
-    assert answer.status == 200
-    return answer.params
+    if not delivery.body:
+        answer = wait_response(slack, delivery.sent["response_url"])
+        assert answer.status == 200
+        return answer.params
+    answer = delivery.json()
+    assert answer["response_type"] == "ephemeral"
+    return answer
 
 
 def event(slack: SlackStandIn, bot: BotProcess, event: dict[str, Any], **kwargs: Any) -> None:
@@ -265,6 +269,27 @@ def test_command_with_a_code_answers_ephemerally_in_full(slack: SlackStandIn, bo
     answer = command(slack, bot, "425")
     assert answer["response_type"] == "ephemeral"
     assert_full_answer(answer, "ftp-425", ephemeral=True)
+
+
+def test_command_answer_travels_in_the_acknowledgement(slack: SlackStandIn, bot: BotProcess) -> None:
+    delivery = slack.send_command(bot.events_url, "530")
+    assert delivery.status == 200 and delivery.json()["text"].startswith("FTP 530")
+    hook = hook_id(delivery.sent["response_url"])
+    time.sleep(QUIET_SECONDS)
+    assert not [c for c in slack.calls("response_url") if c.extra.get("hook_id") == hook]
+
+
+def test_a_log_in_the_command_is_acknowledged_first_and_answered_after(slack: SlackStandIn, bot: BotProcess) -> None:
+    log = (
+        "Status:\tConnecting to 192.0.2.44:21...\n"
+        "Error:\tECONNREFUSED - Connection refused by server\n"
+        "Error:\tCould not connect to server"
+    )
+    delivery = slack.send_command(bot.events_url, log)
+    assert delivery.status == 200 and not delivery.body
+    answer = wait_response(slack, delivery.sent["response_url"]).params
+    assert answer["response_type"] == "ephemeral" and "FileZilla" in answer["text"]
+    assert_sendable(answer)
 
 
 @pytest.mark.parametrize("text", ["", "help"])

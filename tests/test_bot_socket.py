@@ -57,11 +57,14 @@ def bot(slack: SlackStandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 def command(slack: SlackStandIn, text: str, timeout: float = 10) -> dict[str, Any]:
-    """/ftpcode `text` as a slash_commands envelope: acknowledged, then answered on the response_url."""
+    """/ftpcode `text` as a slash_commands envelope: answered in the ack (a pasted log: on the response_url)."""
     response_url = slack.new_response_url()
     envelope = slack.send_envelope("slash_commands", payloads.command_payload(text, response_url=response_url))
-    slack.wait_for_ack(envelope)
-    return wait_response(slack, response_url, timeout).params
+    ack = slack.wait_for_ack(envelope, timeout)
+    if "payload" not in ack:
+        return wait_response(slack, response_url, timeout).params
+    assert ack["payload"]["response_type"] == "ephemeral"
+    return ack["payload"]
 
 
 def event(slack: SlackStandIn, body: dict[str, Any], retry_attempt: int = 0, retry_reason: str = "") -> None:
@@ -82,7 +85,7 @@ def share_click(slack: SlackStandIn, channel: str, value: str) -> dict[str, Any]
 
 
 def seconds_to_answer_again(slack: SlackStandIn, how: str, limit: float) -> tuple[float, int, int]:
-    """Break the socket, then send /ftpcode 425 until one is answered on its response_url.
+    """Break the socket, then send /ftpcode 425 until one is answered (in its ack).
 
     Returns (seconds from the break to that answer, the broken connection's id, the answering one's id).
     Commands sent to a connection the bot has abandoned are lost, as they would be with Slack.
@@ -97,11 +100,12 @@ def seconds_to_answer_again(slack: SlackStandIn, how: str, limit: float) -> tupl
             time.sleep(0.05)
             continue
         try:
-            answered = wait_response(slack, response_url, timeout=2)
+            answer = slack.wait_for_ack(envelope, 2)
         except TimeoutError:
             continue
-        slack.wait_for_ack(envelope, 2)  # the ack may reach the stand-in after the answer
-        return answered.t - started, broken, slack.socket.acks[envelope].connection_id
+        assert "FTP 425" in answer["payload"]["text"]
+        acked = slack.socket.acks[envelope]
+        return acked.t - started, broken, acked.connection_id
     return math.inf, broken, 0
 
 

@@ -260,10 +260,11 @@ def start_by_mention(drive: Driver, channel: str, user: str = "U1") -> Posted:
 def start_from_command(drive: Driver, user: str, channel: str) -> Posted:
     """/ftpcode 425, then "Start triage" on its ephemeral answer: the first question, in a DM thread."""
     since = time.monotonic()
-    assert drive.slack.send_command(drive.bot.events_url, "425", user_id=user, channel_id=channel).status == 200
-    answer = drive.slack.wait_for_call("response_url", since=since)
-    assert answer.params["response_type"] == "ephemeral"
-    answer_message = Posted(channel, payloads.new_ts(), None, answer.params["text"], answer.params["blocks"])
+    delivery = drive.slack.send_command(drive.bot.events_url, "425", user_id=user, channel_id=channel)
+    assert delivery.status == 200
+    answer = delivery.json()  # the answer travels in the acknowledgement
+    assert answer["response_type"] == "ephemeral"
+    answer_message = Posted(channel, payloads.new_ts(), None, answer["text"], answer["blocks"])
     since, hook = drive.click(answer_message, "start_triage", user=user, ephemeral=True)
     assert "direct messages" in drive.note_for(hook)
     opened = drive.slack.wait_for_call("conversations.open", lambda c: c.params.get("users") == user, since=since)
