@@ -15,6 +15,8 @@ import time
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+from bot import ws_frames
+
 logger = logging.getLogger("bot.socket")
 
 PING_INTERVAL_SECONDS = 1.0
@@ -24,6 +26,8 @@ class Connection:
     """The Socket Mode connection and its health: connected, and seconds since the last envelope."""
 
     def __init__(self, app: App, app_token: str) -> None:
+        if not ws_frames.install():
+            logger.info("slack_sdk's frame builder changed; Socket Mode keeps its own (slower) one")
         self.handler = SocketModeHandler(app, app_token, ping_interval=PING_INTERVAL_SECONDS, concurrency=16)
         self.client = self.handler.client
         self.started = time.monotonic()

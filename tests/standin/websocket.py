@@ -26,6 +26,14 @@ OPCODE_PONG = 0xA
 MAX_HEADER_BYTES = 64 * 1024
 
 
+def unmask(payload: bytes, mask: bytes) -> bytes:
+    """XOR with the repeated 4-byte key, as one integer operation (a byte loop cost ~1 ms per 10 kB ack)."""
+    if not payload:
+        return payload
+    key = (mask * (len(payload) // 4 + 1))[: len(payload)]
+    return (int.from_bytes(payload, "big") ^ int.from_bytes(key, "big")).to_bytes(len(payload), "big")
+
+
 class HandshakeError(Exception):
     """The peer did not send a usable WebSocket upgrade request."""
 
@@ -163,7 +171,7 @@ class FrameReader:
         if payload is None:
             return None
         if masked:
-            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+            payload = unmask(payload, mask)
         return Frame(fin=fin, opcode=opcode, payload=payload)
 
     def read_message(self, on_control: Callable[[Frame], bool]) -> Frame | None:
