@@ -116,16 +116,12 @@ def cli_imports() -> list[str]:
         "    main(['425'])\n"
         "print('\\n'.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
-    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
     return result.stdout.split()
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--passes", type=int, default=200, help="passes over the query mix")
     settings = parser.parse_args()
@@ -138,17 +134,11 @@ def main() -> int:
     ftpcode = processes["ftpcode 425"]
     met = ftpcode["median_s"] < TARGET_SECONDS
 
-    print(
-        f"knowledge load_dir: best {load['best_ms']:.1f} ms, "
-        f"median {load['median_ms']:.1f} ms (of {load['runs']})"
-    )
+    print(f"knowledge load_dir: best {load['best_ms']:.1f} ms, median {load['median_ms']:.1f} ms (of {load['runs']})")
     print(f"text index build (first free-text query): {index_seconds * 1000:.1f} ms\n")
     print_table(
         ["lookup, by kind", "queries", "mean (ms)", "p99 (ms)", "max (ms)"],
-        [
-            [k, len(QUERIES.get(k, [])) or "all", s["mean_ms"], s["p99_ms"], s["max_ms"]]
-            for k, s in lookups.items()
-        ],
+        [[k, len(QUERIES.get(k, [])) or "all", s["mean_ms"], s["p99_ms"], s["max_ms"]] for k, s in lookups.items()],
     )
     print()
     pass_best = processes["python -c pass"]["best_s"]

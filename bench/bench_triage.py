@@ -148,9 +148,7 @@ def run_bot(standin: Any, settings: argparse.Namespace, workdir: Path) -> dict[s
     app = http_app("bot", info["http_env"], workdir, settings.database_url).start()
     try:
         app.wait_healthz()
-        TriageDriver(standin, app.port, info["signing_secret"]).run(
-            settings.concurrency, settings.concurrency
-        )
+        TriageDriver(standin, app.port, info["signing_secret"]).run(settings.concurrency, settings.concurrency)
         driver = TriageDriver(standin, app.port, info["signing_secret"])
         wall = driver.run(settings.clicks, settings.concurrency)
         app.check_alive()
@@ -185,9 +183,7 @@ def run_bare(standin: Any, settings: argparse.Namespace, workdir: Path) -> dict[
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clicks", type=int, default=400, help="answer clicks measured per bot run")
     parser.add_argument("--warmup", type=int, default=100, help="bare-app requests before measuring")
     parser.add_argument("--rounds", type=int, default=3)

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import random
-import secrets
 import shutil
 import string
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from knowledge.lookup import finder  # noqa: E402
 from knowledge.triage import load_tree  # noqa: E402
 from tests.conftest import need_service  # noqa: E402
 from tests.ftpservers import FILE_NAME, Server  # noqa: E402
+from tests.slack_e2e import all_text, new_id, wait_response  # noqa: E402
 from tests.standin import BotProcess, CallRecord, SlackStandIn, payloads  # noqa: E402
 
 pytest_plugins = ("tests.ftpservers",)
@@ -38,10 +37,6 @@ FILE_LIMIT = 5_000_000
 
 
 # ----- helpers -----
-
-
-def new_id(prefix: str) -> str:
-    return prefix + secrets.token_hex(5).upper()
 
 
 def slack_escaped(text: str) -> str:
@@ -56,22 +51,6 @@ def fenced(log: str) -> str:
 def slack_link(url: str) -> str:
     """Slack turns a URL in a message into <url|url>."""
     return f"<{url}|{url}>"
-
-
-def text_strings(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "text" and isinstance(value, str):
-                yield value
-            else:
-                yield from text_strings(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from text_strings(item)
-
-
-def all_text(params: dict[str, Any]) -> str:
-    return "\n".join([params.get("text") or "", *text_strings(params.get("blocks") or [])])
 
 
 def buttons(params: dict[str, Any]) -> dict[str, str]:
@@ -103,11 +82,6 @@ def settle(slack: SlackStandIn) -> None:
         if time.monotonic() - last >= QUIET_SECONDS:
             return
         time.sleep(0.05)
-
-
-def wait_response(slack: SlackStandIn, response_url: str) -> CallRecord:
-    hook = response_url.rstrip("/").rsplit("/", 1)[-1]
-    return slack.wait_for_call("response_url", lambda c: c.extra.get("hook_id") == hook, TIMEOUT)
 
 
 def assert_ok(call: CallRecord) -> None:

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.standin import BotProcess, NoSocketConnection, SlackStandIn, payloads
-from tests.test_bot_http import (
+from tests.slack_e2e import (
     BAD_INPUTS,
     QUIET_SECONDS,
     assert_errors_first,
@@ -34,6 +33,7 @@ from tests.test_bot_http import (
     wait_quiet,
     wait_response,
 )
+from tests.standin import BotProcess, NoSocketConnection, SlackStandIn, payloads
 
 # The issue asks for answers again within 10 s of a broken socket; the test allows 30 s on a loaded machine.
 RECONNECT_TARGET_SECONDS = 10

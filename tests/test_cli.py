@@ -76,5 +76,5 @@ def test_installed_command_answers_without_slack():
 def test_flags_may_come_after_the_subcommand(tmp_path):
     log = tmp_path / "session.log"
     log.write_text("Status:\tConnecting to 192.0.2.44:21...\nError:\tECONNREFUSED - Connection refused by server\n")
-    code, text = run("scan", "--json", str(log))
+    _, text = run("scan", "--json", str(log))
     assert json.loads(text)["format"] == "filezilla"

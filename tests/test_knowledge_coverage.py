@@ -48,12 +48,7 @@ def test_winsock_sftp_and_clients_are_covered(kb):
         entry = kb.get("sftp-status", str(row["code"]))
         assert entry is not None and entry.name == row["name"], row["code"]
         assert entry.openssh == row["in_v3"], row["code"]
-    texts = {
-        m.lower()
-        for e in kb.of_kind("client-message")
-        for m in (e.message, *e.messages, e.title)
-        if m
-    }
+    texts = {m.lower() for e in kb.of_kind("client-message") for m in (e.message, *e.messages, e.title) if m}
     missing = [row["message"] for row in data["client_messages"] if row["message"].lower() not in texts]
     assert missing == []
     assert len(kb.of_kind("winsock")) >= 25 and len(kb.of_kind("client-message")) >= 40

@@ -449,8 +449,6 @@ def test_bot_process_http_mode_under_gunicorn(standin: SlackStandIn, tmp_path: P
         assert standin.send_command(bot.events_url, "421").status == 200
 
 
-
-
 def test_bot_socket_fixture_wires_the_bot_to_the_stand_in(
     standin: SlackStandIn, bot_socket: fixtures.BotFactory
 ) -> None:
