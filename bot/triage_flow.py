@@ -153,7 +153,7 @@ class TriageFlow:
 
     def _control(self, session, state, question: Question, control: str, user_id, channel, message_ts) -> Reply:
         if control == "handover":
-            saved = self._save_owner(session, state)
+            saved = self._save(session, state, "")  # no owner: whoever answers next
             if saved:
                 self._post(session, tb.note_message("Anyone in this thread may answer the next question now."))
             return Reply() if saved else Reply("Someone answered at the same moment.")
@@ -169,12 +169,6 @@ class TriageFlow:
             return Reply()
         return self._advance(session, new_state, user_id, channel, message_ts, closed)
 
-    def _save_owner(self, session: TriageSession, state: TriageState) -> TriageSession | None:
-        try:
-            return self.store.save_triage(session, state.to_dict(), user_id="")
-        except StaleSession:
-            return None
-
     def _feedback(self, session, state, fixed: bool, user_id, channel, message_ts, blocks: list[dict]) -> Reply:
         if state.status != "checklist":
             return Reply("This triage is already closed.")
@@ -184,7 +178,7 @@ class TriageFlow:
             return Reply("Someone answered at the same moment.")
         outcome = "Fixed, said" if fixed else "Still broken, said"
         if message_ts:
-            text = f"Checklist: {outcome.lower()} {user_id}"
+            text = f"Checklist: {outcome.lower()} <@{user_id}>"
             self._update(channel, message_ts, Message(text, tb.without_buttons(blocks, f"{outcome} <@{user_id}>")))
         if fixed:
             self._post(saved, tb.thanks_message())
