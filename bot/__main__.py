@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -12,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from dotenv import find_dotenv, load_dotenv
 
 from bot import logs
-from bot.config import Config, ConfigError, from_env
+from bot.config import WHERE_BOT_TOKEN, Config, ConfigError, from_env
 
 logger = logging.getLogger("bot")
 
@@ -35,6 +36,27 @@ def open_database(url: str) -> str | None:
     except (SQLAlchemyError, OSError, ImportError) as exc:
         # Never the URL itself: it may hold a password.
         return f"DATABASE_URL: the database cannot be opened ({exc.__class__.__name__}): check its path or server"
+    return None
+
+
+def check_slack(config: Config) -> str | None:
+    """Asks Slack who the token belongs to, once, so a bad token or no route to Slack is one clear line."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.slack_client import web_client
+
+    quiet = logging.getLogger("bot.startup")  # the one line returned says it all
+    quiet.setLevel(logging.CRITICAL)
+    client = web_client(config, logger=quiet)
+    client.retry_handlers = []
+    try:
+        client.auth_test()
+    except SlackApiError as exc:
+        error = exc.response.get("error", "refused")
+        return f"SLACK_BOT_TOKEN was refused by Slack ({error}): {WHERE_BOT_TOKEN}"
+    except OSError as exc:
+        reason = getattr(exc, "reason", None) or exc.__class__.__name__
+        return f"cannot reach the Slack Web API at {config.api_url} ({reason}): check the network or SLACK_API_URL"
     return None
 
 
@@ -86,11 +108,14 @@ def main() -> int:
     except ConfigError as exc:
         print(f"ftpcode-bot: {exc}", file=sys.stderr)
         return 2
-    problem = open_database(config.database_url)
+    # Nothing started from here on needs the secrets in its environment; Config holds them.
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        os.environ.pop(name, None)
+    logs.setup(config.log_level, config.log_format)
+    problem = open_database(config.database_url) or check_slack(config)
     if problem:
         print(f"ftpcode-bot: {problem}", file=sys.stderr)
         return 2
-    logs.setup(config.log_level, config.log_format)
     try:
         if config.socket_mode:
             run_socket(config)

@@ -37,7 +37,7 @@ class Config:
         return self.app_token is not None
 
 
-_WHERE_BOT = "api.slack.com/apps > your app > OAuth & Permissions > Bot User OAuth Token (xoxb-...)"
+WHERE_BOT_TOKEN = "api.slack.com/apps > your app > OAuth & Permissions > Bot User OAuth Token (xoxb-...)"
 _WHERE_APP = "api.slack.com/apps > your app > Basic Information > App-Level Tokens (xapp-..., scope connections:write)"
 _WHERE_SECRET = "api.slack.com/apps > your app > Basic Information > Signing Secret"
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -70,7 +70,7 @@ def default_database_url(env: dict[str, str]) -> str:
 
 def from_env(env: dict[str, str] | None = None) -> Config:
     env = dict(os.environ if env is None else env)
-    bot_token = _token(env, "SLACK_BOT_TOKEN", "xoxb-", _WHERE_BOT, required=True)
+    bot_token = _token(env, "SLACK_BOT_TOKEN", "xoxb-", WHERE_BOT_TOKEN, required=True)
     app_token = _token(env, "SLACK_APP_TOKEN", "xapp-", _WHERE_APP, required=False)
     secret = env.get("SLACK_SIGNING_SECRET", "").strip() or None
     if app_token is None and secret is None:

@@ -41,12 +41,12 @@ class CappedRateLimitRetryHandler(RateLimitErrorRetryHandler):
         return True
 
 
-def web_client(config: Config) -> WebClient:
+def web_client(config: Config, logger: logging.Logger | None = None) -> WebClient:
     client = WebClient(
         token=config.bot_token,
         base_url=config.api_url,
         timeout=15,
-        logger=logging.getLogger("bot.slack"),
+        logger=logger or logging.getLogger("bot.slack"),
     )
     client.retry_handlers = [
         ConnectionErrorRetryHandler(max_retry_count=2),

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.standin import SlackStandIn
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BOT_TOKEN = "xoxb-100000000001-200000000002-c0nf1gB0tT0kenSecret01"
 APP_TOKEN = "xapp-1-A0CONFIG-300000000003-c0nf1gAppT0kenSecret0000000001"
@@ -141,3 +143,24 @@ def test_the_environment_wins_over_the_dotenv(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(f"SLACK_BOT_TOKEN={BOT_TOKEN}\n")
     env = valid_http_env(tmp_path) | {"SLACK_BOT_TOKEN": "xoxp-c0nf1gUserToken"}
     assert_refused(run_bot(env, tmp_path), "SLACK_BOT_TOKEN")
+
+
+# ----- Slack itself says no, or cannot be reached -----
+
+
+def test_a_token_slack_refuses_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    with SlackStandIn() as slack:
+        env = valid_http_env(tmp_path) | {"SLACK_API_URL": slack.api_url}
+        result = run_bot(env, tmp_path)  # BOT_TOKEN is not the stand-in's token: auth.test says invalid_auth
+    assert_refused(result, "SLACK_BOT_TOKEN")
+    assert "invalid_auth" in result.stderr
+
+
+@pytest.mark.parametrize("mode", ["http", "socket"])
+def test_no_route_to_slack_stops_start_up_with_one_line(tmp_path: Path, mode: str) -> None:
+    env = valid_http_env(tmp_path)  # SLACK_API_URL points at a closed port
+    if mode == "socket":
+        env = env | {"SLACK_APP_TOKEN": APP_TOKEN}
+    result = run_bot(env, tmp_path)
+    assert_refused(result, "SLACK_API_URL")
+    assert "cannot reach" in result.stderr
