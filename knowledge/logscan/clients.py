@@ -140,9 +140,11 @@ FTP_VERBS = frozenset(
     "MFMT MIC MKD MLSD MLST MODE NLST NOOP OPTS PASS PASV PBSZ PORT PROT PWD QUIT REIN REST RETR RMD RNFR RNTO "
     "SITE SIZE SMNT STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD XRMD".split()
 )
+# A reply: exactly three digits, then a space, a hyphen or the end of the line ("4660/P5" is no reply).
+REPLY_LINE = r"[1-6]\d\d(?:[ -][^\n]*|[ \t]*(?=\n|\Z))"
 _TRANSCRIPT = re.compile(
     r"\n[ \t]*(?:(?:C:|S:|-+>|<-+|>|<|ftp>)[ \t]*)?"
-    r"(?:(\d{3}(?:[ -][^\n]*)?)|([A-Za-z]{3,4})(?=[ \t]|\n|\Z)(?:[ \t]+([^\n]*))?|([^\n]*\S[^\n]*))"
+    r"(?:(" + REPLY_LINE + r")|([A-Za-z]{3,4})(?=[ \t]|\n|\Z)(?:[ \t]+([^\n]*))?|([^\n]*\S[^\n]*))"
 )
 
 

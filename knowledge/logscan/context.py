@@ -29,7 +29,7 @@ _STAGE_OF_VERB = {
     "QUIT": "disconnect",
 }  # fmt: skip
 _HOST_PORT = re.compile(
-    r"(?:Connecting to|Connected to|Connected with|Trying|connect to host|Host name:)\s+"
+    r"(?:Connecting to|Connected to|Connected with|Trying|connect to (?:host|address)|Host name:)\s+"
     r"\[?([A-Za-z0-9_.-]*[A-Za-z0-9]|[0-9a-fA-F:]+:[0-9a-fA-F:]*)\]?"
     r"(?:\s*[(\[]([^)\]\s]*)[)\]])?(?::(\d+)|\s+port\s+(\d+)|\s+\(Port: (\d+)\))?"
 )

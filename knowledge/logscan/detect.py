@@ -14,6 +14,11 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str], int], ...] = (
     ("filezilla",
      re.compile(r"^(?:[\d:. T-]+(?:[ \t]+\d+){0,2}[ \t]+)?(?:Status|Command|Response|Error|Trace):", re.M), 3),
     ("lftp", re.compile(r"^(?:<---|--->|\*\*\*\* |---- (?:Connecting|Resolving|Closing|attempt|dns))", re.M), 3),
+    # the interactive ftp command: its prompt and login lines, and with -d a "--->" command answered by a bare
+    # reply (lftp's debug output marks replies "<---")
+    ("ftp-client",
+     re.compile(r"^(?:ftp> |Name \([^)\n]*\): |local: \S[^\n]* remote: |Remote system type is )", re.M), 10),
+    ("ftp-client", re.compile(r"^---> [^\n]*\n[1-6]\d\d[ -]", re.M), 4),
     ("ftplib", re.compile(r"^\*(?:cmd|resp|get|put)\* ['\"]", re.M), 4),
     ("curl", re.compile(r"^(?:\*\s+Trying |\* Connected to |\* [A-Za-z]|[<>] \S|curl: \(\d+\))", re.M), 2),
     ("vsftpd", re.compile(r'(?:FTP (?:command|response)|CONNECT|OK LOGIN|FAIL LOGIN): Client "'), 5),
@@ -30,9 +35,11 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str], int], ...] = (
 def detect_format(text: str) -> str:
     """Returns the name of the log format (see model.FORMATS), "unknown" when nothing fits."""
     head = text[:_HEAD_CHARS]
-    best, best_score = "unknown", 0
+    scores: dict[str, int] = {}
     for name, pattern, weight in _SIGNATURES:
-        score = len(pattern.findall(head)) * weight
+        scores[name] = scores.get(name, 0) + len(pattern.findall(head)) * weight
+    best, best_score = "unknown", 0
+    for name, score in scores.items():  # in signature order: an earlier format wins a tie
         if score > best_score:
             best, best_score = name, score
     return best

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FORMATS = (
-    "filezilla", "winscp", "curl", "lftp", "ftplib", "vsftpd", "proftpd", "iis", "openssh", "transcript", "unknown",
+    "filezilla", "winscp", "curl", "lftp", "ftplib", "ftp-client", "vsftpd", "proftpd", "iis", "openssh", "transcript",
+    "unknown",
 )  # fmt: skip
 STAGES = ("connect", "tls", "login", "listing", "upload", "download", "transfer", "data-connection", "disconnect")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 from knowledge.logscan import clients, servers, skim
@@ -11,6 +12,7 @@ from knowledge.logscan.detect import detect_format
 from knowledge.logscan.events import Event
 from knowledge.logscan.exchanges import build_exchanges
 from knowledge.logscan.findings import Analysis, collect_codes
+from knowledge.logscan.ftp_client import parse_ftp_client
 from knowledge.logscan.masking import mask_secrets
 from knowledge.logscan.model import ScanResult
 from knowledge.logscan.signals import find_signals
@@ -26,6 +28,7 @@ PARSERS: dict[str, Callable[[str], list[Event]]] = {
     "curl": clients.parse_curl,
     "lftp": clients.parse_lftp,
     "ftplib": clients.parse_ftplib,
+    "ftp-client": parse_ftp_client,
     "transcript": clients.parse_transcript,
     "vsftpd": servers.parse_vsftpd,
     "proftpd": servers.parse_proftpd,
@@ -44,9 +47,14 @@ def _limit(text: str, limit: int | None) -> tuple[str, bool]:
     return raw[:limit].decode("utf-8", "ignore"), True
 
 
+_PAGE_BREAK_AT_LINE_START = re.compile(r"(?m)^[\v\f]+")
+_SPACE_FOR_PAGE_BREAKS = str.maketrans("\v\f", "  ")
+
+
 def clean(text: str) -> str:
     """Undoes what Slack does to a paste (HTML escapes, ``` fences); CR LF and lone CR (curl's progress meter
-    rewriting its line) become line ends."""
+    rewriting its line) become line ends. Form feeds and vertical tabs (page breaks of a printed log) are
+    dropped at a line start and are spaces elsewhere: no line ends, so line numbers match an editor's."""
     # a one-character test first: str.find of a single character runs at memchr speed
     if "&" in text and ("&lt;" in text or "&gt;" in text or "&amp;" in text):
         text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
@@ -54,6 +62,8 @@ def clean(text: str) -> str:
         text = text.replace("```", "")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\f" in text or "\v" in text:
+        text = _PAGE_BREAK_AT_LINE_START.sub("", text).translate(_SPACE_FOR_PAGE_BREAKS)
     return text
 
 
@@ -101,7 +111,7 @@ def _analyse(fmt: str, events: list[Event], head: str, truncated: bool) -> tuple
         failure=failure,
         findings=findings,
         timeline=timeline(fmt, ctx, protocol),
-        triage_prefill=triage_prefill(fmt, ctx, protocol, failure),
+        triage_prefill=triage_prefill(fmt, ctx, protocol, failure, head),
         codes=collect_codes(analysis, failure, findings),
         truncated=truncated,
         exchanges_total=len(exchanges),

@@ -9,14 +9,26 @@ from knowledge.logscan.model import Failure
 
 _SFTP_MARKS = re.compile(r"fzSftp|Transfer Protocol: SFTP|Using SFTP protocol|SSH_FXP|File protocol: SFTP|"
                          r"Connected to \S+\.$|^sftp>|Remote version: SSH-|Session protocol: SFTP")  # fmt: skip
+_ESTABLISHED = re.compile(r"Connected (?:to|with)|Connection established")
+_CONNECT_FAILURES = frozenset(("refused", "timeout", "host-not-found"))
 _CLIENT_ADDRESS = re.compile(r"Client \"([^\"]*)\"")
 _EPSV_PORT = re.compile(r"\(\|\|\|(\d+)\|\)")
 _PASV = re.compile(r"(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3})")
-_CLIENT_OF_FORMAT = {"filezilla": "filezilla", "winscp": "winscp", "curl": "curl", "lftp": "lftp", "ftplib": "script"}
+_CLIENT_OF_FORMAT = {"filezilla": "filezilla", "winscp": "winscp", "curl": "curl", "lftp": "lftp", "ftplib": "script",
+                     "ftp-client": "other"}  # fmt: skip
 _TRIAGE_STAGE = {
     "connect": "connect", "tls": "connect", "login": "login", "listing": "listing", "upload": "upload",
     "download": "download", "transfer": "midway",
 }  # fmt: skip
+# Server software as the triage question `server` names it: from the log format, the FTP greeting, the SSH
+# banner the server sent (not the client's own version line).
+_SERVER_OF_FORMAT = {"vsftpd": "vsftpd", "proftpd": "proftpd", "iis": "iis"}
+_FTP_SERVER_NAME = re.compile(r"(?i)(vsFTPd)|(ProFTPD)|(Pure-FTPd)|(FileZilla Server)|(Microsoft FTP Service)")
+_FTP_SERVER_IDS = (None, "vsftpd", "proftpd", "pureftpd", "filezilla-server", "iis")
+_OPENSSH_SERVER = re.compile(
+    r"(?<!Local version string )(?<!We claim version: )(?<![\w-])SSH-(?:2\.0|1\.99)-OpenSSH_|"
+    r"remote software version OpenSSH_"
+)
 _DATA_VERB_STAGE = {"LIST": "listing", "NLST": "listing", "MLSD": "listing", "RETR": "download", "STOR": "upload",
                     "STOU": "upload", "APPE": "upload"}  # fmt: skip
 
@@ -75,11 +87,25 @@ def _data_channel_line(ctx: LogContext) -> str | None:
     return None
 
 
+def reached_server(ctx: LogContext) -> bool:
+    """False when the client never got through: its connection was refused, timed out or the name did not
+    resolve, before any reply or "Connected" message."""
+    if ctx.exchanges:
+        return True
+    for s in ctx.signals:
+        if s.kind == "connecting" and _ESTABLISHED.search(s.text):
+            return True
+        if s.kind in _CONNECT_FAILURES:
+            return False
+    return True
+
+
 def timeline(fmt: str, ctx: LogContext, protocol: str | None) -> list[str]:
     lines: list[str] = []
     host = ctx.control_host
+    connected = "connected to" if reached_server(ctx) else "could not connect to"
     if host:
-        lines.append(f"connected to {host[0]}:{host[1]}" if host[1] else f"connected to {host[0]}")
+        lines.append(f"{connected} {host[0]}:{host[1]}" if host[1] else f"{connected} {host[0]}")
     else:
         for s in ctx.signals:
             if s.kind == "connecting":
@@ -88,7 +114,7 @@ def timeline(fmt: str, ctx: LogContext, protocol: str | None) -> list[str]:
                 if client:
                     lines.append(f"client {client.group(1)} connected")
                 else:
-                    lines.append(f"connected to {found[0]}" if found else s.text[:80])
+                    lines.append(f"{connected} {found[0]}" if found else s.text[:80])
                 break
     banner = next((e for e in ctx.exchanges if e.command is None and e.code == "220"), None)
     if banner is not None:
@@ -125,7 +151,20 @@ def timeline(fmt: str, ctx: LogContext, protocol: str | None) -> list[str]:
     return lines
 
 
-def triage_prefill(fmt: str, ctx: LogContext, protocol: str | None, failure: Failure | None) -> dict[str, str]:
+def server_software(fmt: str, ctx: LogContext, head: str) -> str | None:
+    """The server's software when the log format or the server's greeting names it."""
+    if fmt in _SERVER_OF_FORMAT:
+        return _SERVER_OF_FORMAT[fmt]
+    greeting = next((e for e in ctx.exchanges if e.command is None and e.code == "220"), None)
+    if greeting is not None:
+        m = _FTP_SERVER_NAME.search(greeting.text)
+        return _FTP_SERVER_IDS[m.lastindex or 0] if m else None
+    return "openssh" if "OpenSSH_" in head and _OPENSSH_SERVER.search(head) else None
+
+
+def triage_prefill(
+    fmt: str, ctx: LogContext, protocol: str | None, failure: Failure | None, head: str = ""
+) -> dict[str, str]:
     answers: dict[str, str] = {}
     if protocol == "sftp":
         answers["protocol"] = "sftp"
@@ -144,6 +183,9 @@ def triage_prefill(fmt: str, ctx: LogContext, protocol: str | None, failure: Fai
     client = _CLIENT_OF_FORMAT.get(fmt)
     if client:
         answers["client"] = client
+    server = server_software(fmt, ctx, head)
+    if server:
+        answers["server"] = server
     return answers
 
 
