@@ -37,6 +37,8 @@ triage_sessions = sa.Table(
     sa.Column("version", sa.Integer, nullable=False, default=1),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False, index=True),
+    # The message holding the open question, so a typed answer can turn it into a transcript line too.
+    sa.Column("question_ts", sa.String(32), nullable=True),
     sa.UniqueConstraint("channel_id", "thread_ts", name="one_triage_per_thread"),
 )
 
@@ -53,6 +55,7 @@ class TriageSession:
     state: dict
     version: int
     updated_at: float
+    question_ts: str | None = None
 
 
 class StaleSession(RuntimeError):
@@ -70,11 +73,19 @@ class Store:
         if url.startswith("sqlite"):
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
+        self._migrate()
         self._inserts = 0
         self._lock = threading.Lock()
         # SQLite has one writer at a time, and a writer that finds it busy sleeps in steps of up to 100 ms;
         # queueing this process's writes on a lock instead keeps that sleep out of the tail latency.
         self._writes = threading.Lock() if url.startswith("sqlite") else contextlib.nullcontext()
+
+    def _migrate(self) -> None:
+        """Columns added since a table was first created (create_all makes only missing tables)."""
+        present = {c["name"] for c in sa.inspect(self.engine).get_columns("triage_sessions")}
+        if "question_ts" not in present:
+            with self.engine.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE triage_sessions ADD COLUMN question_ts VARCHAR(32)"))
 
     def first_time(self, key: str) -> bool:
         """Records an event key; False when it was seen before (a redelivery)."""
@@ -145,7 +156,15 @@ class Store:
             state,
             session.version + 1,
             now,
+            session.question_ts,
         )
+
+    def note_question(self, session_id: str, message_ts: str) -> None:
+        """Remembers which message asks the open question (not a change of state: no version bump)."""
+        with self._writes, self.engine.begin() as conn:
+            conn.execute(
+                triage_sessions.update().where(triage_sessions.c.id == session_id).values(question_ts=message_ts)
+            )
 
     def expire_triage(self, older_than_seconds: float) -> int:
         with self._writes, self.engine.begin() as conn:
@@ -167,6 +186,7 @@ class Store:
             json.loads(row["state"]),
             row["version"],
             row["updated_at"],
+            row["question_ts"],
         )
 
 

@@ -107,16 +107,20 @@ class TriageFlow:
         if question is None:
             return False
         word = text.strip().lower()
+        question_ts = session.question_ts
         if word in CONTROL_WORDS:
-            reply = self._control(session, state, question, CONTROL_WORDS[word], user_id, channel, None)
+            reply = self._control(session, state, question, CONTROL_WORDS[word], user_id, channel, question_ts)
         else:
             new_state = self.tree.answer_text(state, text)
             if new_state is None:
-                self._post(session, self._ask_again(session, question, state))
+                if asked_ts := self._post(session, self._ask_again(session, question, state)):
+                    self.store.note_question(session.id, asked_ts)
                 return True
             label = question.option(new_state.answer_of(question.id) or "")  # type: ignore[arg-type]
-            self._post(session, tb.answered_message(question, label.label if label else text, user_id))
-            reply = self._advance(session, new_state, user_id, channel, None, None)
+            answered = tb.answered_message(question, label.label if label else text, user_id)
+            if not question_ts:  # a session from before question messages were remembered
+                self._post(session, answered)
+            reply = self._advance(session, new_state, user_id, channel, question_ts, answered)
         if reply.ephemeral:
             self._ephemeral(channel, user_id, reply.ephemeral, thread_ts)
         return True
@@ -212,7 +216,9 @@ class TriageFlow:
         code = code_label(state.entry_id)
         if question is not None:
             step = len(state.asked) + 1
-            self._post(session, tb.question_message(session.id, question, step, code, can_go_back=bool(state.asked)))
+            message = tb.question_message(session.id, question, step, code, can_go_back=bool(state.asked))
+            if posted_ts := self._post(session, message):
+                self.store.note_question(session.id, posted_ts)
             return
         entry = finder().kb.by_id.get(state.entry_id)
         title = entry.title if entry else "your problem"
@@ -227,11 +233,16 @@ class TriageFlow:
         message.blocks.insert(0, tb.context("I did not catch that: choose one of these, or type it.").to_dict())
         return message
 
-    def _post(self, session: TriageSession, message: Message) -> None:
+    def _post(self, session: TriageSession, message: Message) -> str | None:
+        """Posts in the triage's thread; the message's ts, or None when Slack refused it."""
         try:
-            self.client.chat_postMessage(channel=session.channel_id, thread_ts=session.thread_ts, **message.kwargs())
+            posted = self.client.chat_postMessage(
+                channel=session.channel_id, thread_ts=session.thread_ts, **message.kwargs()
+            )
         except SlackApiError as exc:
             logger.error("triage post failed: %s", exc.response.get("error"))
+            return None
+        return posted.get("ts")
 
     def _update(self, channel: str, ts: str, message: Message) -> None:
         try:

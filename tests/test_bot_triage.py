@@ -339,7 +339,12 @@ def test_a_triage_by_typed_answers_and_a_mention_in_the_thread(drive: Driver, sl
     fourth = drive.next_post("C0TYPED", thread, since)
     assert fourth.question_id == "network"
     time.sleep(0.3)
-    assert [p.text for p in drive.posts("C0TYPED", thread, since)] == [answered_text("mode", "passive"), fourth.text]
+    assert [p.text for p in drive.posts("C0TYPED", thread, since)] == [fourth.text]
+    # A typed answer turns the question message into a transcript line, as a click does.
+    for asked, (question_id, option_id) in [(again, ("protocol", "ftp")), (third, ("mode", "passive"))]:
+        [update] = drive.updates_of(asked)
+        assert update.params["text"] == answered_text(question_id, option_id)
+        assert not any(b["type"] == "actions" for b in update.params["blocks"]), "the buttons must go"
 
     transcript = drive.transcript("C0TYPED", thread)
     typed = [answered_text("protocol", "ftp"), answered_text("client", "winscp"), answered_text("mode", "passive")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -175,3 +176,35 @@ def test_state_survives_a_new_store_on_the_same_database(store: Store) -> None:
         assert reopened.first_time("event:EvRestart") is False
     finally:
         reopened.engine.dispose()
+
+
+def test_the_question_message_is_remembered_without_a_new_version(store: Store) -> None:
+    session = store.create_triage("C1", "1700000000.000900", "U1", STATE)
+    store.note_question(session.id, "1700000001.000001")
+    found = store.triage_by_id(session.id)
+    assert found is not None and found.question_ts == "1700000001.000001" and found.version == session.version
+    assert store.save_triage(found, STATE).question_ts == "1700000001.000001"
+
+
+def test_a_database_from_before_question_ts_is_migrated_at_start_up(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    old = sa.create_engine(url)
+    with old.begin() as conn:  # the table as the first release created it
+        conn.execute(
+            sa.text(
+                "CREATE TABLE triage_sessions (id VARCHAR(36) PRIMARY KEY, team_id VARCHAR(32) NOT NULL DEFAULT '',"
+                " channel_id VARCHAR(32) NOT NULL, thread_ts VARCHAR(32) NOT NULL, user_id VARCHAR(32) NOT NULL,"
+                " state TEXT NOT NULL, version INTEGER NOT NULL, created_at FLOAT NOT NULL,"
+                " updated_at FLOAT NOT NULL, CONSTRAINT one_triage_per_thread UNIQUE (channel_id, thread_ts))"
+            )
+        )
+        conn.execute(
+            sa.text("INSERT INTO triage_sessions VALUES ('s1', '', 'C1', '1.1', 'U1', :state, 1, 1.0, 1.0)"),
+            {"state": json.dumps(STATE)},
+        )
+    old.dispose()
+    migrated = Store(url)
+    session = migrated.triage_by_id("s1")
+    assert session is not None and session.question_ts is None and session.state == STATE
+    migrated.note_question("s1", "2.2")
+    assert migrated.triage_by_id("s1").question_ts == "2.2"
