@@ -19,6 +19,7 @@ class Styler(Protocol):
 FORMAT_NAMES = {
     "filezilla": "FileZilla", "winscp": "WinSCP", "curl": "curl", "lftp": "lftp", "ftplib": "Python ftplib",
     "vsftpd": "vsftpd", "proftpd": "ProFTPD", "iis": "IIS FTP", "openssh": "OpenSSH", "transcript": "session",
+    "ftp-client": "ftp command",
 }  # fmt: skip
 # "It failed ..." for each stage of model.STAGES.
 _STAGE_PHRASES = {

@@ -109,7 +109,7 @@ def test_curl_connection_refused() -> None:
     assert result.failure.code is None
     assert finding_ids(result)[0] == "connect-refused"
     assert "curl-7" in result.codes
-    assert result.timeline[0] == f"connected to 127.0.0.1:{port}"
+    assert result.timeline[0] == f"could not connect to 127.0.0.1:{port}"
 
 
 def test_lftp_wrong_password(ftp_server: Server) -> None:

@@ -4,9 +4,13 @@ written in their real formats, plus pasted-through-Slack text."""
 from __future__ import annotations
 
 import json
+import re
+import string
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from knowledge.logscan import MAX_SCAN_BYTES, scan
 from knowledge.logscan.findings import decode_length
@@ -35,7 +39,9 @@ def test_filezilla_passive_reply_with_private_address() -> None:
     assert any("227 Entering Passive Mode" in line_of(text, n) for n in first.evidence_lines)
     assert any("unroutable" in line_of(text, n) for n in first.evidence_lines)
     assert result.codes[0] == "ftp-425"
-    assert result.triage_prefill == {"protocol": "ftp", "mode": "passive", "stage": "listing", "client": "filezilla"}
+    assert result.triage_prefill == {
+        "protocol": "ftp", "mode": "passive", "stage": "listing", "client": "filezilla", "server": "vsftpd",
+    }  # fmt: skip
     assert "data channel: passive 10.0.0.5:50012" in result.timeline
     # AUTH TLS was refused and FileZilla went on in plain text: reported, not the failure
     assert "tls-refused" in [f.id for f in result.findings]
@@ -67,7 +73,9 @@ def test_winscp_active_mode_data_connection() -> None:
     assert "192.168.1.23:55824" in result.findings[0].summary  # 218 * 256 + 16
     feat = next(e for e in result.exchanges if e.command == "FEAT")
     assert feat.code == "211" and feat.text.endswith("211 End")
-    assert result.triage_prefill == {"protocol": "ftp", "mode": "active", "stage": "listing", "client": "winscp"}
+    assert result.triage_prefill == {
+        "protocol": "ftp", "mode": "active", "stage": "listing", "client": "winscp", "server": "proftpd",
+    }  # fmt: skip
 
 
 def test_winscp_sftp_packet_too_large_is_text_this() -> None:
@@ -166,3 +174,185 @@ def test_text_over_the_limit_is_cut_and_flagged() -> None:
 def test_nothing_to_say(text: str) -> None:
     result = scan(text)
     assert result.failure is None and result.findings == [] and result.exchanges == []
+
+
+# --- the interactive ftp command (inetutils/netkit/BSD) -------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["ftp_client_get_missing.log", "ftp_client_debug.log"])
+def test_ftp_client_get_of_a_missing_file_fails_at_the_download(name: str) -> None:
+    text = sample(name)
+    result = scan(text)
+    assert result.format == "ftp-client" and result.protocol == "ftp"
+    assert result.failure is not None
+    failed = (result.failure.command, result.failure.code, result.failure.stage)
+    assert failed == ("RETR missing.txt", "550", "download")
+    assert line_of(text, result.failure.line) == "550 Failed to open file."
+    assert result.findings[0].id == "not-found-or-denied"
+    assert result.triage_prefill["stage"] == "download" and result.triage_prefill["mode"] == "active"
+    assert "logged in as alice" in result.timeline
+    assert [e.command for e in result.exchanges[:3]] == [None, "USER alice", "PASS ****"]
+
+
+def test_ftp_client_plain_output_infers_the_data_set_up() -> None:
+    result = scan(sample("ftp_client_get_missing.log"))
+    assert [(e.command, e.code) for e in result.exchanges[3:]] == [
+        ("CWD reports", "250"), ("PORT", "200"), ("RETR missing.txt", "550"), ("QUIT", "221"),
+    ]  # fmt: skip
+
+
+def test_ftp_client_ls_with_425_fails_at_the_listing() -> None:
+    text = sample("ftp_client_ls_refused_data.log")
+    result = scan(text)
+    assert result.failure is not None
+    assert (result.failure.command, result.failure.code, result.failure.stage) == ("LIST", "425", "data-connection")
+    assert result.triage_prefill["stage"] == "listing"
+    assert result.findings[0].id == "active-mode-blocked"
+    assert result.exchanges[1].command == "USER alice"  # the default of "Name (host:alice):"
+
+
+def test_ftp_client_debug_ls_with_425_is_the_listing() -> None:
+    text = sample("ftp_client_debug.log")
+    cut = text.index("ftp> get")
+    result = scan(text[:cut] + text[text.index("ftp> ls") :])
+    assert result.failure is not None and (result.failure.command, result.failure.code) == ("LIST", "425")
+    assert result.triage_prefill["stage"] == "listing"
+    assert "active-mode-blocked" in [f.id for f in result.findings]
+
+
+def test_ftp_client_passive_and_connection_refused() -> None:
+    passive = scan(
+        "Connected to 127.0.0.1.\n220 (vsFTPd 3.0.3)\nftp> user anonymous\n230 Login successful.\n"
+        "ftp> get missing.txt\n227 Entering Passive Mode (127,0,0,1,86,106).\n550 Failed to open file.\n"
+    )
+    assert [(e.command, e.code) for e in passive.exchanges[1:]] == [
+        ("USER anonymous", "230"), ("PASV", "227"), ("RETR missing.txt", "550"),
+    ]  # fmt: skip
+    refused = scan("ftp: connect to address 192.0.2.44: Connection refused\nftp: no response from host\nftp> \n")
+    assert refused.format == "ftp-client" and refused.failure is not None and refused.failure.stage == "connect"
+    assert refused.timeline == ["could not connect to 192.0.2.44"]
+
+
+# --- reply codes in free text ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["4660/P5ih is the ticket\n", "see\n4660/P5\n", "2201x\n5501\n"])
+def test_a_number_glued_to_text_is_no_reply(text: str) -> None:
+    result = scan(text)
+    assert result.exchanges == [] and result.failure is None
+
+
+def test_a_reply_is_three_digits_then_space_hyphen_or_line_end() -> None:
+    result = scan("220 hi\nUSER bob\n331\nPASS x\n530-No\n530 Login incorrect.\n")
+    assert [(e.command, e.code) for e in result.exchanges] == [(None, "220"), ("USER bob", "331"), ("PASS ****", "530")]
+
+
+# --- form feeds and vertical tabs -----------------------------------------------------------------------
+
+
+def test_page_breaks_are_whitespace_and_keep_line_numbers() -> None:
+    text = "220 Ready\n\fUSER bob\n331 Password\vplease\n\f\vPASS x\n530 Login incorrect.\n"
+    result = scan(text)
+    assert [(e.line, e.command, e.code) for e in result.exchanges] == [
+        (1, None, "220"), (3, "USER bob", "331"), (5, "PASS ****", "530"),
+    ]  # fmt: skip
+    assert result.exchanges[1].text == "331 Password please"
+
+
+_LOOKS_LIKE_FTP = re.compile(
+    r"[\W_]*(?:(?:[CS]:|ftp>)[\W_]*)?(?:\d{3}(?:[\s-]|$)|[A-Za-z]{3,4}(?:\s|$))|\s*[<>*]"
+)  # a reply, a command or a client's mark (curl's "> "): what a parser may read as a step
+# Lines of noise, digits and separators: numbers glued to text ("4660/P5"), page breaks, marks.
+_NOISE_TOKEN = st.one_of(
+    st.text(alphabet=string.printable + "\f\v", max_size=10),
+    st.from_regex(r"[0-9]{1,6}", fullmatch=True),
+    st.sampled_from([" ", "-", "\f", "\v", "\t", "/", ">", "<--", "C:", "ftp>", "\f220", "\v530 "]),
+)
+_NOISE_LINE = st.lists(_NOISE_TOKEN, max_size=12).map("".join)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_NOISE_LINE, max_size=150))
+def test_random_text_without_ftp_lines_has_no_failure_and_hardly_any_exchanges(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    kept = ["x" + line if _LOOKS_LIKE_FTP.match(line) else line for line in re.split(r"\r\n|\r|\n", text)]
+    result = scan("\n".join(kept))
+    assert result.failure is None
+    assert len(result.exchanges) <= 2
+
+
+# --- what the timeline and the triage answers say --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'Status:\tConnecting to 192.0.2.44:21...\nError:\tConnection attempt failed with "ECONNREFUSED - Connection '
+        'refused by server".\nError:\tCould not connect to server\n',
+        "*   Trying 192.0.2.44:21...\n* connect to 192.0.2.44 port 21 failed: Connection refused\n"
+        "* Failed to connect to 192.0.2.44 port 21 after 0 ms: Couldn't connect to server\n"
+        "curl: (7) Failed to connect to 192.0.2.44 port 21 after 0 ms: Couldn't connect to server\n",
+        "*   Trying 192.0.2.44:21...\n* Connection timed out after 3001 milliseconds\n"
+        "curl: (28) Connection timed out after 3001 milliseconds\n",
+    ],
+)
+def test_a_refused_or_timed_out_connection_is_no_connection(text: str) -> None:
+    result = scan(text)
+    assert result.timeline[0] == "could not connect to 192.0.2.44:21"
+    assert not any(line.startswith("connected") for line in result.timeline)
+
+
+def test_a_connection_that_got_through_then_timed_out_was_connected() -> None:
+    result = scan(
+        "Status:\tConnecting to 192.0.2.44:21...\nStatus:\tConnection established, waiting for welcome message...\n"
+        "Error:\tConnection timed out after 20 seconds of inactivity\n"
+    )
+    assert result.timeline[0] == "connected to 192.0.2.44:21"
+
+
+@pytest.mark.parametrize(
+    ("greeting", "server"),
+    [
+        ("220 (vsFTPd 3.0.3)", "vsftpd"),
+        ("220 ProFTPD 1.3.8 Server (Debian) [203.0.113.5]", "proftpd"),
+        (
+            "220---------- Welcome to Pure-FTPd [privsep] [TLS] ----------\n220-You are user number 1 of 50.\n"
+            "220 This is a private system - No anonymous login",
+            "pureftpd",
+        ),
+        ("220-FileZilla Server 1.8.1\n220 Please visit https://filezilla-project.org/", "filezilla-server"),
+        ("220 Microsoft FTP Service", "iis"),
+        ("SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6", "openssh"),
+        ("220 Welcome to the example FTP service", None),
+    ],
+)
+def test_the_greeting_names_the_server(greeting: str, server: str | None) -> None:
+    lines = "".join(f"Response:\t{line}\n" for line in greeting.splitlines())
+    result = scan(f"Status:\tConnecting to 203.0.113.5:21...\n{lines}Command:\tUSER bob\nResponse:\t331 Password\n")
+    assert result.triage_prefill.get("server") == server
+
+
+def test_the_clients_own_ssh_version_does_not_name_the_server() -> None:
+    text = "debug1: Local version string SSH-2.0-OpenSSH_9.6\n"
+    text += "ssh: connect to host 192.0.2.9 port 22: Connection refused\n"
+    assert "server" not in scan(text).triage_prefill
+    remote = text + "debug1: Remote protocol version 2.0, remote software version OpenSSH_8.9p1 Ubuntu-3\n"
+    assert scan(remote).triage_prefill["server"] == "openssh"
+
+
+@pytest.mark.parametrize(
+    ("name", "server"),
+    [("iis_ftp_w3c.log", "iis"), ("proftpd_logs.log", "proftpd"), ("winscp_sftp_too_large.log", "openssh")],
+)
+def test_the_log_format_names_the_server(name: str, server: str) -> None:
+    assert scan(sample(name)).triage_prefill["server"] == server
+
+
+def test_vsftpd_log_names_the_server() -> None:
+    log = (
+        'Tue May  1 10:00:01 2024 [pid 1234] CONNECT: Client "203.0.113.7"\n'
+        'Tue May  1 10:00:01 2024 [pid 1234] FTP response: Client "203.0.113.7", "220 Ready."\n'
+        'Tue May  1 10:00:02 2024 [pid 1234] FTP command: Client "203.0.113.7", "USER alice"\n'
+    )
+    result = scan(log)
+    assert result.format == "vsftpd" and result.triage_prefill["server"] == "vsftpd"

@@ -14,8 +14,8 @@ from knowledge.logscan.events import COMMAND, NOTE, REPLY, Event, iter_matches
 # --- FileZilla: "Status:\tConnecting to ...", optionally after "2024-05-01 10:00:01 1234 1 " or "10:00:01\t".
 _FZ_PREFIX = r"(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:[ \t]+\d+){0,2}[ \t]+|\d\d:\d\d:\d\d[ \t]+)?"
 _FZ_STATUS_WORTH_KEEPING = (
-    r"Connecting to|Server sent passive|Connection attempt failed|TLS connection established|Insecure server|"
-    r"Server does not support|Connection closed by server|Connection timed out"
+    r"Connecting to|Connection established|Server sent passive|Connection attempt failed|TLS connection established|"
+    r"Insecure server|Server does not support|Connection closed by server|Connection timed out"
 )
 _FILEZILLA = re.compile(
     r"\n" + _FZ_PREFIX + r"(?:(Command|Response|Error):|Status:(?=[ \t]*(?:" + _FZ_STATUS_WORTH_KEEPING + r")))"

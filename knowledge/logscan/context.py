@@ -115,8 +115,9 @@ class LogContext:
             if before is not None and before.code in ("227", "229") and before.verb in DATA_SETUP:
                 continue
             starts.append(s.line)
-            self._host_lines.append(s.line)
-            self._host_texts.append(s.text)
+            if host_port(s.text) is not None:  # not "Connection established, waiting for welcome message"
+                self._host_lines.append(s.line)
+                self._host_texts.append(s.text)
         for e in self.exchanges:
             if e.command is None and (
                 e.code == "220" or (e.code == "421" and self.exchange_before(e.line, same_session=e) is None)

@@ -91,7 +91,7 @@ _FILEZILLA = _Format(
         re.compile(r"Error:"),
         re.compile(
             r"Status:(?=[ \t]*(?:" + _FZ_STATUS_WORTH_KEEPING + r"))"
-            r"(?![ \t]*(?:Connecting to " + _NO_FAIL + r"|TLS connection established))"
+            r"(?![ \t]*(?:Connecting to " + _NO_FAIL + r"|TLS connection established|Connection established))"
         ),
     ),
     reply_mark="Response:",
