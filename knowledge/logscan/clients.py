@@ -8,6 +8,7 @@ spent on commands, replies and the few messages that say what went wrong.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from knowledge.logscan.events import COMMAND, NOTE, REPLY, Event, iter_matches
 
@@ -24,20 +25,26 @@ _FILEZILLA = re.compile(
 _FZ_KIND = {"Command": COMMAND, "Response": REPLY, "Error": NOTE, None: NOTE}
 
 
-def parse_filezilla(body: str) -> list[Event]:
-    # iter_matches inlined: this and parse_curl are the hot loops of a big paste
-    kinds = _FZ_KIND
+def _marked_lines(pattern: re.Pattern[str], kinds: dict, body: str, clean: Callable[[str], str]) -> list[Event]:
+    """One event per match of a pattern whose group 1 is the line's mark (kinds maps it) and group 2 its text.
+
+    iter_matches inlined: this loop parses FileZilla and curl, the hot loops of a big paste.
+    """
     events: list[Event] = []
     append = events.append
     count = body.count
     line = pos = 0
-    for m in _FILEZILLA.finditer(body):
+    for m in pattern.finditer(body):
         start = m.start()
         line += count("\n", pos, start + 1)
         pos = start + 1
-        kind, text = m.group(1, 2)
-        append((line, kinds[kind], text.strip(), None))
+        mark, text = m.group(1, 2)
+        append((line, kinds[mark], clean(text), None))
     return events
+
+
+def parse_filezilla(body: str) -> list[Event]:
+    return _marked_lines(_FILEZILLA, _FZ_KIND, body, str.strip)
 
 
 # --- WinSCP: ". 2024-05-01 10:00:01.123 text" with < (received), > (sent), . ! * (messages, errors).
@@ -71,18 +78,7 @@ _CURL_KIND = {None: NOTE, "<": REPLY, ">": COMMAND}
 
 
 def parse_curl(body: str) -> list[Event]:
-    kinds = _CURL_KIND
-    events: list[Event] = []
-    append = events.append
-    count = body.count
-    line = pos = 0
-    for m in _CURL.finditer(body):
-        start = m.start()
-        line += count("\n", pos, start + 1)
-        pos = start + 1
-        mark, text = m.group(1, 2)
-        append((line, kinds[mark], text.rstrip(), None))
-    return events
+    return _marked_lines(_CURL, _CURL_KIND, body, str.rstrip)
 
 
 # --- lftp "debug 10": "<--- 220 ...", "---> USER x", "**** error", "---- Connecting to ...".
