@@ -36,6 +36,13 @@ TARGETS = {"p99_ms": 1.1, "startup_s": 1.2, "rss_mb": 1.2}
 APPS = ("bare", "bot")
 
 
+def wait_answers(standin: Any, which: str, before: int, sent: int, in_ack: int, timeout: float) -> int:
+    """How many of `sent` commands were answered: in their acks, or (the bot, later) on the response_url."""
+    if which != "bot":
+        return standin.count("response_url") - before + in_ack
+    return standin.wait_count("response_url", before + sent - in_ack, timeout) - before + in_ack
+
+
 def run_http(which: str, standin: Any, settings: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     info = standin.info()
     app = http_app(which, info["http_env"], workdir, settings.database_url).start()
@@ -45,15 +52,11 @@ def run_http(which: str, standin: Any, settings: argparse.Namespace, workdir: Pa
         urls = standin.response_urls(settings.warmup + settings.requests)
         requests = [command_request(info["signing_secret"], url) for url in urls]
         warmup = http_load(app.port, requests[: settings.warmup], settings.concurrency)
-        if which == "bot":
-            standin.wait_count("response_url", answered_before + settings.warmup - warmup.answered_in_ack, 60)
+        wait_answers(standin, which, answered_before, settings.warmup, warmup.answered_in_ack, 60)
         answered_before = standin.count("response_url")
         load = http_load(app.port, requests[settings.warmup :], settings.concurrency)
         finished = time.monotonic()
-        answered = answered_before + load.answered_in_ack
-        if which == "bot":  # answers come in the ack, or later on the response_url
-            later = settings.requests - load.answered_in_ack
-            answered = standin.wait_count("response_url", answered_before + later, 120) + load.answered_in_ack
+        answered = wait_answers(standin, which, answered_before, settings.requests, load.answered_in_ack, 120)
         drained = time.monotonic() - finished
         memory = tree_memory_mb(app.pid)
         app.check_alive()
@@ -67,7 +70,7 @@ def run_http(which: str, standin: Any, settings: argparse.Namespace, workdir: Pa
         "statuses": {str(k): v for k, v in load.statuses.items()},
         "startup_s": startup,
         **memory,
-        "answers_posted": answered - answered_before,
+        "answers_posted": answered,
         "answers_drained_s": drained if which == "bot" else 0.0,
     }
 
@@ -81,15 +84,11 @@ def run_socket(which: str, index: int, standin: Any, settings: argparse.Namespac
         startup = ready_at - app.started_at
         answered_before = standin.count("response_url")
         warmup = standin.socket_load(settings.warmup, settings.concurrency)
-        if which == "bot":
-            standin.wait_count("response_url", answered_before + settings.warmup - warmup["answered_in_ack"], 60)
+        wait_answers(standin, which, answered_before, settings.warmup, warmup["answered_in_ack"], 60)
         answered_before = standin.count("response_url")
         load = standin.socket_load(settings.requests, settings.concurrency)
         finished = time.monotonic()
-        answered = answered_before + load["answered_in_ack"]
-        if which == "bot":  # answers come in the ack, or later on the response_url
-            later = settings.requests - load["answered_in_ack"]
-            answered = standin.wait_count("response_url", answered_before + later, 120) + load["answered_in_ack"]
+        answered = wait_answers(standin, which, answered_before, settings.requests, load["answered_in_ack"], 120)
         drained = time.monotonic() - finished
         memory = tree_memory_mb(app.pid)
         app.check_alive()
@@ -103,7 +102,7 @@ def run_socket(which: str, index: int, standin: Any, settings: argparse.Namespac
         "failures": load["failures"],
         "startup_s": startup,
         **memory,
-        "answers_posted": answered - answered_before,
+        "answers_posted": answered,
         "answers_drained_s": drained if which == "bot" else 0.0,
     }
 
