@@ -38,6 +38,7 @@ triage_sessions = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False, index=True),
     # The message holding the open question, so a typed answer can turn it into a transcript line too.
+    sa.Column("question_id", sa.String(64), nullable=True),
     sa.Column("question_ts", sa.String(32), nullable=True),
     sa.UniqueConstraint("channel_id", "thread_ts", name="one_triage_per_thread"),
 )
@@ -55,7 +56,12 @@ class TriageSession:
     state: dict
     version: int
     updated_at: float
+    question_id: str | None = None
     question_ts: str | None = None
+
+    def message_asking(self, question_id: str) -> str | None:
+        """The ts of the message that asks `question_id`, if that is the one remembered."""
+        return self.question_ts if self.question_id == question_id else None
 
 
 class StaleSession(RuntimeError):
@@ -83,9 +89,11 @@ class Store:
     def _migrate(self) -> None:
         """Columns added since a table was first created (create_all makes only missing tables)."""
         present = {c["name"] for c in sa.inspect(self.engine).get_columns("triage_sessions")}
-        if "question_ts" not in present:
-            with self.engine.begin() as conn:
-                conn.execute(sa.text("ALTER TABLE triage_sessions ADD COLUMN question_ts VARCHAR(32)"))
+        added = {"question_id": "VARCHAR(64)", "question_ts": "VARCHAR(32)"}
+        with self.engine.begin() as conn:
+            for column, kind in added.items():
+                if column not in present:
+                    conn.execute(sa.text(f"ALTER TABLE triage_sessions ADD COLUMN {column} {kind}"))
 
     def first_time(self, key: str) -> bool:
         """Records an event key; False when it was seen before (a redelivery)."""
@@ -156,14 +164,17 @@ class Store:
             state,
             session.version + 1,
             now,
+            session.question_id,
             session.question_ts,
         )
 
-    def note_question(self, session_id: str, message_ts: str) -> None:
+    def note_question(self, session_id: str, question_id: str, message_ts: str) -> None:
         """Remembers which message asks the open question (not a change of state: no version bump)."""
         with self._writes, self.engine.begin() as conn:
             conn.execute(
-                triage_sessions.update().where(triage_sessions.c.id == session_id).values(question_ts=message_ts)
+                triage_sessions.update()
+                .where(triage_sessions.c.id == session_id)
+                .values(question_id=question_id, question_ts=message_ts)
             )
 
     def expire_triage(self, older_than_seconds: float) -> int:
@@ -186,6 +197,7 @@ class Store:
             json.loads(row["state"]),
             row["version"],
             row["updated_at"],
+            row["question_id"],
             row["question_ts"],
         )
 

@@ -107,14 +107,15 @@ class TriageFlow:
         if question is None:
             return False
         word = text.strip().lower()
-        question_ts = session.question_ts
+        # Only the message that asks this very question becomes its transcript line.
+        question_ts = session.message_asking(question.id)
         if word in CONTROL_WORDS:
             reply = self._control(session, state, question, CONTROL_WORDS[word], user_id, channel, question_ts)
         else:
             new_state = self.tree.answer_text(state, text)
             if new_state is None:
                 if asked_ts := self._post(session, self._ask_again(session, question, state)):
-                    self.store.note_question(session.id, asked_ts)
+                    self.store.note_question(session.id, question.id, asked_ts)
                 return True
             label = question.option(new_state.answer_of(question.id) or "")  # type: ignore[arg-type]
             answered = tb.answered_message(question, label.label if label else text, user_id)
@@ -218,7 +219,7 @@ class TriageFlow:
             step = len(state.asked) + 1
             message = tb.question_message(session.id, question, step, code, can_go_back=bool(state.asked))
             if posted_ts := self._post(session, message):
-                self.store.note_question(session.id, posted_ts)
+                self.store.note_question(session.id, question.id, posted_ts)
             return
         entry = finder().kb.by_id.get(state.entry_id)
         title = entry.title if entry else "your problem"

@@ -25,6 +25,8 @@ from tests.test_store import fresh_postgres_database, postgres_server_url
 ESCALATION_CHANNEL = "C0ESCAL"
 ESCALATION_MENTION = "S0HELPDESK"
 TREE = load_tree()
+# A person reads a question before typing the answer; the bot notes which message asked it just after posting.
+READING_SECONDS = 0.2
 
 
 # ----- reading what the bot posted -----
@@ -174,6 +176,7 @@ class Driver:
         return self.next_post(question.channel, question.thread_ts, since, lambda c: is_question(c) or is_checklist(c))
 
     def answer_by_typing(self, question: Posted, text: str, user: str = "U1", im: bool = False) -> Posted:
+        time.sleep(READING_SECONDS)
         since = time.monotonic()
         assert question.thread_ts
         self.say(text, question.channel, question.thread_ts, user, im)
@@ -332,6 +335,7 @@ def test_a_triage_by_typed_answers_and_a_mention_in_the_thread(drive: Driver, sl
     third = drive.answer_by_typing(second, "2")  # the second option: WinSCP
     assert third.question_id == "mode"
     # A mention in the thread arrives as app_mention and as a message event; it is answered once.
+    time.sleep(READING_SECONDS)
     since = time.monotonic()
     mention = payloads.app_mention("passive", channel="C0TYPED", thread_ts=thread)
     drive.event(mention)

@@ -180,10 +180,11 @@ def test_state_survives_a_new_store_on_the_same_database(store: Store) -> None:
 
 def test_the_question_message_is_remembered_without_a_new_version(store: Store) -> None:
     session = store.create_triage("C1", "1700000000.000900", "U1", STATE)
-    store.note_question(session.id, "1700000001.000001")
+    store.note_question(session.id, "protocol", "1700000001.000001")
     found = store.triage_by_id(session.id)
-    assert found is not None and found.question_ts == "1700000001.000001" and found.version == session.version
-    assert store.save_triage(found, STATE).question_ts == "1700000001.000001"
+    assert found is not None and found.version == session.version
+    assert found.message_asking("protocol") == "1700000001.000001" and found.message_asking("client") is None
+    assert store.save_triage(found, STATE).message_asking("protocol") == "1700000001.000001"
 
 
 def test_a_database_from_before_question_ts_is_migrated_at_start_up(tmp_path: Path) -> None:
@@ -206,5 +207,5 @@ def test_a_database_from_before_question_ts_is_migrated_at_start_up(tmp_path: Pa
     migrated = Store(url)
     session = migrated.triage_by_id("s1")
     assert session is not None and session.question_ts is None and session.state == STATE
-    migrated.note_question("s1", "2.2")
-    assert migrated.triage_by_id("s1").question_ts == "2.2"
+    migrated.note_question("s1", "protocol", "2.2")
+    assert migrated.triage_by_id("s1").message_asking("protocol") == "2.2"
