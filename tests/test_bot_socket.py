@@ -6,8 +6,11 @@ One bot process serves the module; the checks are those of test_bot_http.py, onl
 
 from __future__ import annotations
 
+import json
 import math
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +37,7 @@ from tests.slack_e2e import (
     wait_response,
 )
 from tests.standin import BotProcess, NoSocketConnection, SlackStandIn, payloads
+from tests.standin.process import free_port
 
 # The issue asks for answers again within 10 s of a broken socket; the test allows 30 s on a loaded machine.
 RECONNECT_TARGET_SECONDS = 10
@@ -257,3 +261,33 @@ def test_a_broken_socket_is_reestablished_and_the_next_command_answered(
 
 def test_debug_logs_never_show_a_token(slack: SlackStandIn, bot: BotProcess) -> None:
     assert_no_secret_in_logs(slack, bot)
+
+
+# ----- health -----
+
+
+def test_health_in_socket_mode_says_connected_and_when_slack_last_sent_work(bot_socket) -> None:
+    port = free_port()
+    bot = bot_socket({"PORT": str(port)})
+    slack = bot.standin
+
+    def health() -> tuple[int, dict[str, Any]]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    status, body = health()
+    assert status == 200 and body["connected"] is True and body["mode"] == "socket"
+    assert body["seconds_since_envelope"] is None
+    command(slack, "425")
+    status, body = health()
+    assert status == 200 and 0 <= body["seconds_since_envelope"] < 5
+    opened = slack.connections_opened
+    slack.break_socket("close")
+    slack.wait_for_connection(opened + 1, RECONNECT_LIMIT_SECONDS)
+    deadline = time.monotonic() + RECONNECT_LIMIT_SECONDS
+    while health()[0] != 200:  # connected again
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
