@@ -17,6 +17,7 @@ _STOP = frozenset(
 # How much a word counts by where it stands in an entry.
 _FIELD_WEIGHTS = (("title", 3.0), ("messages", 3.0), ("names", 3.0), ("summary", 1.5), ("body", 0.5))
 _MIN_SHARE_OF_BEST = 0.45
+_CODE_WEIGHT = 1.25
 
 
 def words(text: str) -> list[str]:
@@ -79,6 +80,9 @@ class TextIndex:
                 scores[i] *= 3.0
             elif any(p in joined or joined in p for p in phrases):
                 scores[i] *= 2.0
+        for i in scores:  # a code explains more than one client's wording of it, unless that wording was quoted
+            if self.entries[i].kind != "client-message":
+                scores[i] *= _CODE_WEIGHT
         best = max(scores.values())
         # One common word alone ("mode") is not a match worth showing.
         if best < 3.0:

@@ -64,6 +64,14 @@ def test_passive_mode_finds_the_passive_replies():
     assert {"ftp-227", "ftp-229"} & set(ids("passive mode"))
 
 
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [("passive mode", "ftp-227"), ("login incorrect", "ftp-530"), ("connection refused", "winsock-10061")],
+)
+def test_a_general_phrase_finds_the_code_before_a_clients_wording(query, first):
+    assert ids(query)[0] == first
+
+
 def test_ambiguous_small_number_shows_every_reading():
     kinds = {m.entry.kind for m in lookup("3").matches}
     assert "sftp-status" in kinds
