@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
+from bot import triage_blocks as tb
 from bot.blocks import Message, button, context, finish, header, section
 from bot.mrkdwn import clip, escape
 from knowledge import answer as answers
@@ -28,22 +28,6 @@ LONG_PASTE_CHARS = 4000
 def looks_like_log(text: str) -> bool:
     """A paste rather than a question: a code block, several lines that look like a client's log, or long."""
     return "```" in text or len(text) > LONG_PASTE_CHARS or len(_LOG_LINE.findall(text)) >= 3
-
-
-def triage_value(entry_id: str, prefill: dict[str, str]) -> str:
-    return json.dumps({"e": entry_id, "p": prefill}, separators=(",", ":"))
-
-
-def parse_triage_value(raw: str) -> tuple[str, dict[str, str]]:
-    """The entry id and prefilled answers a Start triage button carries (plain id, or JSON from a scan)."""
-    if not raw.startswith("{"):
-        return raw, {}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return "", {}
-    prefill = data.get("p") if isinstance(data.get("p"), dict) else {}
-    return str(data.get("e", "")), {str(k): str(v) for k, v in prefill.items()}
 
 
 def _entries(result: ScanResult) -> list[Entry]:
@@ -81,7 +65,7 @@ def scan_message(result: ScanResult, *, ephemeral: bool) -> Message:
         blocks.append(section("*What happened*\n" + "\n".join(f"• {escape(t)}" for t in result.timeline[:10])))
     elements = []
     if explained:
-        elements.append(button("Start triage", "start_triage", triage_value(explained[0].id, result.triage_prefill)))
+        elements.append(button("Start triage", "start_triage", tb.start_value(explained[0].id, result.triage_prefill)))
         explain = enumerate(explained)
         elements += [button(f"Explain {answers.label(e)}", f"show_answer_{n}", e.id) for n, e in explain]
     if elements:

@@ -20,6 +20,23 @@ def value(session_id: str, **fields: str) -> str:
     return json.dumps({"s": session_id, **fields}, separators=(",", ":"))
 
 
+def start_value(entry_id: str, prefill: dict[str, str]) -> str:
+    """What a Start triage button carries: the entry, and answers already known (from a log, or before expiry)."""
+    return json.dumps({"e": entry_id, "p": prefill}, separators=(",", ":")) if prefill else entry_id
+
+
+def parse_start_value(raw: str) -> tuple[str, dict[str, str]]:
+    """The entry id and prefilled answers of a Start triage button (a plain id, or start_value's JSON)."""
+    if not raw.startswith("{"):
+        return raw, {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return "", {}
+    prefill = data.get("p") if isinstance(data.get("p"), dict) else {}
+    return str(data.get("e", "")), {str(k): str(v) for k, v in prefill.items()}
+
+
 def parse_value(raw: str) -> dict[str, str]:
     try:
         data = json.loads(raw)
@@ -134,10 +151,10 @@ def escalation_message(summary: str, permalink: str | None, mention: str | None,
     return finish(f"Triage hand-off from <@{user_id}>: {summary}", blocks)
 
 
-def expired_message(entry_id: str) -> Message:
+def expired_message(entry_id: str, prefill: dict[str, str]) -> Message:
     blocks: list[Block] = [
         section("This triage has expired. Start it again?"),
-        ActionsBlock(elements=[button("Start again", START, entry_id)]),
+        ActionsBlock(elements=[button("Start again", START, start_value(entry_id, prefill))]),
     ]
     return finish("This triage has expired.", blocks)
 

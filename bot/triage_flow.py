@@ -134,7 +134,9 @@ class TriageFlow:
     def _expire(self, session: TriageSession) -> None:
         """Says so in the thread with a button to start again, and forgets this and any other expired session."""
         self.store.expire_triage(self.config.triage_ttl_days * 86400)
-        self._post(session, tb.expired_message(str(session.state.get("entry_id", ""))))
+        prefilled = session.state.get("prefilled")  # what a log told stays known when starting again
+        prefill = prefilled if isinstance(prefilled, dict) else {}
+        self._post(session, tb.expired_message(str(session.state.get("entry_id", "")), prefill))
 
     def _refuse(self, session: TriageSession, user_id: str) -> Reply | None:
         if session.user_id and session.user_id != user_id:

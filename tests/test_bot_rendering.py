@@ -230,3 +230,14 @@ def test_a_list_too_long_for_one_message_says_how_much_it_shows() -> None:
     listed = "\n".join(text_strings(message.blocks))
     shown = re.search(r"(\d+) of (\d+) shown", listed)
     assert shown and int(shown[2]) == len(entries) and 0 < int(shown[1]) < len(entries)
+
+
+def test_start_again_after_expiry_keeps_what_a_log_told() -> None:
+    from bot import triage_blocks as tb
+
+    prefill = {"protocol": "ftp", "mode": "passive"}
+    message = tb.expired_message("ftp-425", prefill)
+    assert_within_slack_limits(message)
+    [value] = [e["value"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert tb.parse_start_value(value) == ("ftp-425", prefill)
+    assert tb.parse_start_value(tb.start_value("ftp-530", {})) == ("ftp-530", {})

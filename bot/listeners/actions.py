@@ -11,7 +11,6 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks
 from bot import triage_blocks as tb
-from bot.scan_reply import parse_triage_value
 from bot.triage_flow import TriageFlow
 from knowledge.lookup import LookupResult, finder
 
@@ -56,7 +55,7 @@ def show_rest(ack: Ack, action: dict, respond: Respond) -> None:
 
 def start_triage(ack: Ack, body: dict, action: dict, context: BoltContext, client: WebClient, respond: Respond) -> None:
     ack()
-    entry_id, prefill = parse_triage_value(action.get("value", ""))
+    entry_id, prefill = tb.parse_start_value(action.get("value", ""))
     user_id = body["user"]["id"]
     flow = TriageFlow(client, context["store"], context["config"])
     container = body.get("container") or {}
