@@ -26,10 +26,10 @@ def _trusted(url: str, api_url: str) -> bool:
     """The bot token goes only to Slack's own file hosts (or the host serving the Web API, as in tests)."""
     host = urlparse(url).hostname or ""
     api_host = urlparse(api_url).hostname or ""
-    return host == api_host or host.endswith((".slack.com", ".slack-gov.com")) or host in ("slack.com",)
+    return host in (api_host, "slack.com") or host.endswith((".slack.com", ".slack-gov.com"))
 
 
-def read_text(client: WebClient, file_id: str, api_url: str) -> str:
+def read_text(client: WebClient, file_id: str) -> str:
     """The text of a shared file; raises FileRefused with a reason a user can act on."""
     try:
         info = client.files_info(file=file_id)["file"]
@@ -46,7 +46,7 @@ def read_text(client: WebClient, file_id: str, api_url: str) -> str:
     if info.get("filetype") in _BINARY_TYPES or not info.get("mimetype", "text/plain").startswith(_TEXT_MIMETYPES):
         raise FileRefused(f"{name} does not look like a text log. Share the log as a text file or snippet.")
     url = info.get("url_private_download") or info.get("url_private")
-    if not url or not _trusted(url, api_url):
+    if not url or not _trusted(url, client.base_url):
         raise FileRefused(f"I could not download {name}.")
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {client.token}"})
     try:

@@ -41,7 +41,7 @@ def _typed_triage_answer(event: dict, context: BoltContext, client: WebClient) -
 
 def on_mention(event: dict, context: BoltContext, client: WebClient, logger: Logger) -> None:
     if event.get("files"):
-        answer_files(event, context, client, logger)
+        answer_files(event, client, logger)
         return
     if _typed_triage_answer(event, context, client):
         return
@@ -54,12 +54,12 @@ def on_mention(event: dict, context: BoltContext, client: WebClient, logger: Log
         flow.start(coded[0].entry.id, event["channel"], thread_ts, event["user"])
 
 
-def answer_files(event: dict, context: BoltContext, client: WebClient, logger: Logger) -> None:
+def answer_files(event: dict, client: WebClient, logger: Logger) -> None:
     """A log shared as a file or snippet: scanned and answered like a paste."""
     thread_ts = event.get("thread_ts") or (None if event.get("channel_type") == "im" else event["ts"])
     for shared in event.get("files", [])[:3]:
         try:
-            text = files.read_text(client, shared["id"], context["config"].api_url)
+            text = files.read_text(client, shared["id"])
         except files.FileRefused as exc:
             _post(client, logger, channel=event["channel"], thread_ts=thread_ts, text=str(exc))
             continue
@@ -71,7 +71,7 @@ def on_message(event: dict, context: BoltContext, client: WebClient, logger: Log
     if event.get("bot_id") or event.get("user") == context.bot_user_id:
         return
     if event.get("subtype") == "file_share" and event.get("channel_type") == "im":
-        answer_files(event, context, client, logger)
+        answer_files(event, client, logger)
         return
     if event.get("subtype"):
         return
