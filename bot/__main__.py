@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from dotenv import find_dotenv, load_dotenv
 
@@ -70,32 +67,15 @@ def run_http(config: Config) -> None:
     serve(factory, config)
 
 
-def _serve_health(port: int, health) -> None:
-    class Health(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            status = health()
-            body = json.dumps(status).encode()
-            self.send_response(200 if self.path == "/healthz" and status["ok"] else 503)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("0.0.0.0", port), Health)
-    threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
-
-
 def run_socket(config: Config) -> None:
+    from bot.health import serve_in_background
     from bot.socket_mode import Connection
 
     connection = Connection(_build(config), config.app_token or "")
     signal.signal(signal.SIGTERM, lambda *_: connection.stop())
     signal.signal(signal.SIGINT, lambda *_: connection.stop())
     if config.port_given:
-        _serve_health(config.port, connection.health)
+        serve_in_background(config.port, connection.health)
     logger.info("Socket Mode starting")
     connection.run_forever()
 

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from gunicorn.app.base import BaseApplication
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.config import Config
+from bot.health import Health, health_app
 
 logger = logging.getLogger("bot.http")
 
 
-def wsgi_app(app: App, health: Callable[[], dict]) -> Callable:
-    slack = SlackRequestHandler(app, path="/slack/events")
-
-    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            status = health()
-            body = json.dumps(status).encode()
-            code = "200 OK" if status.get("ok") else "503 Service Unavailable"
-            start_response(code, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body]
-        return slack(environ, start_response)
-
-    return application
+def wsgi_app(app: App, health: Health) -> Callable:
+    return health_app(health, otherwise=SlackRequestHandler(app, path="/slack/events"))
 
 
 class _Gunicorn(BaseApplication):
