@@ -8,7 +8,7 @@ Run: python bench/bench_cli.py [--runs 20]
 3. `ftpcode 425` as a process (the installed console script, stdout to /dev/null), best and median of N,
    beside `python -c pass` and `python -c "import tomllib"` on the same interpreter, in the same run,
    interleaved. Target: `ftpcode 425` under 0.25 s.
-4. The modules `ftpcode 425` imports: no slack_sdk, slack_bolt, bot, sqlalchemy or gunicorn among them.
+4. The modules `ftpcode 425` imports: no slack_sdk, slack_bolt, bot, psycopg or gunicorn among them.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from knowledge import lookup as lookup_module
 from knowledge.base import DATA_DIR, load_dir
 
 TARGET_SECONDS = 0.25
-FORBIDDEN_PREFIXES = ("slack_sdk", "slack_bolt", "bot", "sqlalchemy", "gunicorn", "dotenv")
+FORBIDDEN_PREFIXES = ("slack_sdk", "slack_bolt", "bot", "sqlite3", "psycopg", "gunicorn", "dotenv")
 
 QUERIES = {
     "code": ["425", "530", "550", "226", "421", "winsock 10061", "sftp 3", "10054", "curl 67", "4xx"],
@@ -147,7 +147,7 @@ def main() -> int:
         [[name, p["best_s"], p["median_s"], p["best_s"] - pass_best] for name, p in processes.items()],
     )
     print(f"\n`ftpcode 425` median {ftpcode['median_s']:.3f} s, target < {TARGET_SECONDS} s: {verdict(met)}")
-    print(f"slack/bot/sqlalchemy/gunicorn modules on the CLI path: {', '.join(forbidden) or 'none'}")
+    print(f"slack/bot/database/gunicorn modules on the CLI path: {', '.join(forbidden) or 'none'}")
     path = write_results(
         "bench_cli",
         {

@@ -241,7 +241,7 @@ def prepare_database(database_url: str) -> None:
     """Creates the bot's schema once, so each start is a restart (as in production), not a first boot."""
     from bot.store import Store
 
-    Store(database_url).engine.dispose()
+    Store(database_url).close()
 
 
 # ----- HTTP load -----

@@ -24,13 +24,11 @@ def _build(config: Config):
 
 def open_database(url: str) -> str | None:
     """Creates or migrates the schema once (before gunicorn forks); why the database cannot be used, or None."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from bot.store import Store
+    from bot.store import DatabaseError, Store
 
     try:
-        Store(url).engine.dispose()
-    except (SQLAlchemyError, OSError, ImportError) as exc:
+        Store(url).close()
+    except (DatabaseError, OSError) as exc:
         # Never the URL itself: it may hold a password.
         return f"DATABASE_URL: the database cannot be opened ({exc.__class__.__name__}): check its path or server"
     return None

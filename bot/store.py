@@ -1,47 +1,48 @@
 """State that must outlive a restart and be shared by replicas: seen events and triage sessions.
 
-One code path through SQLAlchemy Core: SQLite by default, PostgreSQL when DATABASE_URL names one.
+Plain SQL on SQLite by default, on PostgreSQL when DATABASE_URL names one (bot/database.py runs it on either).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 import time
 import uuid
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 
-import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from bot.database import Database, DatabaseError, open_database
 
-metadata = sa.MetaData()
+__all__ = ["DatabaseError", "StaleSession", "Store", "TriageSession"]
 
-seen_events = sa.Table(
-    "seen_events",
-    metadata,
-    sa.Column("event_key", sa.String(200), primary_key=True),
-    sa.Column("seen_at", sa.Float, nullable=False, index=True),
+# The names of tables, indexes and constraints are those the first release created, so its databases carry on.
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS seen_events (
+        event_key VARCHAR(200) NOT NULL PRIMARY KEY,
+        seen_at FLOAT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS ix_seen_events_seen_at ON seen_events (seen_at)",
+    """CREATE TABLE IF NOT EXISTS triage_sessions (
+        id VARCHAR(36) NOT NULL PRIMARY KEY,
+        team_id VARCHAR(32) NOT NULL,
+        channel_id VARCHAR(32) NOT NULL,
+        thread_ts VARCHAR(32) NOT NULL,
+        user_id VARCHAR(32) NOT NULL,
+        state TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        created_at FLOAT NOT NULL,
+        updated_at FLOAT NOT NULL,
+        question_id VARCHAR(64),
+        question_ts VARCHAR(32),
+        CONSTRAINT one_triage_per_thread UNIQUE (channel_id, thread_ts)
+    )""",
+    "CREATE INDEX IF NOT EXISTS ix_triage_sessions_updated_at ON triage_sessions (updated_at)",
 )
 
-triage_sessions = sa.Table(
-    "triage_sessions",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("team_id", sa.String(32), nullable=False, default=""),
-    sa.Column("channel_id", sa.String(32), nullable=False),
-    sa.Column("thread_ts", sa.String(32), nullable=False),
-    sa.Column("user_id", sa.String(32), nullable=False),
-    sa.Column("state", sa.Text, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False, default=1),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("updated_at", sa.Float, nullable=False, index=True),
-    # The message holding the open question, so a typed answer can turn it into a transcript line too.
-    sa.Column("question_id", sa.String(64), nullable=True),
-    sa.Column("question_ts", sa.String(32), nullable=True),
-    sa.UniqueConstraint("channel_id", "thread_ts", name="one_triage_per_thread"),
-)
+# Columns added since a table was first created: CREATE TABLE IF NOT EXISTS leaves an older table as it was.
+ADDED_COLUMNS = {"question_id": "VARCHAR(64)", "question_ts": "VARCHAR(32)"}
+
+SESSION_COLUMNS = "id, channel_id, thread_ts, user_id, state, version, updated_at, question_id, question_ts"
 
 # Slack retries an event for about 5 minutes; keep keys well past that.
 SEEN_EVENT_TTL_SECONDS = 3600
@@ -70,140 +71,114 @@ class StaleSession(RuntimeError):
 
 class Store:
     def __init__(self, url: str) -> None:
-        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-        connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
-        self.engine = sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
-        if url.startswith("sqlite"):
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
-        self._migrate()
+        self.url = url
+        self.db: Database = open_database(url)
+        try:
+            self._create_schema()
+        except self.db.errors as exc:
+            self.db.close()
+            raise DatabaseError(f"the schema cannot be created ({exc.__class__.__name__})") from exc
         self._inserts = 0
         self._lock = threading.Lock()
-        # SQLite has one writer at a time, and a writer that finds it busy sleeps in steps of up to 100 ms;
-        # queueing this process's writes on a lock instead keeps that sleep out of the tail latency.
-        self._writes = threading.Lock() if url.startswith("sqlite") else contextlib.nullcontext()
 
-    def _migrate(self) -> None:
-        """Columns added since a table was first created (create_all makes only missing tables)."""
-        present = {c["name"] for c in sa.inspect(self.engine).get_columns("triage_sessions")}
-        added = {"question_id": "VARCHAR(64)", "question_ts": "VARCHAR(32)"}
-        with self.engine.begin() as conn:
-            for column, kind in added.items():
+    def _create_schema(self) -> None:
+        with self.db.transaction(write=True) as execute:
+            for statement in SCHEMA:
+                execute(statement, {})
+            present = {column[0] for column in execute("SELECT * FROM triage_sessions WHERE 1 = 0", {}).description}
+            for column, kind in ADDED_COLUMNS.items():
                 if column not in present:
-                    conn.execute(sa.text(f"ALTER TABLE triage_sessions ADD COLUMN {column} {kind}"))
+                    execute(f"ALTER TABLE triage_sessions ADD COLUMN {column} {kind}", {})
+
+    def close(self) -> None:
+        self.db.close()
 
     def first_time(self, key: str) -> bool:
         """Records an event key; False when it was seen before (a redelivery)."""
         now = time.time()
-        try:
-            with self._writes, self.engine.begin() as conn:
-                conn.execute(seen_events.insert().values(event_key=key[:200], seen_at=now))
-        except IntegrityError:
+        with self.db.transaction(write=True) as execute:
+            added = execute(
+                "INSERT INTO seen_events (event_key, seen_at) VALUES (:key, :now) ON CONFLICT (event_key) DO NOTHING",
+                {"key": key[:200], "now": now},
+            ).rowcount
+        if added != 1:
             return False
         with self._lock:
             self._inserts += 1
             purge = self._inserts % 500 == 0
         if purge:
-            with self._writes, self.engine.begin() as conn:
-                conn.execute(seen_events.delete().where(seen_events.c.seen_at < now - SEEN_EVENT_TTL_SECONDS))
+            with self.db.transaction(write=True) as execute:
+                execute("DELETE FROM seen_events WHERE seen_at < :cutoff", {"cutoff": now - SEEN_EVENT_TTL_SECONDS})
         return True
 
     def create_triage(self, channel_id: str, thread_ts: str, user_id: str, state: dict) -> TriageSession:
         """Starts a session in a thread, replacing a finished or older one there."""
-        now = time.time()
-        row = {
-            "id": str(uuid.uuid4()),
-            "channel_id": channel_id,
-            "thread_ts": thread_ts,
-            "user_id": user_id,
-            "state": json.dumps(state),
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
-        }
-        with self._writes, self.engine.begin() as conn:
-            conn.execute(
-                triage_sessions.delete().where(
-                    (triage_sessions.c.channel_id == channel_id) & (triage_sessions.c.thread_ts == thread_ts)
-                )
+        session = TriageSession(str(uuid.uuid4()), channel_id, thread_ts, user_id, state, 1, time.time())
+        with self.db.transaction(write=True) as execute:
+            execute(
+                "DELETE FROM triage_sessions WHERE channel_id = :channel_id AND thread_ts = :thread_ts",
+                {"channel_id": channel_id, "thread_ts": thread_ts},
             )
-            conn.execute(triage_sessions.insert().values(**row))
-        return TriageSession(row["id"], channel_id, thread_ts, user_id, state, 1, now)
+            execute(
+                "INSERT INTO triage_sessions"
+                " (id, team_id, channel_id, thread_ts, user_id, state, version, created_at, updated_at)"
+                " VALUES (:id, '', :channel_id, :thread_ts, :user_id, :state, 1, :now, :now)",
+                {
+                    "id": session.id,
+                    "channel_id": channel_id,
+                    "thread_ts": thread_ts,
+                    "user_id": user_id,
+                    "state": json.dumps(state),
+                    "now": session.updated_at,
+                },
+            )
+        return session
 
     def triage_by_id(self, session_id: str) -> TriageSession | None:
-        return self._one(triage_sessions.c.id == session_id)
+        return self._one("id = :id", {"id": session_id})
 
     def triage_in_thread(self, channel_id: str, thread_ts: str) -> TriageSession | None:
-        return self._one((triage_sessions.c.channel_id == channel_id) & (triage_sessions.c.thread_ts == thread_ts))
+        return self._one(
+            "channel_id = :channel_id AND thread_ts = :thread_ts", {"channel_id": channel_id, "thread_ts": thread_ts}
+        )
 
     def save_triage(self, session: TriageSession, state: dict, user_id: str | None = None) -> TriageSession:
         """Saves a new state if nobody else did since `session` was read; raises StaleSession otherwise.
 
         `user_id` becomes the owner; "" lets anyone answer next, None keeps the owner.
         """
+        owner = session.user_id if user_id is None else user_id
         now = time.time()
-        values = {"state": json.dumps(state), "version": session.version + 1, "updated_at": now}
-        if user_id is not None:
-            values["user_id"] = user_id
-        with self._writes, self.engine.begin() as conn:
-            done = conn.execute(
-                triage_sessions.update()
-                .where((triage_sessions.c.id == session.id) & (triage_sessions.c.version == session.version))
-                .values(**values)
-            )
-        if done.rowcount != 1:
+        with self.db.transaction(write=True) as execute:
+            done = execute(
+                "UPDATE triage_sessions SET state = :state, version = :version + 1, updated_at = :now,"
+                " user_id = :owner WHERE id = :id AND version = :version",
+                {"state": json.dumps(state), "version": session.version, "now": now, "owner": owner, "id": session.id},
+            ).rowcount
+        if done != 1:
             raise StaleSession(session.id)
-        return TriageSession(
-            session.id,
-            session.channel_id,
-            session.thread_ts,
-            session.user_id if user_id is None else user_id,
-            state,
-            session.version + 1,
-            now,
-            session.question_id,
-            session.question_ts,
-        )
+        return replace(session, user_id=owner, state=state, version=session.version + 1, updated_at=now)
 
     def note_question(self, session_id: str, question_id: str, message_ts: str) -> None:
         """Remembers which message asks the open question (not a change of state: no version bump)."""
-        with self._writes, self.engine.begin() as conn:
-            conn.execute(
-                triage_sessions.update()
-                .where(triage_sessions.c.id == session_id)
-                .values(question_id=question_id, question_ts=message_ts)
+        with self.db.transaction(write=True) as execute:
+            execute(
+                "UPDATE triage_sessions SET question_id = :question_id, question_ts = :message_ts WHERE id = :id",
+                {"question_id": question_id, "message_ts": message_ts, "id": session_id},
             )
 
     def expire_triage(self, older_than_seconds: float) -> int:
-        with self._writes, self.engine.begin() as conn:
-            done = conn.execute(
-                triage_sessions.delete().where(triage_sessions.c.updated_at < time.time() - older_than_seconds)
-            )
-        return done.rowcount
+        with self.db.transaction(write=True) as execute:
+            return execute(
+                "DELETE FROM triage_sessions WHERE updated_at < :cutoff", {"cutoff": time.time() - older_than_seconds}
+            ).rowcount
 
-    def _one(self, where: sa.ColumnElement[bool]) -> TriageSession | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(triage_sessions).where(where)).mappings().first()
+    def _one(self, where: str, params: dict[str, str]) -> TriageSession | None:
+        with self.db.transaction(write=False) as execute:
+            row = execute(f"SELECT {SESSION_COLUMNS} FROM triage_sessions WHERE {where}", params).fetchone()
         if row is None:
             return None
+        session_id, channel_id, thread_ts, user_id, state, version, updated_at, question_id, question_ts = row
         return TriageSession(
-            row["id"],
-            row["channel_id"],
-            row["thread_ts"],
-            row["user_id"],
-            json.loads(row["state"]),
-            row["version"],
-            row["updated_at"],
-            row["question_id"],
-            row["question_ts"],
+            session_id, channel_id, thread_ts, user_id, json.loads(state), version, updated_at, question_id, question_ts
         )
-
-
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()

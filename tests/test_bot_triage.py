@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
-import sqlalchemy as sa
 
 from knowledge.triage import TriageState, load_tree
 from tests.standin import BotProcess, SlackStandIn, payloads
@@ -591,10 +591,8 @@ def test_a_triage_on_postgresql(slack: SlackStandIn, workdir: Path) -> None:
             assert [p.ts for p in drive.posts("C0PG", question.thread_ts or "", since)] == [third.ts]
             assert len(drive.updates_of(second)) == 1
             assert second.question_id == "client"
-            engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-            with engine.connect() as conn:
-                rows = conn.execute(sa.text("SELECT version FROM triage_sessions WHERE channel_id = 'C0PG'")).all()
-            engine.dispose()
+            with psycopg.connect(url) as conn:
+                rows = conn.execute("SELECT version FROM triage_sessions WHERE channel_id = 'C0PG'").fetchall()
             assert rows == [(3,)]  # created, then two answers saved, in PostgreSQL
         finally:
             process.stop()

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import psycopg
 import pytest
-import sqlalchemy as sa
 
-from bot.store import StaleSession, Store, triage_sessions
+from bot.database import PostgresDatabase, SQLiteDatabase
+from bot.store import DatabaseError, StaleSession, Store
 from tests.conftest import need_service
 
 POSTGRES_URL_VARIABLE = "FTPCODE_TEST_POSTGRES_URL"
@@ -31,31 +35,27 @@ def postgres_server_url() -> str:
 def fresh_postgres_database(server_url: str) -> Iterator[str]:
     """A new, empty database on the server for the duration of the block; its postgresql:// URL."""
     name = "ftpcode_test_" + uuid.uuid4().hex[:12]
-    admin = sa.create_engine(
-        server_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        yield sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield urlsplit(server_url)._replace(path=f"/{name}").geturl()
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "sqlite":
         opened = Store(f"sqlite:///{tmp_path / 'state' / 'ftpcode.sqlite3'}")
+        assert isinstance(opened.db, SQLiteDatabase)
         yield opened
-        opened.engine.dispose()
+        opened.close()
         return
     with fresh_postgres_database(postgres_server_url()) as url:
         opened = Store(url)
-        assert opened.engine.dialect.name == "postgresql"
+        assert isinstance(opened.db, PostgresDatabase)
         yield opened
-        opened.engine.dispose()
+        opened.close()
 
 
 STATE = {"entry_id": "ftp-425", "answers": [], "asked": [], "prefilled": [], "status": "asking", "version": 1}
@@ -157,9 +157,10 @@ def test_two_racing_saves_from_one_read_let_exactly_one_win(store: Store) -> Non
 def test_expire_removes_only_sessions_idle_for_longer(store: Store) -> None:
     old = store.create_triage("C1", "1700000000.000600", "U1", STATE)
     fresh = store.create_triage("C1", "1700000000.000601", "U1", STATE)
-    with store.engine.begin() as conn:
-        conn.execute(
-            triage_sessions.update().where(triage_sessions.c.id == old.id).values(updated_at=time.time() - 3 * 86400)
+    with store.db.transaction(write=True) as execute:
+        execute(
+            "UPDATE triage_sessions SET updated_at = :then WHERE id = :id",
+            {"then": time.time() - 3 * 86400, "id": old.id},
         )
     assert store.expire_triage(2 * 86400) == 1
     assert store.triage_by_id(old.id) is None
@@ -170,12 +171,12 @@ def test_expire_removes_only_sessions_idle_for_longer(store: Store) -> None:
 def test_state_survives_a_new_store_on_the_same_database(store: Store) -> None:
     session = store.create_triage("C1", "1700000000.000700", "U1", STATE)
     store.first_time("event:EvRestart")
-    reopened = Store(store.engine.url.render_as_string(hide_password=False))
+    reopened = Store(store.url)
     try:
         assert reopened.triage_by_id(session.id) == session
         assert reopened.first_time("event:EvRestart") is False
     finally:
-        reopened.engine.dispose()
+        reopened.close()
 
 
 def test_the_question_message_is_remembered_without_a_new_version(store: Store) -> None:
@@ -189,23 +190,56 @@ def test_the_question_message_is_remembered_without_a_new_version(store: Store) 
 
 def test_a_database_from_before_question_ts_is_migrated_at_start_up(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
-    old = sa.create_engine(url)
-    with old.begin() as conn:  # the table as the first release created it
-        conn.execute(
-            sa.text(
-                "CREATE TABLE triage_sessions (id VARCHAR(36) PRIMARY KEY, team_id VARCHAR(32) NOT NULL DEFAULT '',"
-                " channel_id VARCHAR(32) NOT NULL, thread_ts VARCHAR(32) NOT NULL, user_id VARCHAR(32) NOT NULL,"
-                " state TEXT NOT NULL, version INTEGER NOT NULL, created_at FLOAT NOT NULL,"
-                " updated_at FLOAT NOT NULL, CONSTRAINT one_triage_per_thread UNIQUE (channel_id, thread_ts))"
-            )
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as old:  # the table as the first release created it
+        old.execute(
+            "CREATE TABLE triage_sessions (id VARCHAR(36) PRIMARY KEY, team_id VARCHAR(32) NOT NULL DEFAULT '',"
+            " channel_id VARCHAR(32) NOT NULL, thread_ts VARCHAR(32) NOT NULL, user_id VARCHAR(32) NOT NULL,"
+            " state TEXT NOT NULL, version INTEGER NOT NULL, created_at FLOAT NOT NULL,"
+            " updated_at FLOAT NOT NULL, CONSTRAINT one_triage_per_thread UNIQUE (channel_id, thread_ts))"
         )
-        conn.execute(
-            sa.text("INSERT INTO triage_sessions VALUES ('s1', '', 'C1', '1.1', 'U1', :state, 1, 1.0, 1.0)"),
+        old.execute(
+            "INSERT INTO triage_sessions VALUES ('s1', '', 'C1', '1.1', 'U1', :state, 1, 1.0, 1.0)",
             {"state": json.dumps(STATE)},
         )
-    old.dispose()
+    old.close()
     migrated = Store(url)
     session = migrated.triage_by_id("s1")
     assert session is not None and session.question_ts is None and session.state == STATE
     migrated.note_question("s1", "protocol", "2.2")
     assert migrated.triage_by_id("s1").message_asking("protocol") == "2.2"
+
+
+def test_a_file_that_is_not_a_database_stops_the_store_with_a_database_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("not a database\n" * 100)
+    with pytest.raises(DatabaseError) as raised:
+        Store(f"sqlite:///{path}")
+    assert str(path) not in str(raised.value)
+
+
+def test_a_postgresql_server_that_refuses_stops_the_store_at_once(tmp_path: Path) -> None:
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(DatabaseError) as raised:
+        Store(f"postgresql://ftpcode:s3cret@127.0.0.1:{port}/ftpcode")
+    assert time.monotonic() - started < 5
+    assert "s3cret" not in str(raised.value)
+
+
+def test_postgresql_connections_cut_by_the_server_are_replaced(tmp_path: Path) -> None:
+    with fresh_postgres_database(postgres_server_url()) as url:
+        store = Store(url)
+        try:
+            session = store.create_triage("C1", "1700000000.001000", "U1", STATE)
+            name = urlsplit(url).path.lstrip("/")
+            with psycopg.connect(postgres_server_url(), autocommit=True) as admin:
+                cut = admin.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s", (name,)
+                ).fetchone()
+            assert cut is not None and cut[0] >= 1
+            assert store.triage_by_id(session.id) == session
+            assert store.first_time("event:EvAfterCut") is True
+        finally:
+            store.close()

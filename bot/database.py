@@ -1,0 +1,140 @@
+"""One way to run SQL on SQLite (the standard library's sqlite3) and on PostgreSQL (psycopg).
+
+SQL is written once, with `:name` parameters. Only opening connections and starting a write differ.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+Execute = Callable[[str, Mapping[str, Any]], Any]
+"""Runs one statement and returns its DB-API cursor (`fetchone`, `rowcount`, `description`)."""
+
+
+CONNECT_TIMEOUT_SECONDS = 10
+MAX_CONNECTIONS = 16  # one for each of a process's listener threads
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be opened or used; the message never holds the URL (it may hold a password)."""
+
+
+class Database(Protocol):
+    errors: tuple[type[Exception], ...]
+    """What the driver raises."""
+
+    def transaction(self, write: bool) -> Iterator[Execute]: ...
+
+    def close(self) -> None: ...
+
+
+def open_database(url: str) -> Database:
+    if url.startswith("sqlite:///"):
+        return SQLiteDatabase(url.removeprefix("sqlite:///"))
+    if url.startswith("postgresql://"):
+        return PostgresDatabase(url)
+    raise DatabaseError("DATABASE_URL must start with sqlite:/// or postgresql://")
+
+
+class SQLiteDatabase:
+    """A connection per thread, in WAL mode; writes take the lock first, so they queue here and not in SQLite."""
+
+    def __init__(self, path: str) -> None:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.errors = (sqlite3.Error,)
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._opened_lock = threading.Lock()
+        # A writer that finds SQLite busy sleeps in steps of up to 100 ms; waiting on a lock wakes at once.
+        self._writes = threading.Lock()
+        self._connection()  # fails here, at start-up, when the file cannot be opened
+
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            try:
+                connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.Error as exc:
+                raise DatabaseError(f"SQLite: {exc.__class__.__name__}") from exc
+            self._local.connection = connection
+            with self._opened_lock:
+                self._opened.append(connection)
+        return connection
+
+    @contextmanager
+    def transaction(self, write: bool) -> Iterator[Execute]:
+        connection = self._connection()
+        if not write:
+            yield connection.execute
+            return
+        with self._writes:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection.execute
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._opened_lock:
+            for connection in self._opened:
+                connection.close()
+            self._opened.clear()
+        self._local = threading.local()
+
+
+class PostgresDatabase:
+    """A psycopg connection pool that checks a connection before lending it (a server restart is survived)."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg
+            from psycopg_pool import ConnectionPool, PoolTimeout
+        except ImportError as exc:
+            raise DatabaseError("PostgreSQL needs psycopg: pip install 'ftpcode[postgres]'") from exc
+        self.errors = (psycopg.Error, PoolTimeout)
+        try:
+            # One plain connection first: a refused one fails at once, where the pool would keep retrying.
+            psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
+        except psycopg.Error as exc:
+            raise DatabaseError(f"PostgreSQL: {exc.__class__.__name__}") from exc
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=MAX_CONNECTIONS,
+            kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+            check=ConnectionPool.check_connection,
+            name="ftpcode",
+            open=True,
+        )
+
+    @contextmanager
+    def transaction(self, write: bool) -> Iterator[Execute]:
+        # The pool commits when the block ends and rolls back when it raises.
+        with self._pool.connection() as connection:
+
+            def execute(sql: str, params: Mapping[str, Any]) -> Any:
+                return connection.execute(_pyformat(sql), params)
+
+            yield execute
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+@lru_cache(maxsize=64)
+def _pyformat(sql: str) -> str:
+    """`:name` parameters as psycopg's `%(name)s`."""
+    return re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
