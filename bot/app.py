@@ -18,6 +18,7 @@ logger = logging.getLogger("bot")
 
 def build_app(config: Config, store: Store) -> App:
     app = App(
+        name="ftpcode",  # without a name, Bolt reads the caller's source file off the stack: 10 ms of start-up
         client=web_client(config),
         signing_secret=config.signing_secret,
         process_before_response=False,

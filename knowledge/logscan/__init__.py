@@ -10,7 +10,15 @@ summary (timeline, triage answers), masking, model (result types).
 """
 
 from knowledge.logscan.masking import mask_secrets
-from knowledge.logscan.model import Exchange, Failure, Finding, ScanResult
-from knowledge.logscan.scanner import MAX_SCAN_BYTES, scan
+from knowledge.logscan.model import MAX_SCAN_BYTES, Exchange, Failure, Finding, ScanResult
+
+
+def scan(text: str) -> ScanResult:
+    """Reads a pasted FTP/FTPS/SFTP client or server log; never raises (knowledge/logscan/scanner.py)."""
+    # The parsers compile some 150 patterns; loading them on the first scan keeps them out of the bot's start-up.
+    from knowledge.logscan.scanner import scan as scan_log
+
+    return scan_log(text)
+
 
 __all__ = ["MAX_SCAN_BYTES", "Exchange", "Failure", "Finding", "ScanResult", "mask_secrets", "scan"]

@@ -9,6 +9,8 @@ FORMATS = (
     "filezilla", "winscp", "curl", "lftp", "ftplib", "ftp-client", "vsftpd", "proftpd", "iis", "openssh", "transcript",
     "unknown",
 )  # fmt: skip
+# A paste is read up to here; the rest is cut and the result says so.
+MAX_SCAN_BYTES = 5 * 1024 * 1024
 STAGES = ("connect", "tls", "login", "listing", "upload", "download", "transfer", "data-connection", "disconnect")
 
 

@@ -14,11 +14,9 @@ from knowledge.logscan.exchanges import build_exchanges
 from knowledge.logscan.findings import Analysis, collect_codes
 from knowledge.logscan.ftp_client import parse_ftp_client
 from knowledge.logscan.masking import mask_secrets
-from knowledge.logscan.model import ScanResult
+from knowledge.logscan.model import MAX_SCAN_BYTES, ScanResult
 from knowledge.logscan.signals import find_signals
 from knowledge.logscan.summary import detect_protocol, timeline, triage_prefill
-
-MAX_SCAN_BYTES = 5 * 1024 * 1024
 
 _log = logging.getLogger(__name__)
 
