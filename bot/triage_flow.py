@@ -153,9 +153,10 @@ class TriageFlow:
         saved = self._save(session, state, user_id)
         if saved is None:
             return Reply("Someone answered at the same moment; the thread shows where things stand.")
+        # The next question first: it is what the user waits for; the answered one becomes a transcript line after.
+        self._post_next(saved, state)
         if replace_with is not None and message_ts:
             self._update(channel, message_ts, replace_with)
-        self._post_next(saved, state)
         return Reply()
 
     def _control(self, session, state, question: Question, control: str, user_id, channel, message_ts) -> Reply:

@@ -171,16 +171,28 @@ class Driver:
     # -- answering --
 
     def answer_by_click(self, question: Posted, option_id: str, user: str = "U1") -> Posted:
-        """Clicks an option; returns what comes next (question or checklist)."""
+        """Clicks an option; returns what comes next (question or checklist), once the answer is shown too."""
         since, _ = self.click(question, question.option_button(option_id), user)
-        return self.next_post(question.channel, question.thread_ts, since, lambda c: is_question(c) or is_checklist(c))
+        return self.answered(question, since)
 
     def answer_by_typing(self, question: Posted, text: str, user: str = "U1", im: bool = False) -> Posted:
         time.sleep(READING_SECONDS)
         since = time.monotonic()
         assert question.thread_ts
         self.say(text, question.channel, question.thread_ts, user, im)
-        return self.next_post(question.channel, question.thread_ts, since, lambda c: is_question(c) or is_checklist(c))
+        return self.answered(question, since)
+
+    def answered(self, question: Posted, since: float) -> Posted:
+        """The next question or checklist; the bot posts it first, then turns `question` into a transcript line."""
+        following = self.next_post(
+            question.channel, question.thread_ts, since, lambda c: is_question(c) or is_checklist(c)
+        )
+        self.slack.wait_for_call(
+            "chat.update",
+            lambda c: (c.params["channel"], c.params["ts"]) == (question.channel, question.ts),
+            since=since,
+        )
+        return following
 
 
 def answered_text(question_id: str, option_id: str) -> str:
