@@ -6,16 +6,19 @@ The same checks run through the real process in tests/test_bot_http.py and tests
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import blocks, home, replies
+from bot import blocks, home, replies, triage_blocks
 from bot.mrkdwn import escape, plain_from_slack
 from knowledge import listing
 from knowledge.lookup import LookupResult, Match, finder
+from knowledge.triage import load_tree
 from tests.slack_limits import (
     MAX_VIEW_BLOCKS,
     assert_block_within_limits,
@@ -233,11 +236,22 @@ def test_a_list_too_long_for_one_message_says_how_much_it_shows() -> None:
 
 
 def test_start_again_after_expiry_keeps_what_a_log_told() -> None:
-    from bot import triage_blocks as tb
-
     prefill = {"protocol": "ftp", "mode": "passive"}
-    message = tb.expired_message("ftp-425", prefill)
+    message = triage_blocks.expired_message("ftp-425", prefill)
     assert_within_slack_limits(message)
     [value] = [e["value"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
-    assert tb.parse_start_value(value) == ("ftp-425", prefill)
-    assert tb.parse_start_value(tb.start_value("ftp-530", {})) == ("ftp-530", {})
+    assert triage_blocks.parse_start_value(value) == ("ftp-425", prefill)
+    assert triage_blocks.parse_start_value(triage_blocks.start_value("ftp-530", {})) == ("ftp-530", {})
+
+
+def test_a_question_from_the_rendered_template_is_the_question_rendered_for_its_session() -> None:
+    tree = load_tree()
+    for number, question in enumerate(tree.questions):
+        session_id = str(uuid.uuid4())
+        for step, can_go_back in ((1, False), (number % 9 + 2, True)):
+            cached = triage_blocks.question_message(session_id, question, step, "FTP 425", can_go_back=can_go_back)
+            again = triage_blocks.question_message(session_id, question, step, "FTP 425", can_go_back=can_go_back)
+            rendered = triage_blocks._render_question(session_id, question, step, "FTP 425", can_go_back)
+            assert cached == again == rendered
+            assert session_id in json.dumps(cached.blocks) and "5e5510n0" not in json.dumps(cached.blocks)
+            assert_within_slack_limits(cached)
