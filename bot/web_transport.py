@@ -1,0 +1,148 @@
+"""A WebClient that keeps its HTTP connections to the Web API open and reuses them, one per thread and host.
+
+slack_sdk sends every Web API call through urllib's urlopen: a new TCP connection, and against Slack a new TLS
+handshake, per call. KeepAliveWebClient replaces only the step that sends one request and reads its answer
+(`_perform_urllib_http_request_internal`), and keeps its contract: {"status", "headers", "body"} for a 2xx, an
+HTTPError holding the body otherwise, so slack_sdk's retry handlers see what they see with urlopen.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import logging
+import select
+import socket
+import ssl
+import threading
+import urllib.request
+from typing import Any
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
+
+from slack_sdk import WebClient
+
+Key = tuple[str, str, int]
+
+# What a request on a connection the server has just closed fails with, before any response arrives.
+_DROPPED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+def _dropped(sock: socket.socket | None) -> bool:
+    """An idle connection whose socket is readable was closed by the server (or holds bytes nobody asked for)."""
+    if sock is None:
+        return True
+    try:
+        if hasattr(select, "poll"):  # select() cannot watch descriptors above 1023
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
+def _send(connection: http.client.HTTPConnection, req: urllib.request.Request) -> http.client.HTTPResponse:
+    """One request and its response head, failing as urlopen does: an OSError while sending becomes a URLError."""
+    headers = {name.title(): value for name, value in req.header_items()}
+    try:
+        connection.request(req.get_method(), req.selector, body=req.data, headers=headers)
+    except OSError as err:
+        raise URLError(err) from err
+    return connection.getresponse()
+
+
+def _was_dropped(error: BaseException) -> bool:
+    return isinstance(error.reason if isinstance(error, URLError) else error, _DROPPED)
+
+
+class KeepAliveWebClient(WebClient):
+    """slack_sdk's WebClient, sending Web API calls over persistent HTTP/1.1 connections.
+
+    Each thread has its own connections (http.client connections are not thread-safe), keyed by scheme, host
+    and port. Proxies, configured or from the environment, and non-http URLs go through slack_sdk's urlopen.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._local = threading.local()
+        self._default_ssl: ssl.SSLContext | None = None
+
+    def _perform_urllib_http_request_internal(self, url: str, req: urllib.request.Request) -> dict[str, Any]:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https") or self.proxy is not None or self._environment_proxy(scheme, req.host):
+            return super()._perform_urllib_http_request_internal(url, req)
+        key = (scheme, parts.hostname or "", parts.port or (443 if scheme == "https" else 80))
+        for attempt in (1, 2):
+            connection, reused = self._connection(key)
+            try:
+                response = _send(connection, req)
+                break
+            except BaseException as err:
+                self._discard(key)
+                # The server may close an idle connection just as a request goes out: once more, on a new one.
+                if attempt == 2 or not reused or not _was_dropped(err):
+                    raise
+        try:
+            data = response.read()  # all of it, or the connection cannot carry the next request
+        except BaseException:
+            self._discard(key)
+            raise
+        if response.will_close:
+            self._discard(key)
+
+        status, headers = response.status, response.headers
+        if not 200 <= status < 300:
+            raise HTTPError(url, status, response.reason, headers, io.BytesIO(data))
+        body: str | bytes
+        if headers.get_content_type() == "application/gzip":  # admin.analytics.getFile
+            body = data
+        else:
+            body = data.decode(headers.get_content_charset() or "utf-8")
+        if self._logger.level <= logging.DEBUG:
+            shown = "(binary)" if isinstance(body, bytes) else body
+            self._logger.debug(
+                f"Received the following response - status: {status}, headers: {dict(headers)}, body: {shown}"
+            )
+        return {"status": status, "headers": headers, "body": body}
+
+    @staticmethod
+    def _environment_proxy(scheme: str, host: str) -> bool:
+        """Whether urlopen would send this request through a proxy from the environment (HTTPS_PROXY, ...)."""
+        return bool(urllib.request.getproxies().get(scheme)) and not urllib.request.proxy_bypass(host)
+
+    def _connections(self) -> dict[Key, http.client.HTTPConnection]:
+        if not hasattr(self._local, "connections"):
+            self._local.connections = {}
+        return self._local.connections
+
+    def _connection(self, key: Key) -> tuple[http.client.HTTPConnection, bool]:
+        """This thread's connection to `key`, and whether it carried a request before."""
+        connections = self._connections()
+        connection = connections.get(key)
+        if connection is not None and not _dropped(connection.sock):
+            return connection, True
+        if connection is not None:
+            connection.close()
+        scheme, host, port = key
+        if scheme == "https":
+            if self.ssl is None and self._default_ssl is None:
+                self._default_ssl = ssl.create_default_context()  # once: loading the CA store takes milliseconds
+            context = self.ssl or self._default_ssl
+            connection = http.client.HTTPSConnection(host, port, timeout=self.timeout, context=context)
+        else:
+            connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
+        connections[key] = connection
+        return connection, False
+
+    def _discard(self, key: Key) -> None:
+        connection = self._connections().pop(key, None)
+        if connection is not None:
+            connection.close()
+
+    def close(self) -> None:
+        """Closes the calling thread's connections (other threads' close when their thread ends)."""
+        for connection in self._connections().values():
+            connection.close()
+        self._connections().clear()
