@@ -1,23 +1,35 @@
-"""Builds the Bolt app: the Web API client, redelivery filtering, the listeners."""
+"""Builds the Bolt app: the Web API client (connections kept alive), redelivery filtering, the listeners."""
 
 from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.error import BoltUnhandledRequestError
 
 from bot import listeners
 from bot.config import Config
 from bot.slack_client import web_client
 from bot.store import Store
+from bot.web_transport import KeepAliveWebClient
 
 logger = logging.getLogger("bot")
 
 
+class KeepAliveApp(App):
+    """Bolt's App, whose listeners' Web API calls go over the bot client's kept-alive connections."""
+
+    def _init_context(self, req: BoltRequest) -> None:
+        super()._init_context(req)
+        # Bolt builds a new plain WebClient for every request (since slack_bolt 1.15), so on its own a listener
+        # would never reuse a connection.
+        if isinstance(self.client, KeepAliveWebClient):
+            req.context["client"] = self.client.sharing_connections(req.context.client)
+
+
 def build_app(config: Config, store: Store) -> App:
-    app = App(
+    app = KeepAliveApp(
         client=web_client(config),
         signing_secret=config.signing_secret,
         process_before_response=False,

@@ -68,6 +68,25 @@ class KeepAliveWebClient(WebClient):
         self._local = threading.local()
         self._default_ssl: ssl.SSLContext | None = None
 
+    def sharing_connections(self, client: WebClient) -> KeepAliveWebClient:
+        """A copy of `client` (token, team, retry handlers...) that sends over this client's connections.
+
+        Bolt builds a new plain WebClient for every request; a copy made here reuses the app client's connections.
+        """
+        twin = KeepAliveWebClient(
+            token=client.token,
+            base_url=client.base_url,
+            timeout=client.timeout,
+            ssl=client.ssl,
+            proxy=client.proxy,
+            headers=client.headers,
+            team_id=client.default_params.get("team_id"),
+            logger=client.logger,
+            retry_handlers=client.retry_handlers,
+        )
+        twin._local, twin._default_ssl = self._local, self._default_ssl
+        return twin
+
     def _perform_urllib_http_request_internal(self, url: str, req: urllib.request.Request) -> dict[str, Any]:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()

@@ -175,6 +175,18 @@ def test_each_thread_has_its_own_connection(server: CountingServer) -> None:
     assert server.accepted == 2
 
 
+def test_a_client_made_for_one_request_shares_the_connections(server: CountingServer) -> None:
+    """Bolt builds a plain WebClient per request; the bot's App swaps in one of these (bot/app.py)."""
+    client = bot_client(server)
+    client.auth_test()
+    for team in ("T1", "T2"):
+        per_request = WebClient(token=TOKEN, base_url=server.api_url, team_id=team, retry_handlers=[])
+        twin = client.sharing_connections(per_request)
+        assert (twin.token, twin.default_params, twin.retry_handlers) == (TOKEN, {"team_id": team}, [])
+        twin.auth_test()
+    assert server.accepted == 1
+
+
 def test_a_connection_the_server_closed_while_idle_is_replaced(
     server: CountingServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
