@@ -16,6 +16,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 import urllib.request
 from typing import Any
 from urllib.error import HTTPError, URLError
@@ -24,6 +25,10 @@ from urllib.parse import urlsplit
 from slack_sdk import WebClient
 
 Key = tuple[str, str, int]
+
+# A connection idle longer is not reused: some NATs and load balancers drop an idle connection without telling
+# either end (Azure's load balancer after 4 minutes by default), and a request sent on it waits out the timeout.
+MAX_IDLE_SECONDS = 60.0
 
 # What a request on a connection the server has just closed fails with, before any response arrives.
 _DROPPED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
@@ -107,17 +112,19 @@ class KeepAliveWebClient(WebClient):
                 response = _send(connection, req)
                 break
             except BaseException as err:
-                self._discard(key)
+                connection.close()
                 # The server may close an idle connection just as a request goes out: once more, on a new one.
                 if attempt == 2 or not reused or not _was_dropped(err):
                     raise
         try:
             data = response.read()  # all of it, or the connection cannot carry the next request
         except BaseException:
-            self._discard(key)
+            connection.close()
             raise
         if response.will_close:
-            self._discard(key)
+            connection.close()
+        else:
+            self._idle_connections()[key] = (connection, time.monotonic())
 
         status, headers = response.status, response.headers
         if not 200 <= status < 300:
@@ -139,18 +146,19 @@ class KeepAliveWebClient(WebClient):
         """Whether urlopen would send this request through a proxy from the environment (HTTPS_PROXY, ...)."""
         return bool(urllib.request.getproxies().get(scheme)) and not urllib.request.proxy_bypass(host)
 
-    def _connections(self) -> dict[Key, http.client.HTTPConnection]:
-        if not hasattr(self._local, "connections"):
-            self._local.connections = {}
-        return self._local.connections
+    def _idle_connections(self) -> dict[Key, tuple[http.client.HTTPConnection, float]]:
+        """This thread's connections waiting for a request, with the time.monotonic() of their last answer."""
+        if not hasattr(self._local, "idle"):
+            self._local.idle = {}
+        return self._local.idle
 
     def _connection(self, key: Key) -> tuple[http.client.HTTPConnection, bool]:
-        """This thread's connection to `key`, and whether it carried a request before."""
-        connections = self._connections()
-        connection = connections.get(key)
-        if connection is not None and not _dropped(connection.sock):
-            return connection, True
-        if connection is not None:
+        """This thread's idle connection to `key` (True) or a new one (False), for one request and its answer."""
+        idle = self._idle_connections().pop(key, None)
+        if idle is not None:
+            connection, since = idle
+            if time.monotonic() - since < MAX_IDLE_SECONDS and not _dropped(connection.sock):
+                return connection, True
             connection.close()
         scheme, host, port = key
         if scheme == "https":
@@ -158,16 +166,10 @@ class KeepAliveWebClient(WebClient):
             connection = http.client.HTTPSConnection(host, port, timeout=self.timeout, context=context)
         else:
             connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
-        connections[key] = connection
         return connection, False
 
-    def _discard(self, key: Key) -> None:
-        connection = self._connections().pop(key, None)
-        if connection is not None:
-            connection.close()
-
     def close(self) -> None:
-        """Closes the calling thread's connections (other threads' close when their thread ends)."""
-        for connection in self._connections().values():
+        """Closes the calling thread's idle connections (other threads' close when their thread ends)."""
+        for connection, _ in self._idle_connections().values():
             connection.close()
-        self._connections().clear()
+        self._idle_connections().clear()

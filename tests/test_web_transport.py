@@ -144,7 +144,7 @@ def raw_call(client: KeepAliveWebClient, url: str) -> dict[str, Any]:
 
 def wait_until_closed_by_server(client: KeepAliveWebClient) -> None:
     """Until the client's idle connection shows the server's FIN."""
-    [connection] = client._connections().values()
+    [(connection, _)] = client._idle_connections().values()
     assert select.select([connection.sock], [], [], 5)[0], "the server never closed the connection"
 
 
@@ -217,11 +217,21 @@ def test_a_request_on_a_connection_closed_under_it_is_sent_once_more(
     assert server.accepted == 2
 
 
+def test_a_connection_idle_too_long_is_not_reused(server: CountingServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A NAT may have dropped it silently: no FIN to see, and a request on it would hang until the timeout."""
+    client = bot_client(server)
+    client.auth_test()
+    client.auth_test()
+    monkeypatch.setattr(web_transport, "MAX_IDLE_SECONDS", 0.0)
+    client.auth_test()
+    assert server.accepted == 2
+
+
 def test_connection_close_is_honoured(server: CountingServer) -> None:
     server.script.append(Answer(headers={"Connection": "close"}))
     client = bot_client(server)
     client.auth_test()
-    assert client._connections() == {}, "a connection the server said it closes was kept"
+    assert client._idle_connections() == {}, "a connection the server said it closes was kept"
     client.auth_test()
     client.auth_test()
     assert server.accepted == 2
