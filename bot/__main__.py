@@ -52,6 +52,8 @@ def check_slack(config: Config) -> str | None:
     except OSError as exc:
         reason = getattr(exc, "reason", None) or exc.__class__.__name__
         return f"cannot reach the Slack Web API at {config.api_url} ({reason}): check the network or SLACK_API_URL"
+    finally:
+        client.close()  # now, not whenever it is collected: gunicorn forks its workers from this process
     return None
 
 

@@ -1,4 +1,4 @@
-"""Builds the Bolt app: the Web API client, redelivery filtering, the listeners."""
+"""Builds the Bolt app: the Web API client (connections kept alive), redelivery filtering, the listeners."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ logger = logging.getLogger("bot")
 
 
 def build_app(config: Config, store: Store) -> App:
+    client = web_client(config)
     app = App(
         name="ftpcode",  # without a name, Bolt reads the caller's source file off the stack: 10 ms of start-up
-        client=web_client(config),
+        client=client,
         signing_secret=config.signing_secret,
         process_before_response=False,
         listener_executor=ThreadPoolExecutor(max_workers=config.http_threads, thread_name_prefix="listener"),
@@ -50,6 +51,8 @@ def build_app(config: Config, store: Store) -> App:
     def provide_state(context: BoltContext, next) -> None:
         context["store"] = store
         context["config"] = config
+        # Bolt gives each request a new plain WebClient, which would open a new connection for every call.
+        context["client"] = client.sharing_connections(context.client)
         return next()
 
     listeners.register(app)

@@ -1,10 +1,10 @@
-"""The Web API client: Slack's retry handlers, with rate-limit sleeps capped so no listener thread hangs."""
+"""The Web API client: kept-alive connections, and Slack's retry handlers with rate-limit sleeps capped so no
+listener thread hangs."""
 
 from __future__ import annotations
 
 import logging
 
-from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -15,6 +15,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 
 from bot.config import Config
+from bot.web_transport import KeepAliveWebClient
 
 MAX_RETRY_AFTER_SECONDS = 30
 
@@ -41,8 +42,8 @@ class CappedRateLimitRetryHandler(RateLimitErrorRetryHandler):
         return True
 
 
-def web_client(config: Config, logger: logging.Logger | None = None) -> WebClient:
-    client = WebClient(
+def web_client(config: Config, logger: logging.Logger | None = None) -> KeepAliveWebClient:
+    client = KeepAliveWebClient(
         token=config.bot_token,
         base_url=config.api_url,
         timeout=15,

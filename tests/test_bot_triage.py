@@ -579,6 +579,27 @@ def test_start_triage_from_the_ephemeral_command_answer_runs_in_a_dm(drive: Driv
     assert drive.answer_by_typing(question, "ftp", user="U5", im=True).question_id == "client"
 
 
+# ----- 10. connections kept alive -----
+
+
+def test_a_triage_reuses_the_bots_web_api_connections(slack: SlackStandIn, workdir: Path) -> None:
+    """slack_sdk alone opens a TCP connection per Web API call; the bot keeps one per listener thread."""
+    since, connections_before = time.monotonic(), slack.http_connections_accepted
+    process = start_bot(slack, workdir, "connections", {})
+    try:
+        drive = Driver(slack, process)
+        checklist = run_to_checklist(drive, "C0CONNS")
+        clicked, _ = drive.click(checklist, "triage_feedback_yes")
+        drive.next_post("C0CONNS", checklist.thread_ts, clicked, any_post)
+    finally:
+        process.stop()
+    calls = slack.calls(since=since)
+    connections = slack.http_connections_accepted - connections_before
+    assert "response_url" not in {c.method for c in calls}, "only Web API calls are counted here"
+    assert len(calls) >= 15
+    assert connections * 3 <= len(calls), f"{connections} TCP connections for {len(calls)} Web API calls"
+
+
 # ----- the one code path, on PostgreSQL -----
 
 

@@ -135,6 +135,14 @@ def test_apps_connections_open_returns_a_fresh_url_each_time(standin: SlackStand
     assert first != second
 
 
+def test_the_http_side_counts_the_connections_it_accepts(standin: SlackStandIn) -> None:
+    before = standin.http_connections_accepted
+    client = web_client(standin)  # slack_sdk's own client: a new connection per call
+    client.auth_test()
+    client.auth_test()
+    assert standin.http_connections_accepted - before == 2
+
+
 # ----- failure injection -----
 
 

@@ -79,6 +79,11 @@ class StandInHttpServer(ThreadingHTTPServer):
         self.workspace = workspace
         self.log = log
         self.response_urls = response_urls
+        self.connections_accepted = 0
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.connections_accepted += 1  # only serve_forever's thread gets here
+        super().process_request(request, client_address)
 
     @property
     def base_url(self) -> str:
@@ -88,6 +93,9 @@ class StandInHttpServer(ThreadingHTTPServer):
 class StandInRequestHandler(BaseHTTPRequestHandler):
     server: StandInHttpServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, the body of an answer on a kept-alive connection
+    # waits for the client's delayed ACK (40 ms). Production servers set TCP_NODELAY too (nginx, for keep-alive).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the call log is the record; stderr noise helps nobody

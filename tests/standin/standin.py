@@ -71,6 +71,11 @@ class SlackStandIn:
         return self._http.base_url
 
     @property
+    def http_connections_accepted(self) -> int:
+        """TCP connections accepted so far by the HTTP side (Web API, response_url hooks, file downloads)."""
+        return self._http.connections_accepted
+
+    @property
     def api_url(self) -> str:
         """The value for SLACK_API_URL / WebClient(base_url=...)."""
         return self.base_url + "/api/"
