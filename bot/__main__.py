@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
 import sys
+import urllib.error
+import urllib.request
 
 from dotenv import find_dotenv, load_dotenv
 
@@ -35,25 +38,26 @@ def open_database(url: str) -> str | None:
 
 
 def check_slack(config: Config) -> str | None:
-    """Asks Slack who the token belongs to, once, so a bad token or no route to Slack is one clear line."""
-    from slack_sdk.errors import SlackApiError
+    """Asks Slack who the token belongs to, once, so a bad token or no route to Slack is one clear line.
 
-    from bot.slack_client import web_client
-
-    quiet = logging.getLogger("bot.startup")  # the one line returned says it all
-    quiet.setLevel(logging.CRITICAL)
-    client = web_client(config, logger=quiet)
-    client.retry_handlers = []
+    A plain urllib call: in HTTP mode this runs in the gunicorn master, which need not load slack_sdk (5 MB).
+    """
+    request = urllib.request.Request(
+        config.api_url + "auth.test",
+        data=b"",
+        headers={"Authorization": f"Bearer {config.bot_token}", "Content-Type": "application/x-www-form-urlencoded"},
+    )
     try:
-        client.auth_test()
-    except SlackApiError as exc:
-        error = exc.response.get("error", "refused")
-        return f"SLACK_BOT_TOKEN was refused by Slack ({error}): {WHERE_BOT_TOKEN}"
-    except OSError as exc:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            answer = json.load(response)
+    except urllib.error.HTTPError as exc:
+        answer = {"ok": False, "error": f"HTTP {exc.code}"}
+    except (OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc.__class__.__name__
         return f"cannot reach the Slack Web API at {config.api_url} ({reason}): check the network or SLACK_API_URL"
-    finally:
-        client.close()  # now, not whenever it is collected: gunicorn forks its workers from this process
+    if not isinstance(answer, dict) or answer.get("ok") is not True:
+        error = answer.get("error", "refused") if isinstance(answer, dict) else "refused"
+        return f"SLACK_BOT_TOKEN was refused by Slack ({error}): {WHERE_BOT_TOKEN}"
     return None
 
 

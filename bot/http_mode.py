@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from gunicorn.app.base import BaseApplication
-from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.config import Config
 from bot.health import Health, health_app
+
+if TYPE_CHECKING:
+    from slack_bolt import App
 
 logger = logging.getLogger("bot.http")
 
 
 def wsgi_app(app: App, health: Health) -> Callable:
+    # Bolt is imported in the worker, which builds the app: the gunicorn master stays small (it is measured too).
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+
     return health_app(health, otherwise=SlackRequestHandler(app, path="/slack/events"))
 
 
