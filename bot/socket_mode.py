@@ -4,22 +4,45 @@ Measured against the stand-in (tests/test_standin.py, tests/test_bot_socket.py):
 built-in client answers again ~3 s after a `disconnect` message, ~1 s after a close frame and ~6 s after the
 TCP connection silently dies (it calls a connection stale after four missed pongs). The websocket-client
 adapter never notices a dead connection, because slack_sdk runs it without a pong timeout.
+
+The built-in client leaves Nagle's algorithm on (it sets TCP_NODELAY only when it goes through a proxy), so
+an ack sent while an earlier one is still unacknowledged waited for the peer's delayed ACK: 40 ms on Linux,
+the Socket Mode p99 stalls in bench/bench_ack.py. Every connection it opens gets TCP_NODELAY here, as the
+websocket-client adapter does by default.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
 import time
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.socket_mode.builtin import SocketModeClient
 
 from bot import ws_frames
 
 logger = logging.getLogger("bot.socket")
 
 PING_INTERVAL_SECONDS = 1.0
+
+
+def send_without_delay(client: SocketModeClient) -> None:
+    """Every connection `client` opens from now on, reconnections included, sends each frame at once."""
+    connect = client.connect
+
+    def connect_without_nagle() -> None:
+        connect()
+        session = client.current_session
+        sock = session.sock if session is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already closed again: the next connect() sets it
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    client.connect = connect_without_nagle  # type: ignore[method-assign]
 
 
 class Connection:
@@ -30,6 +53,7 @@ class Connection:
             logger.info("slack_sdk's frame builder changed; Socket Mode keeps its own (slower) one")
         self.handler = SocketModeHandler(app, app_token, ping_interval=PING_INTERVAL_SECONDS, concurrency=16)
         self.client = self.handler.client
+        send_without_delay(self.client)
         self.started = time.monotonic()
         self.last_envelope: float | None = None
         self._stop = threading.Event()

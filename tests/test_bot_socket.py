@@ -1,5 +1,6 @@
 """The bot end to end in Socket Mode: `python -m bot` with an app token, envelopes sent by the Slack stand-in
-over its WebSocket, answers checked where Slack would receive them. Also: the socket broken three ways.
+over its WebSocket, answers checked where Slack would receive them. Also: the socket broken three ways, and
+TCP_NODELAY on every connection the bot opens.
 
 One bot process serves the module; the checks are those of test_bot_http.py, only the delivery differs.
 """
@@ -8,14 +9,20 @@ from __future__ import annotations
 
 import json
 import math
+import socket
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.socket_mode.builtin import connection as builtin_connection
 
+from bot.socket_mode import Connection
 from tests.slack_e2e import (
     BAD_INPUTS,
     QUIET_SECONDS,
@@ -295,3 +302,36 @@ def test_health_in_socket_mode_says_connected_and_when_slack_last_sent_work(bot_
     slack.break_socket("close")
     slack.wait_for_connection(opened + 1, RECONNECT_LIMIT_SECONDS)
     assert wait_healthy()["connected"] is True
+
+
+# ----- the TCP connection -----
+
+
+def test_every_socket_mode_connection_sends_without_delay(standin: SlackStandIn) -> None:
+    # With Nagle's algorithm on, an ack waited for Slack's delayed ACK of the one before: 40 ms (bot/socket_mode.py).
+    def sends_at_once(session: Any) -> bool:
+        sock = session.sock if session is not None else None
+        return sock is not None and sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+    app = App(
+        client=WebClient(token=standin.bot_token, base_url=standin.api_url),
+        signing_secret="",
+        token_verification_enabled=False,
+    )
+    # Connection swaps its frame builder into slack_sdk; this test process gets slack_sdk's own back.
+    builder = builtin_connection._build_data_frame_for_sending
+    with mock.patch.object(builtin_connection, "_build_data_frame_for_sending", builder):
+        connection = Connection(app, standin.app_token)
+        connection.handler.connect()
+        try:
+            first = connection.client.current_session
+            assert sends_at_once(first)
+            opened = standin.connections_opened
+            standin.break_socket("close")
+            standin.wait_for_connection(opened + 1, RECONNECT_LIMIT_SECONDS)
+            deadline = time.monotonic() + RECONNECT_LIMIT_SECONDS
+            while (session := connection.client.current_session) is first or not sends_at_once(session):
+                assert time.monotonic() < deadline, "the new connection still delays small frames"
+                time.sleep(0.05)
+        finally:
+            connection.handler.close()
