@@ -432,7 +432,6 @@ class StandInService:
         started = time.monotonic()
         run_threads(worker, concurrency)
         wall = time.monotonic() - started
-        socket.client_messages.clear()
         socket.sent.clear()
         return {"latencies": latencies, "failures": failures, "wall_seconds": wall, "answered_in_ack": answered}
 

@@ -205,7 +205,6 @@ class SocketModeServer:
         self.handshakes_rejected = 0
         self.acks: dict[str, Ack] = {}
         self.sent: list[SentEnvelope] = []
-        self.client_messages: list[dict[str, Any]] = []
 
     @property
     def port(self) -> int:
@@ -264,7 +263,6 @@ class SocketModeServer:
 
     def note_client_message(self, connection: Connection, message: dict[str, Any]) -> None:
         with self._lock:
-            self.client_messages.append(message)
             envelope_id = message.get("envelope_id")
             if isinstance(envelope_id, str) and envelope_id not in self.acks:
                 self.acks[envelope_id] = Ack(envelope_id, message, time.monotonic(), connection.id)
