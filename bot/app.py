@@ -28,16 +28,6 @@ def build_app(config: Config, store: Store) -> App:
         raise_error_for_unhandled_request=True,
     )
 
-    @app.middleware
-    def answer_each_event_once(body: dict, next) -> BoltResponse | None:
-        # Slack redelivers events it believes were missed, and Bolt does not filter them. The first delivery of
-        # an event may itself be a retry (nothing was connected), so the key is the event, not the retry header.
-        event_id = body.get("event_id")
-        if event_id and not store.first_time(f"event:{event_id}"):
-            logger.info("event %s was delivered before; skipped", event_id)
-            return BoltResponse(status=200, body="")
-        return next()
-
     @app.error
     def on_error(error: Exception, body: dict) -> BoltResponse | None:
         if isinstance(error, BoltUnhandledRequestError):
@@ -47,8 +37,15 @@ def build_app(config: Config, store: Store) -> App:
         logger.error("listener failed on %s: %s", kind, error.__class__.__name__, exc_info=error)
         return None
 
+    # One middleware, not two: Bolt runs its argument injection for each one on every request.
     @app.middleware
-    def provide_state(context: BoltContext, next) -> None:
+    def once_and_with_state(body: dict, context: BoltContext, next) -> BoltResponse | None:
+        # Slack redelivers events it believes were missed, and Bolt does not filter them. The first delivery of
+        # an event may itself be a retry (nothing was connected), so the key is the event, not the retry header.
+        event_id = body.get("event_id")
+        if event_id and not store.first_time(f"event:{event_id}"):
+            logger.info("event %s was delivered before; skipped", event_id)
+            return BoltResponse(status=200, body="")
         context["store"] = store
         context["config"] = config
         # Bolt gives each request a new plain WebClient, which would open a new connection for every call.
