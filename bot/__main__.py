@@ -31,8 +31,9 @@ def open_database(url: str) -> str | None:
 
     try:
         Store(url).close()
-    except (DatabaseError, OSError) as exc:
-        # Never the URL itself: it may hold a password.
+    except DatabaseError as exc:  # its message never holds the URL, which may hold a password
+        return f"DATABASE_URL: the database cannot be opened ({exc}): check its path or server"
+    except OSError as exc:
         return f"DATABASE_URL: the database cannot be opened ({exc.__class__.__name__}): check its path or server"
     return None
 

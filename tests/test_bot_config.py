@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.ftpservers import closed_port
 from tests.standin import SlackStandIn
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -164,3 +165,10 @@ def test_no_route_to_slack_stops_start_up_with_one_line(tmp_path: Path, mode: st
     result = run_bot(env, tmp_path)
     assert_refused(result, "SLACK_API_URL")
     assert "cannot reach" in result.stderr
+
+
+def test_a_postgresql_server_that_refuses_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    url = f"postgresql://bot:hunter2@127.0.0.1:{closed_port()}/ftpcode"
+    result = run_bot(valid_http_env(tmp_path) | {"DATABASE_URL": url}, tmp_path)
+    assert_refused(result, "DATABASE_URL")
+    assert "PostgreSQL" in result.stderr and "hunter2" not in result.stderr + result.stdout
