@@ -9,7 +9,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,7 +30,7 @@ class Database(Protocol):
     errors: tuple[type[Exception], ...]
     """What the driver raises."""
 
-    def transaction(self, write: bool) -> Iterator[Execute]: ...
+    def transaction(self, write: bool) -> AbstractContextManager[Execute]: ...
 
     def close(self) -> None: ...
 
