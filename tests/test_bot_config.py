@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.ftpservers import closed_port
 from tests.standin import SlackStandIn
+from tests.standin.process import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BOT_TOKEN = "xoxb-100000000001-200000000002-c0nf1gB0tT0kenSecret01"
@@ -168,7 +168,7 @@ def test_no_route_to_slack_stops_start_up_with_one_line(tmp_path: Path, mode: st
 
 
 def test_a_postgresql_server_that_refuses_stops_start_up_with_one_line(tmp_path: Path) -> None:
-    url = f"postgresql://bot:hunter2@127.0.0.1:{closed_port()}/ftpcode"
+    url = f"postgresql://bot:hunter2@127.0.0.1:{free_port()}/ftpcode"  # nothing listens there
     result = run_bot(valid_http_env(tmp_path) | {"DATABASE_URL": url}, tmp_path)
     assert_refused(result, "DATABASE_URL")
     assert "PostgreSQL" in result.stderr and "hunter2" not in result.stderr + result.stdout
