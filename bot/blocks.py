@@ -148,7 +148,7 @@ def answer_message(result: LookupResult, *, ephemeral: bool, shared_by: str | No
         blocks.append(context("The answer was shortened to fit in Slack."))
         actions.elements.append(button("Show the rest", "show_rest", f"{first.entry.id}:{len(kept)}"))
     blocks += [actions, *tail]
-    text = f"{first.heading}. {first.summary}"
+    text = f"{first.heading.rstrip('.')}. {first.summary}"  # some titles end with a full stop
     if len(matches) > 1:
         text += " Also: " + ", ".join(answers.label(m.entry) for m in matches[1:])
     return finish(text, blocks)

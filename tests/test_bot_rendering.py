@@ -156,6 +156,7 @@ def test_every_entry_answer_fits(ephemeral: bool) -> None:
         message = blocks.answer_message(result, ephemeral=ephemeral)
         assert_within_slack_limits(message)
         assert_no_user_markup(message)
+        assert not re.search(r"(?<!\.)\.\.(?!\.)", message.text), f"a doubled full stop in {message.text[:80]!r}"
 
 
 def test_every_entry_shared_answer_mentions_only_the_sharer() -> None:
