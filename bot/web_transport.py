@@ -49,8 +49,11 @@ def _dropped(sock: socket.socket | None) -> bool:
 
 
 @functools.cache
-def _default_ssl_context() -> ssl.SSLContext:
-    # urlopen on Python 3.11 builds one per connection: loading the system CA store costs ~15 ms of CPU each time.
+def default_ssl_context() -> ssl.SSLContext:
+    """The process's one TLS context with the system CA store, made on first use.
+
+    urlopen with no context builds one per connection on Python 3.11: loading the CA store costs ~15 ms of CPU.
+    """
     context = ssl.create_default_context()
     context.set_alpn_protocols(["http/1.1"])  # as http.client's own default context
     return context
@@ -84,13 +87,14 @@ class KeepAliveWebClient(WebClient):
     def sharing_connections(self, client: WebClient) -> KeepAliveWebClient:
         """A copy of `client` (token, team, retry handlers...) that sends over this client's connections.
 
-        Bolt builds a new plain WebClient for every request; a copy made here reuses the app client's connections.
+        Bolt builds a new plain WebClient for every request; a copy made here reuses the app client's connections,
+        and holds the process's TLS context, which Bolt's respond() (the response_url) then uses too.
         """
         twin = KeepAliveWebClient(
             token=client.token,
             base_url=client.base_url,
             timeout=client.timeout,
-            ssl=client.ssl,
+            ssl=client.ssl or default_ssl_context(),
             proxy=client.proxy,
             headers=client.headers,
             team_id=client.default_params.get("team_id"),
@@ -162,7 +166,7 @@ class KeepAliveWebClient(WebClient):
             connection.close()
         scheme, host, port = key
         if scheme == "https":
-            context = self.ssl or _default_ssl_context()
+            context = self.ssl or default_ssl_context()
             connection = http.client.HTTPSConnection(host, port, timeout=self.timeout, context=context)
         else:
             connection = http.client.HTTPConnection(host, port, timeout=self.timeout)

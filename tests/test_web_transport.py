@@ -21,6 +21,7 @@ from typing import Any
 from urllib.error import HTTPError, URLError
 
 import pytest
+from slack_bolt import BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
@@ -185,6 +186,16 @@ def test_a_client_made_for_one_request_shares_the_connections(server: CountingSe
         assert (twin.token, twin.default_params, twin.retry_handlers) == (TOKEN, {"team_id": team}, [])
         twin.auth_test()
     assert server.accepted == 1
+
+
+def test_clients_made_for_requests_and_their_respond_share_one_tls_context(server: CountingServer) -> None:
+    """urlopen without a context loads the CA store for every connection; Bolt's respond() posts through urlopen."""
+    twin = bot_client(server).sharing_connections(WebClient(token=TOKEN, base_url=server.api_url))
+    assert isinstance(twin.ssl, ssl.SSLContext) and twin.ssl is web_transport.default_ssl_context()
+    respond = BoltContext({"client": twin, "response_url": server.api_url + "hook"}).respond
+    assert respond is not None and respond.ssl is twin.ssl
+    mine = ssl.create_default_context()
+    assert bot_client(server).sharing_connections(WebClient(token=TOKEN, ssl=mine)).ssl is mine
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced(
