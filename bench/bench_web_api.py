@@ -1,4 +1,5 @@
-"""One Web API call's cost: the bot's KeepAliveWebClient against slack_sdk's WebClient (urlopen), same run.
+"""One Web API call's cost: the bot's KeepAliveWebClient against slack_sdk's WebClient (urlopen), same run;
+and one response_url post (Bolt's respond()) with and without the bot's shared TLS context.
 
 Run: python bench/bench_web_api.py [--calls 200] [--rounds 3]
 
@@ -19,24 +20,26 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchlib import print_table, write_results
 from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
 
-from bot.web_transport import KeepAliveWebClient
+from bot.web_transport import KeepAliveWebClient, default_ssl_context
 from tests.ftpservers import make_self_signed_cert
 from tests.test_web_transport import serve
 
 
-def per_call(client: WebClient, calls: int) -> tuple[float, float]:
+def per_call(call: Callable[[], object], calls: int) -> tuple[float, float]:
     """(CPU ms, wall ms) per call, after one call that opens the connection."""
-    client.auth_test()
+    call()
     cpu, wall = time.thread_time(), time.perf_counter()
     for _ in range(calls):
-        client.auth_test()
+        call()
     return (time.thread_time() - cpu) * 1000 / calls, (time.perf_counter() - wall) * 1000 / calls
 
 
@@ -59,7 +62,13 @@ def main() -> int:
                 for _ in range(settings.rounds):
                     for name, kind in (("slack_sdk WebClient", WebClient), ("KeepAliveWebClient", KeepAliveWebClient)):
                         client = kind(token="xoxb-bench", base_url=server.api_url, retry_handlers=[])
-                        results.setdefault(f"{scheme}: {name}", []).append(per_call(client, settings.calls))
+                        results.setdefault(f"{scheme}: {name}", []).append(per_call(client.auth_test, settings.calls))
+                    # Bolt's respond() posts to the response_url with a WebhookClient holding the client's ssl.
+                    for name, context in (("no context", None), ("the bot's shared context", default_ssl_context())):
+                        hook = WebhookClient(server.api_url + "hook", ssl=context)
+                        results.setdefault(f"{scheme}: response_url, {name}", []).append(
+                            per_call(lambda hook=hook: hook.send(text="ok"), settings.calls)
+                        )
     rows = [
         [name, statistics.median(c for c, _ in runs), statistics.median(w for _, w in runs)]
         for name, runs in results.items()

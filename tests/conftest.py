@@ -1,16 +1,14 @@
-import os
-
 import pytest
 
-from tests.standin.fixtures import bot_http, bot_socket, standin  # noqa: F401
+# Before anything imports it, so the asserts in its fixtures and helpers are rewritten like a test's.
+pytest.register_assert_rewrite("tests.ftpservers")
 
-REQUIRE_SERVICES = os.environ.get("FTPCODE_REQUIRE_SERVICES") == "1"
-
-
-def need_service(available: bool, reason: str) -> None:
-    """Skip a test whose external service is missing, or fail it where CI promised the service."""
-    if available:
-        return
-    if REQUIRE_SERVICES:
-        pytest.fail(f"FTPCODE_REQUIRE_SERVICES=1 but {reason}")
-    pytest.skip(reason)
+from tests.ftpservers import (  # noqa: E402, F401 - the real FTP, FTPS and SSH servers, as fixtures
+    ftp_server,
+    ftps_required_server,
+    ftps_server,
+    nat_ftp_server,
+    ssh_banner_server,
+    vsftpd_server,
+)
+from tests.standin.fixtures import bot_http, bot_socket, standin  # noqa: E402, F401

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import need_service
+from tests.services import need_service
 
 USER = "alice"
 PASSWORD = "Tr0ub4dor-s3cret"

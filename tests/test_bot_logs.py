@@ -18,17 +18,13 @@ from typing import Any
 
 import pytest
 
-pytest.register_assert_rewrite("tests.ftpservers")  # imported here before pytest loads it as a plugin
-
-from knowledge.logscan import scan  # noqa: E402
-from knowledge.lookup import finder  # noqa: E402
-from knowledge.triage import load_tree  # noqa: E402
-from tests.conftest import need_service  # noqa: E402
-from tests.ftpservers import FILE_NAME, Server  # noqa: E402
-from tests.slack_e2e import all_text, new_id, wait_response  # noqa: E402
-from tests.standin import BotProcess, CallRecord, SlackStandIn, payloads  # noqa: E402
-
-pytest_plugins = ("tests.ftpservers",)
+from knowledge.logscan import scan
+from knowledge.lookup import finder
+from knowledge.triage import load_tree
+from tests.ftpservers import FILE_NAME, Server
+from tests.services import need_service
+from tests.slack_e2e import all_text, new_id, wait_response
+from tests.standin import BotProcess, CallRecord, SlackStandIn, payloads
 
 LOGS = Path(__file__).parent / "logs"
 TIMEOUT = 15

@@ -12,13 +12,10 @@ import subprocess
 
 import pytest
 
-pytest.register_assert_rewrite("tests.ftpservers")  # it is imported here before pytest loads it as a plugin
+from knowledge.logscan import ScanResult, scan
+from tests.ftpservers import FILE_NAME, Server, closed_port
+from tests.services import need_service
 
-from knowledge.logscan import ScanResult, scan  # noqa: E402
-from tests.conftest import need_service  # noqa: E402
-from tests.ftpservers import FILE_NAME, Server, closed_port  # noqa: E402
-
-pytest_plugins = ("tests.ftpservers",)  # the server fixtures
 pytestmark = pytest.mark.service("ftp")
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from bot.database import PostgresDatabase, SQLiteDatabase
 from bot.store import DatabaseError, StaleSession, Store
-from tests.conftest import need_service
+from tests.services import need_service
 
 POSTGRES_URL_VARIABLE = "FTPCODE_TEST_POSTGRES_URL"
 
