@@ -29,7 +29,7 @@ from benchlib import print_table, write_results
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from bot.web_transport import KeepAliveWebClient, default_ssl_context
+from bot.web_transport import KeepAliveWebClient, tls_context_for
 from tests.ftpservers import make_self_signed_cert
 from tests.test_web_transport import serve
 
@@ -63,9 +63,10 @@ def main() -> int:
                     for name, kind in (("slack_sdk WebClient", WebClient), ("KeepAliveWebClient", KeepAliveWebClient)):
                         client = kind(token="xoxb-bench", base_url=server.api_url, retry_handlers=[])
                         results.setdefault(f"{scheme}: {name}", []).append(per_call(client.auth_test, settings.calls))
-                    # Bolt's respond() posts to the response_url with a WebhookClient holding the client's ssl.
-                    for name, context in (("no context", None), ("the bot's shared context", default_ssl_context())):
-                        hook = WebhookClient(server.api_url + "hook", ssl=context)
+                    # Bolt's respond() posts to the response_url with a WebhookClient; the bot gives it a TLS context.
+                    hook_url = server.api_url + "hook"
+                    for name, context in (("no context", None), ("as the bot posts", tls_context_for(hook_url))):
+                        hook = WebhookClient(hook_url, ssl=context)
                         results.setdefault(f"{scheme}: response_url, {name}", []).append(
                             per_call(lambda hook=hook: hook.send(text="ok"), settings.calls)
                         )

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse, Respond
 from slack_bolt.error import BoltUnhandledRequestError
 
 from bot import listeners
 from bot.config import Config
 from bot.slack_client import web_client
 from bot.store import Store
+from bot.web_transport import tls_context_for
 
 logger = logging.getLogger("bot")
 
@@ -50,6 +51,10 @@ def build_app(config: Config, store: Store) -> App:
         context["config"] = config
         # Bolt gives each request a new plain WebClient, which would open a new connection for every call.
         context["client"] = client.sharing_connections(context.client)
+        if context.response_url:
+            # Bolt's own respond() posts through urlopen with no TLS context: a CA-store load for every post.
+            url = context.response_url
+            context["respond"] = Respond(response_url=url, proxy=client.proxy, ssl=tls_context_for(url))
         return next()
 
     listeners.register(app)

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.web_transport import default_ssl_context
+from bot.web_transport import tls_context_for
 from knowledge.logscan import MAX_SCAN_BYTES
 from knowledge.scan_text import decode_log
 
@@ -51,7 +51,7 @@ def read_text(client: WebClient, file_id: str) -> str:
         raise FileRefused(f"I could not download {name}.")
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {client.token}"})
     try:
-        with urllib.request.urlopen(request, timeout=20, context=default_ssl_context()) as response:
+        with urllib.request.urlopen(request, timeout=20, context=tls_context_for(url)) as response:
             data = response.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise FileRefused(f"I could not download {name}.") from exc

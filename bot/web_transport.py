@@ -59,6 +59,14 @@ def default_ssl_context() -> ssl.SSLContext:
     return context
 
 
+def tls_context_for(url: str) -> ssl.SSLContext | None:
+    """The shared context for an https URL (for urlopen and the clients built on it); None otherwise.
+
+    Made only when a TLS connection needs it: loading the CA store takes ~15 MB of memory.
+    """
+    return default_ssl_context() if url.lower().startswith("https:") else None
+
+
 def _send(connection: http.client.HTTPConnection, req: urllib.request.Request) -> http.client.HTTPResponse:
     """One request and its response head, failing as urlopen does: an OSError while sending becomes a URLError."""
     headers = {name.title(): value for name, value in req.header_items()}
@@ -87,14 +95,13 @@ class KeepAliveWebClient(WebClient):
     def sharing_connections(self, client: WebClient) -> KeepAliveWebClient:
         """A copy of `client` (token, team, retry handlers...) that sends over this client's connections.
 
-        Bolt builds a new plain WebClient for every request; a copy made here reuses the app client's connections,
-        and holds the process's TLS context, which Bolt's respond() (the response_url) then uses too.
+        Bolt builds a new plain WebClient for every request; a copy made here reuses the app client's connections.
         """
         twin = KeepAliveWebClient(
             token=client.token,
             base_url=client.base_url,
             timeout=client.timeout,
-            ssl=client.ssl or default_ssl_context(),
+            ssl=client.ssl,
             proxy=client.proxy,
             headers=client.headers,
             team_id=client.default_params.get("team_id"),

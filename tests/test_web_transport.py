@@ -21,7 +21,6 @@ from typing import Any
 from urllib.error import HTTPError, URLError
 
 import pytest
-from slack_bolt import BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
@@ -188,14 +187,12 @@ def test_a_client_made_for_one_request_shares_the_connections(server: CountingSe
     assert server.accepted == 1
 
 
-def test_clients_made_for_requests_and_their_respond_share_one_tls_context(server: CountingServer) -> None:
-    """urlopen without a context loads the CA store for every connection; Bolt's respond() posts through urlopen."""
-    twin = bot_client(server).sharing_connections(WebClient(token=TOKEN, base_url=server.api_url))
-    assert isinstance(twin.ssl, ssl.SSLContext) and twin.ssl is web_transport.default_ssl_context()
-    respond = BoltContext({"client": twin, "response_url": server.api_url + "hook"}).respond
-    assert respond is not None and respond.ssl is twin.ssl
-    mine = ssl.create_default_context()
-    assert bot_client(server).sharing_connections(WebClient(token=TOKEN, ssl=mine)).ssl is mine
+def test_an_https_url_gets_the_shared_tls_context_and_a_plain_one_none() -> None:
+    """urlopen without a context loads the CA store for every connection (Bolt's respond() and file downloads)."""
+    shared = web_transport.tls_context_for("https://hooks.slack.com/actions/T1/1/x")
+    assert isinstance(shared, ssl.SSLContext) and shared is web_transport.default_ssl_context()
+    assert web_transport.tls_context_for("HTTPS://files.slack.com/f") is shared
+    assert web_transport.tls_context_for("http://127.0.0.1:8080/hook") is None
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced(
