@@ -42,12 +42,12 @@ class CappedRateLimitRetryHandler(RateLimitErrorRetryHandler):
         return True
 
 
-def web_client(config: Config, logger: logging.Logger | None = None) -> KeepAliveWebClient:
+def web_client(config: Config) -> KeepAliveWebClient:
     client = KeepAliveWebClient(
         token=config.bot_token,
         base_url=config.api_url,
         timeout=15,
-        logger=logger or logging.getLogger("bot.slack"),
+        logger=logging.getLogger("bot.slack"),
     )
     client.retry_handlers = [
         ConnectionErrorRetryHandler(max_retry_count=2),
