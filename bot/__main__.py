@@ -9,37 +9,45 @@ import signal
 import sys
 import urllib.error
 import urllib.request
+from typing import TYPE_CHECKING
 
 from dotenv import find_dotenv, load_dotenv
 
 from bot import logs
 from bot.config import WHERE_BOT_TOKEN, Config, ConfigError, from_env
 
+if TYPE_CHECKING:
+    from bot.store import Store
+
 logger = logging.getLogger("bot")
 
 
-def _build(config: Config):
+class StartupProblem(Exception):
+    """Why the bot cannot start, in one line for the person starting it."""
+
+
+def _build(config: Config, store: Store):
     from bot.app import build_app
-    from bot.store import Store
 
-    return build_app(config, Store(config.database_url))
+    return build_app(config, store)
 
 
-def open_database(url: str) -> str | None:
-    """Creates or migrates the schema once (before gunicorn forks); why the database cannot be used, or None."""
+def open_store(url: str) -> Store:
+    """The store, its schema created or migrated; raises StartupProblem when the database cannot be used."""
     from bot.store import DatabaseError, Store
 
     try:
-        Store(url).close()
+        return Store(url)
     except DatabaseError as exc:  # its message never holds the URL, which may hold a password
-        return f"DATABASE_URL: the database cannot be opened ({exc}): check its path or server"
+        problem = str(exc)
     except OSError as exc:
-        return f"DATABASE_URL: the database cannot be opened ({exc.__class__.__name__}): check its path or server"
-    return None
+        problem = exc.__class__.__name__
+    raise StartupProblem(f"DATABASE_URL: the database cannot be opened ({problem}): check its path or server")
 
 
-def check_slack(config: Config) -> str | None:
-    """Asks Slack who the token belongs to, once, so a bad token or no route to Slack is one clear line.
+def check_slack(config: Config) -> None:
+    """Asks Slack who the token belongs to, once, so a bad token or no route to Slack is one clear line
+    (a StartupProblem).
 
     A plain urllib call: in HTTP mode this runs in the gunicorn master, which need not load slack_sdk (5 MB).
     """
@@ -55,28 +63,29 @@ def check_slack(config: Config) -> str | None:
         answer = {"ok": False, "error": f"HTTP {exc.code}"}
     except (OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc.__class__.__name__
-        return f"cannot reach the Slack Web API at {config.api_url} ({reason}): check the network or SLACK_API_URL"
+        raise StartupProblem(
+            f"cannot reach the Slack Web API at {config.api_url} ({reason}): check the network or SLACK_API_URL"
+        ) from None
     if not isinstance(answer, dict) or answer.get("ok") is not True:
         error = answer.get("error", "refused") if isinstance(answer, dict) else "refused"
-        return f"SLACK_BOT_TOKEN was refused by Slack ({error}): {WHERE_BOT_TOKEN}"
-    return None
+        raise StartupProblem(f"SLACK_BOT_TOKEN was refused by Slack ({error}): {WHERE_BOT_TOKEN}")
 
 
 def run_http(config: Config) -> None:
     from bot.http_mode import serve, wsgi_app
 
     def factory():
-        app = _build(config)
+        app = _build(config, open_store(config.database_url))
         return wsgi_app(app, lambda: {"ok": True, "mode": "http"})
 
     serve(factory, config)
 
 
-def run_socket(config: Config) -> None:
+def run_socket(config: Config, store: Store) -> None:
     from bot.health import serve_in_background
     from bot.socket_mode import Connection
 
-    connection = Connection(_build(config), config.app_token or "")
+    connection = Connection(_build(config, store), config.app_token or "")
     signal.signal(signal.SIGTERM, lambda *_: connection.stop())
     signal.signal(signal.SIGINT, lambda *_: connection.stop())
     if config.port_given:
@@ -97,14 +106,20 @@ def main() -> int:
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
         os.environ.pop(name, None)
     logs.setup(config.log_level, config.log_format)
-    problem = open_database(config.database_url) or check_slack(config)
-    if problem:
-        print(f"ftpcode-bot: {problem}", file=sys.stderr)
+    store = None
+    try:
+        store = open_store(config.database_url)  # the schema is created or migrated here, once
+        check_slack(config)
+    except StartupProblem as exc:
+        if store is not None:
+            store.close()
+        print(f"ftpcode-bot: {exc}", file=sys.stderr)
         return 2
     try:
         if config.socket_mode:
-            run_socket(config)
+            run_socket(config, store)
         else:
+            store.close()  # each gunicorn worker opens its own, after the fork
             run_http(config)
     except KeyboardInterrupt:
         pass
