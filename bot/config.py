@@ -47,7 +47,7 @@ def _number(env: dict[str, str], name: str, default: int, low: int, high: int) -
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not raw.isdecimal() or not low <= int(raw) <= high:
         raise ConfigError(f"{name} must be a whole number from {low} to {high}")
     return int(raw)
 

@@ -99,7 +99,7 @@ def test_malformed_signing_secret(tmp_path: Path) -> None:
     assert_refused(run_bot(env, tmp_path), "SLACK_SIGNING_SECRET")
 
 
-@pytest.mark.parametrize("port", ["abc", "0", "70000", "-1", "80.5", "3000x"])
+@pytest.mark.parametrize("port", ["abc", "0", "70000", "-1", "80.5", "3000x", "²"])
 def test_bad_port(tmp_path: Path, port: str) -> None:
     env = valid_http_env(tmp_path) | {"PORT": port}
     assert_refused(run_bot(env, tmp_path), "PORT")

@@ -277,6 +277,7 @@ def test_transcript_lists_questions_and_labels_in_order(tree: Tree) -> None:
         ("FTPES", "ftps-explicit"),
         ("2", "ftps-explicit"),
         ("4", "sftp"),
+        ("٤", "sftp"),  # any decimal digit int() reads
         ("not sure", "unsure"),
     ],
 )
@@ -286,7 +287,7 @@ def test_answer_text_for_the_protocol(tree: Tree, text: str, option: str) -> Non
     assert state.answer_of("protocol") == option
 
 
-@pytest.mark.parametrize("text", ["", "   ", "banana", "9", "0", "ftps", "-1"])
+@pytest.mark.parametrize("text", ["", "   ", "banana", "9", "0", "ftps", "-1", "²"])  # ² is a digit, not decimal
 def test_answer_text_refuses_rubbish_and_ambiguity(tree: Tree, text: str) -> None:
     assert tree.answer_text(tree.start("ftp-425"), text) is None
 

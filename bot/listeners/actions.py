@@ -48,7 +48,7 @@ def show_rest(ack: Ack, action: dict, respond: Respond) -> None:
     ack()
     entry_id, _, start = action["value"].rpartition(":")
     matches = finder().resolve([entry_id])
-    if matches and start.isdigit():
+    if matches and start.isdecimal():
         message = blocks.rest_message(matches[0].entry, matches[0].known, int(start))
         respond(response_type="ephemeral", replace_original=False, **message.kwargs())
 

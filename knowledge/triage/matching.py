@@ -27,7 +27,7 @@ def match_option(question: Question, text: str) -> Option | None:
     said = _normalise(text).strip(" .!")
     if not said:
         return None
-    if said.isdigit() and 1 <= int(said) <= len(question.options):
+    if said.isdecimal() and 1 <= int(said) <= len(question.options):
         return question.options[int(said) - 1]
     best: list[tuple[int, Option]] = []
     for option in question.options:
