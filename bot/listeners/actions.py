@@ -14,13 +14,15 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks, payloads
 from bot import triage_blocks as tb
-from bot.triage_flow import TriageFlow
+from bot.database import DatabaseError
+from bot.triage_flow import Reply, TriageFlow
 from bot.worker import Work
 from knowledge.lookup import LookupResult, finder
 
 logger = logging.getLogger("bot.actions")
 
 NOT_UNDERSTOOD = "I could not make sense of that button. Ask me again with `/ftpcode CODE`."
+DATABASE_DOWN = "I cannot reach my database just now, so I did not record that. Try again in a minute."
 
 
 def queue_click(ack: Ack, body: dict, action: dict, context: BoltContext) -> None:
@@ -107,9 +109,12 @@ def run_start_triage(work: Work) -> None:
 
 def run_triage_click(work: Work) -> None:
     who = work.payload
-    reply = TriageFlow.for_work(work).click(
-        who["value"], who["user"], who["team"], who["channel"], who["message_ts"] or "", who["blocks"]
-    )
+    try:
+        reply = TriageFlow.for_work(work).click(
+            who["value"], who["user"], who["team"], who["channel"], who["message_ts"] or "", who["blocks"]
+        )
+    except DatabaseError:  # a click is answered now or not at all: the user may already have clicked again
+        reply = Reply(DATABASE_DOWN)
     if reply.ephemeral:
         work.respond(response_type="ephemeral", replace_original=False, text=reply.ephemeral)
 
