@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltResponse
 from slack_bolt.error import BoltUnhandledRequestError
 
 from bot import listeners
 from bot.config import Config
+from bot.middleware import ProvideWork, RefuseMalformed
 from bot.slack_client import web_client
 from bot.store import Store
 from bot.worker import Worker
@@ -42,11 +43,8 @@ def build_app(config: Config, store: Store) -> App:
         logger.error("listener failed on %s: %s", kind, error.__class__.__name__, exc_info=error)
         return BoltResponse(status=200, body="")
 
-    @app.middleware
-    def provide_work_queue(context: BoltContext, next) -> BoltResponse | None:
-        context["work"] = worker
-        return next()
-
+    app.use(RefuseMalformed())
+    app.use(ProvideWork(worker))
     listeners.register(app)
     app.worker = worker  # type: ignore[attr-defined]
     worker.start()

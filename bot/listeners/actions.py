@@ -49,8 +49,10 @@ def _kind(action_id: str) -> str:
 def _understood(kind: str, value: str, who: dict) -> bool:
     if kind == "share_answer" and who["channel"] is None:
         return False
-    if kind in ("share_answer", "show_answer"):
+    if kind == "share_answer":
         return bool(value) and len(finder().resolve(value.split(","))) > 0
+    if kind == "show_answer":
+        return len(finder().resolve([value])) > 0
     if kind == "show_rest":
         entry_id, _, start = value.rpartition(":")
         return start.isdecimal() and len(finder().resolve([entry_id])) > 0
