@@ -11,15 +11,16 @@ import re
 from collections.abc import Callable
 
 from knowledge.logscan.events import COMMAND, NOTE, REPLY, Event, iter_matches
+from knowledge.logscan.ftp import FTP_VERBS, REPLY_LINE
 
 # --- FileZilla: "Status:\tConnecting to ...", optionally after "2024-05-01 10:00:01 1234 1 " or "10:00:01\t".
-_FZ_PREFIX = r"(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:[ \t]+\d+){0,2}[ \t]+|\d\d:\d\d:\d\d[ \t]+)?"
-_FZ_STATUS_WORTH_KEEPING = (
+FZ_PREFIX = r"(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:[ \t]+\d+){0,2}[ \t]+|\d\d:\d\d:\d\d[ \t]+)?"
+FZ_STATUS_WORTH_KEEPING = (
     r"Connecting to|Connection established|Server sent passive|Connection attempt failed|TLS connection established|"
     r"Insecure server|Server does not support|Connection closed by server|Connection timed out"
 )
 _FILEZILLA = re.compile(
-    r"\n" + _FZ_PREFIX + r"(?:(Command|Response|Error):|Status:(?=[ \t]*(?:" + _FZ_STATUS_WORTH_KEEPING + r")))"
+    r"\n" + FZ_PREFIX + r"(?:(Command|Response|Error):|Status:(?=[ \t]*(?:" + FZ_STATUS_WORTH_KEEPING + r")))"
     r"([^\n]*)"
 )
 _FZ_KIND = {"Command": COMMAND, "Response": REPLY, "Error": NOTE, None: NOTE}
@@ -63,7 +64,7 @@ def parse_winscp(body: str) -> list[Event]:
 
 
 # --- curl -v: "> USER x", "< 331 ...", "* Trying ...", "curl: (7) ..."
-_CURL_NOTES = (
+CURL_NOTES = (
     r"Trying|Connected to|connect to|Connecting to|Failed to|Could not|Couldn't|SSL|OpenSSL|GnuTLS|schannel|"
     r"TLSv[\d.]+ \((?:IN|OUT)\), TLS alert|Connection timed out|Operation timed out|Resolving timed out|"
     r"Access denied|The file does not exist|Recv failure|Send failure|response reading failed|Server denied|"
@@ -71,7 +72,7 @@ _CURL_NOTES = (
     r"Accept timeout|Timeout|timeout|Received only partial|Connection died|Connection refused|"
     r"[^\n]*(?:error|failed)"
 )
-_CURL = re.compile(r"\n(?:([<>]) |\*[ \t]+(?=" + _CURL_NOTES + r")|(?=curl: \())([^\n]*)")
+_CURL = re.compile(r"\n(?:([<>]) |\*[ \t]+(?=" + CURL_NOTES + r")|(?=curl: \())([^\n]*)")
 
 
 _CURL_KIND = {None: NOTE, "<": REPLY, ">": COMMAND}
@@ -131,13 +132,6 @@ def parse_ftplib(body: str) -> list[Event]:
 
 
 # --- Plain transcripts: "USER x" / "331 ..." lines, with optional "C:"/"S:", "-->"/"<--", "ftp>" marks.
-FTP_VERBS = frozenset(
-    "ABOR ACCT ADAT ALLO APPE AUTH CCC CDUP CLNT CONF CWD DELE ENC EPRT EPSV FEAT HELP HOST LANG LIST MDTM "
-    "MFMT MIC MKD MLSD MLST MODE NLST NOOP OPTS PASS PASV PBSZ PORT PROT PWD QUIT REIN REST RETR RMD RNFR RNTO "
-    "SITE SIZE SMNT STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD XRMD".split()
-)
-# A reply: exactly three digits, then a space, a hyphen or the end of the line ("4660/P5" is no reply).
-REPLY_LINE = r"[1-6]\d\d(?:[ -][^\n]*|[ \t]*(?=\n|\Z))"
 _TRANSCRIPT = re.compile(
     r"\n[ \t]*(?:(?:C:|S:|-+>|<-+|>|<|ftp>)[ \t]*)?"
     r"(?:(" + REPLY_LINE + r")|([A-Za-z]{3,4})(?=[ \t]|\n|\Z)(?:[ \t]+([^\n]*))?|([^\n]*\S[^\n]*))"

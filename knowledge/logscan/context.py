@@ -8,10 +8,9 @@ import functools
 import ipaddress
 import re
 
+from knowledge.logscan.ftp import DATA_COMMANDS, DATA_SETUP
 from knowledge.logscan.model import Exchange, Signal
 
-DATA_SETUP = frozenset(("PASV", "EPSV", "PORT", "EPRT", "LPSV", "LPRT"))
-DATA_COMMANDS = frozenset(("LIST", "NLST", "MLSD", "RETR", "STOR", "STOU", "APPE"))
 # Commands a client may see refused and carry on without (it falls back or skips a feature).
 OPTIONAL = frozenset(
     "FEAT OPTS SYST CLNT SITE HELP NOOP STAT MLST MFMT MDTM ALLO HOST LANG AUTH PBSZ PROT CCC EPSV EPRT SIZE REST "
@@ -33,12 +32,6 @@ _HOST_PORT = re.compile(
     r"\[?([A-Za-z0-9_.-]*[A-Za-z0-9]|[0-9a-fA-F:]+:[0-9a-fA-F:]*)\]?"
     r"(?:\s*[(\[]([^)\]\s]*)[)\]])?(?::(\d+)|\s+port\s+(\d+)|\s+\(Port: (\d+)\))?"
 )
-
-
-def verb(command: str | None) -> str | None:
-    if not command:
-        return None
-    return command.split(None, 1)[0].upper()
 
 
 @functools.lru_cache(maxsize=1024)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 
-from knowledge.logscan.context import DATA_COMMANDS, DATA_SETUP, OPTIONAL, LogContext, unreachable_from
+from knowledge.logscan.context import OPTIONAL, LogContext, unreachable_from
+from knowledge.logscan.ftp import DATA_COMMANDS, DATA_SETUP, decode_eprt, decode_pasv
 from knowledge.logscan.model import Failure, Finding, Signal
 from knowledge.logscan.signals import ERROR_KINDS
 
-_PASV = re.compile(r"(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3})")
-_EPRT = re.compile(r"\|[12]\|([0-9A-Fa-f.:]+)\|(\d+)\|")
 _TLS_WORDING = re.compile(r"(?i)\b(?:TLS|SSL|FTPS|encrypt\w*|secure\w*|AUTH)\b")
 _FTP_REPLY_START = re.compile(r"\d{3}[ -]")
 _NOT_FOUND_VERBS = frozenset(
@@ -31,16 +30,6 @@ MAX_EVIDENCE = 6
 def _short(text: str, limit: int = 120) -> str:
     text = " / ".join(part.strip() for part in text.splitlines() if part.strip())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _decode_pasv(text: str) -> tuple[str, int] | None:
-    m = _PASV.search(text)
-    if not m:
-        return None
-    parts = [int(g) for g in m.groups()]
-    if any(p > 255 for p in parts):
-        return None
-    return ".".join(map(str, parts[:4])), parts[4] * 256 + parts[5]
 
 
 def decode_length(number: int) -> str | None:
@@ -299,7 +288,7 @@ class Analysis:
             host = ctx.host_at(e.line)
             control_ip = host[0] if host else None
             if e.code == "227":
-                decoded = _decode_pasv(e.text)
+                decoded = decode_pasv(e.text)
                 if decoded is None or not unreachable_from(decoded[0], control_ip or e.session):
                     continue
                 ip, port = decoded
@@ -350,11 +339,11 @@ class Analysis:
 
     @staticmethod
     def _port_target(command: str) -> str | None:
-        decoded = _decode_pasv(command)
+        decoded = decode_pasv(command)
         if decoded:
             return f"{decoded[0]}:{decoded[1]}"
-        m = _EPRT.search(command)
-        return f"{m.group(1)}:{m.group(2)}" if m else None
+        eprt = decode_eprt(command)
+        return f"{eprt[0]}:{eprt[1]}" if eprt else None
 
     def _data_failure_after(self, index: int) -> int | None:
         """The line where the data connection set up at exchanges[index] failed, if it did."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from knowledge.logscan.context import DATA_COMMANDS, LogContext, host_port
+from knowledge.logscan.context import LogContext, host_port
+from knowledge.logscan.ftp import DATA_COMMANDS, EPSV_PORT, HOST_PORT_NUMBERS
 from knowledge.logscan.model import Failure
 
 _SFTP_MARKS = re.compile(r"fzSftp|Transfer Protocol: SFTP|Using SFTP protocol|SSH_FXP|File protocol: SFTP|"
@@ -12,8 +13,6 @@ _SFTP_MARKS = re.compile(r"fzSftp|Transfer Protocol: SFTP|Using SFTP protocol|SS
 _ESTABLISHED = re.compile(r"Connected (?:to|with)|Connection established")
 _CONNECT_FAILURES = frozenset(("refused", "timeout", "host-not-found"))
 _CLIENT_ADDRESS = re.compile(r"Client \"([^\"]*)\"")
-_EPSV_PORT = re.compile(r"\(\|\|\|(\d+)\|\)")
-_PASV = re.compile(r"(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3})")
 _CLIENT_OF_FORMAT = {"filezilla": "filezilla", "winscp": "winscp", "curl": "curl", "lftp": "lftp", "ftplib": "script",
                      "ftp-client": "other"}  # fmt: skip
 _TRIAGE_STAGE = {
@@ -75,12 +74,12 @@ def _data_channel_line(ctx: LogContext) -> str | None:
     for e in reversed(ctx.exchanges):
         v = e.verb
         if v == "PASV" and e.code == "227":
-            m = _PASV.search(e.text)
+            m = HOST_PORT_NUMBERS.search(e.text)
             if m:
                 parts = [int(g) for g in m.groups()]
                 return f"data channel: passive {'.'.join(map(str, parts[:4]))}:{parts[4] * 256 + parts[5]}"
         if v == "EPSV" and e.code == "229":
-            m = _EPSV_PORT.search(e.text)
+            m = EPSV_PORT.search(e.text)
             return f"data channel: passive (EPSV, port {m.group(1)})" if m else "data channel: passive (EPSV)"
         if v in ("PORT", "EPRT"):
             return f"data channel: active ({e.command}, reply {e.code or 'none'})"
