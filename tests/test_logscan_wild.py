@@ -25,7 +25,8 @@ WILD = Path(__file__).parent / "logs" / "wild"
 # The issue's thresholds. The test fails below them.
 FLOORS = {"failures named": 0.95, "clean not blamed": 0.95, "protocol right": 0.95, "cause named": 0.80}
 # Text a finding quotes from the log: 'like this', "like this" or ‘like this’ (echoed log text).
-_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|‘[^’\n]*’|“[^”\n]*”")
+# An apostrophe inside a word ("account's") starts no quote.
+_QUOTED = re.compile(r"(?<![A-Za-z])'[^'\n]*'(?![A-Za-z])|\"[^\"\n]*\"|‘[^’\n]*’|“[^”\n]*”")
 
 
 def load_expected() -> dict[str, dict]:
@@ -125,6 +126,7 @@ def test_own_words_drop_echoed_log_text() -> None:
     summary = "The server refused STOR with 553 ('Could not create file: permission denied'): the account may not write."
     assert "permission" not in own_words(summary)
     assert "may not write" in own_words(summary)
+    assert "home directory" in own_words("The account's home directory does not exist ('257 \"\"').")
 
 
 if __name__ == "__main__":

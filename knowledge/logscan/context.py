@@ -27,6 +27,9 @@ _STAGE_OF_VERB = {
     **dict.fromkeys(("FEAT", "SYST", "OPTS", "CLNT", "HOST", "HELP", "NOOP", "LANG"), "connect"),
     "QUIT": "disconnect",
 }  # fmt: skip
+# Messages that say which stage failed whatever command came before them.
+_STAGE_OF_KIND = {"ssh-auth": "login", "auth-failed": "login", "chroot-ownership": "login", "key-file-modes": "login",
+                  "empty-path": "listing", "sftp-setstat": "upload"}  # fmt: skip
 _HOST_PORT = re.compile(
     r"(?:Connecting to|Connected to|Connected with|Trying|connect to (?:host|address)|Host name:)\s+"
     r"\[?([A-Za-z0-9_.-]*[A-Za-z0-9]|[0-9a-fA-F:]+:[0-9a-fA-F:]*)\]?"
@@ -202,11 +205,12 @@ class LogContext:
             return "tls"
         if kind in ("ssh-banner", "ftp-banner", "ssh-no-banner", "host-not-found", "packet-length"):
             return "connect"
-        if kind == "ssh-auth":
-            return "login"
+        fixed = _STAGE_OF_KIND.get(kind)
+        if fixed:
+            return fixed
         prev = self.last_command(s.line)
         if prev is None:
-            return "connect"
+            return "tls" if kind in ("tls-shutdown", "tls-session-reuse") else "connect"
         v = prev.verb
         if v in DATA_SETUP:
             return "data-connection"

@@ -90,7 +90,8 @@ _FILEZILLA = _Format(
         re.compile(r"Error:"),
         re.compile(
             r"Status:(?=[ \t]*(?:" + FZ_STATUS_WORTH_KEEPING + r"))"
-            r"(?![ \t]*(?:Connecting to " + _NO_FAIL + r"|TLS connection established|Connection established))"
+            r"(?![ \t]*(?:Connecting to " + _NO_FAIL + r"|TLS connection established|Connection established|"
+            r"Disconnected from server\n))"
         ),
     ),
     reply_mark="Response:",

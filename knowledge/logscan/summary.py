@@ -8,8 +8,23 @@ from knowledge.logscan.context import LogContext, host_port
 from knowledge.logscan.ftp import DATA_COMMANDS, EPSV_PORT, HOST_PORT_NUMBERS
 from knowledge.logscan.model import Failure
 
-_SFTP_MARKS = re.compile(r"fzSftp|Transfer Protocol: SFTP|Using SFTP protocol|SSH_FXP|File protocol: SFTP|"
-                         r"Connected to \S+\.$|^sftp>|Remote version: SSH-|Session protocol: SFTP")  # fmt: skip
+_SFTP_MARKS = re.compile(
+    r"fzSftp|Transfer Protocol: SFTP|Using SFTP protocol|SSH_FXP?|File protocol: SFTP|^sftp>|"
+    r"Remote version: SSH-|Session protocol: SFTP|\[SFTP\]|\"protocol\": ?\"sftp\"|^Error code: \d+$|"
+    r"^Error message from server: |sshd\[\d+\]|subsystem request for sftp|internal-sftp|"
+    # FileZilla's SFTP sessions: lower-case commands to its fzsftp helper, and its messages
+    r"^(?:[\d:. T-]+)?Command:[ \t]*(?:open \"|pwd$|ls$|cd \"|put \"|get \"|keyfile \"|mkdir \"|chmod )|"
+    r"^(?:[\d:. T-]+)?Status:[ \t]*(?:Current directory is|Listing directory /|Using username )",
+    re.M,
+)
+# Formats that are FTP whatever they hold (a FileZilla log with only status lines is still an FTP session).
+_FTP_FORMATS = frozenset(
+    ("filezilla", "curl", "lftp", "ftplib", "ftp-client", "fluentftp", "vsftpd", "proftpd", "pure-ftpd",
+     "filezilla-server", "iis")
+)  # fmt: skip
+# sftp prints "Connected to host." - and so does the ftp command, before the server's replies.
+_SFTP_CONNECTED = re.compile(r"^Connected to \S+\.$", re.M)
+_TLS_KINDS = frozenset(("tls-established", "tls-handshake", "tls-cert", "tls-shutdown", "tls-session-reuse"))
 _ESTABLISHED = re.compile(r"Connected (?:to|with)|Connection established")
 _CONNECT_FAILURES = frozenset(("refused", "timeout", "host-not-found"))
 _CLIENT_ADDRESS = re.compile(r"Client \"([^\"]*)\"")
@@ -43,7 +58,7 @@ def tls_mode(ctx: LogContext) -> str | None:
                 auth_ok = True
     if auth_ok:
         return "explicit"
-    tls_up = any(s.kind in ("tls-established", "tls-handshake", "tls-cert") for s in ctx.signals)
+    tls_up = any(s.kind in _TLS_KINDS for s in ctx.signals)
     if tls_up and not auth_tried:
         return "implicit"
     if auth_tried and ctx.exchanges and ctx.exchanges[-1].verb == "AUTH":
@@ -52,9 +67,13 @@ def tls_mode(ctx: LogContext) -> str | None:
 
 
 def detect_protocol(fmt: str, ctx: LogContext, head: str) -> str | None:
-    if fmt == "openssh" or _SFTP_MARKS.search(head):
+    """sftp for SSH logs and SFTP sessions, ftps when TLS was used or tried (a certificate, a handshake, AUTH
+    TLS accepted), ftp otherwise; None when the text shows no session at all."""
+    if fmt in ("openssh", "sshd") or _SFTP_MARKS.search(head):
         return "sftp"
-    if not ctx.exchanges and not any(s.kind != "connecting" for s in ctx.signals):
+    if not ctx.exchanges and _SFTP_CONNECTED.search(head):
+        return "sftp"
+    if not ctx.exchanges and not any(s.kind != "connecting" for s in ctx.signals) and fmt not in _FTP_FORMATS:
         return None
     return "ftps" if tls_mode(ctx) else "ftp"
 
