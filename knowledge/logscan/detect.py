@@ -19,6 +19,8 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str], int], ...] = (
     ("ftp-client",
      re.compile(r"^(?:ftp> |Name \([^)\n]*\): |local: \S[^\n]* remote: |Remote system type is )", re.M), 10),
     ("ftp-client", re.compile(r"^---> [^\n]*\n[1-6]\d\d[ -]", re.M), 4),
+    # "Connected to host." followed by the server's reply, or started from a Windows prompt ("C:\\>ftp host")
+    ("ftp-client", re.compile(r"^Connected to \S+\.\n[1-6]\d\d[ -]|^[A-Za-z]:\\[^>\n]*>ftp\b", re.M), 10),
     ("ftplib", re.compile(r"^\*(?:cmd|resp|get|put)\* ['\"]", re.M), 4),
     # a traceback that ends in ftplib's exceptions (also when the paste lost its line ends)
     ("ftplib", re.compile(r"error_(?:perm|temp|reply|proto)[:,] |/ftplib\.py\b"), 6),

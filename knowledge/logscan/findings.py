@@ -28,6 +28,8 @@ _BANNER_VERSION_LINES = (
 _WRITABLE_CHROOT = re.compile(r"writable root inside chroot|writeable root inside chroot")
 _NO_HOME = re.compile(r"(?i)OOPS: (?:cannot change directory|chdir)|home directory .*(?:not exist|missing)")
 _OOPS = re.compile(r"\bOOPS: ")
+_SECCOMP = re.compile(r"priv_sock_get_cmd|PR_SET_SECCOMP|seccomp")
+_SERVER_METHODS = re.compile(r"server sent: ([\w@.,-]+)|Authentications? that can continue: ([\w@.,-]+)")
 _TOO_MANY = re.compile(r"(?i)too many|max(?:imum)? \d* ?(?:users|connections|clients)|try again later|limit")
 _NOT_IMPLEMENTED = re.compile(r"(?i)not implemented|not understood|unknown command|unrecognized command|not supported")
 _SESSION_REUSE = re.compile(r"(?i)resum|reuse")
@@ -87,9 +89,10 @@ def _address_kind(ip: str) -> str:
 class Analysis:
     """Runs every rule once over the exchanges and signals."""
 
-    def __init__(self, ctx: LogContext, protocol: str | None) -> None:
+    def __init__(self, ctx: LogContext, protocol: str | None, ftps_url: bool = False) -> None:
         self.ctx = ctx
         self.protocol = protocol
+        self.ftps_url = ftps_url  # the log names an ftps:// address: the client asked for implicit FTPS
         self.found = _Collector()
         self.curl_exits = {s.value: s for s in ctx.signals if s.kind == "curl-exit"}
 
@@ -218,6 +221,8 @@ class Analysis:
                 add(10, "vsftpd-writable-chroot", say("vsftpd-writable-chroot", reply=reply), [e.line], entry)
             elif _NO_HOME.search(e.text):
                 add(10, "home-directory-missing", say("home-directory-missing", evidence=f"'{reply}'"), [e.line], entry)
+            elif _OOPS.search(e.text) and _SECCOMP.search(e.text):
+                add(10, "vsftpd-seccomp", say("vsftpd-seccomp", reply=reply), [e.line], entry)
             elif _OOPS.search(e.text):
                 add(12, "server-oops", say("server-oops", reply=reply), [e.line], entry)
             elif code in ("421", "530") and (
@@ -390,7 +395,9 @@ class Analysis:
                 add(13, fid, say(fid, text=text), [s.line], entry)
             elif kind == "tls-handshake":
                 plain = "wrong version number" in s.text or "packet length too long" in s.text
-                why = say("tls-handshake", "plain_answer" if plain else "no_common")
+                why = say(
+                    "tls-handshake", "plain_answer" if plain else "implicit_url" if self.ftps_url else "no_common"
+                )
                 add(16, "tls-handshake", say("tls-handshake", text=text, why=why), [s.line], entry)
             elif kind == "tls-shutdown":
                 channel = (
@@ -400,7 +407,13 @@ class Analysis:
             elif kind == "tls-session-reuse":
                 add(9, "tls-session-reuse", say("tls-session-reuse", text=text), [s.line], entry)
             elif kind == "ssh-auth" and self.protocol == "sftp":
-                add(14, "login-failed", say("login-failed", "ssh", text=text), [s.line], entry)
+                methods = _SERVER_METHODS.search(s.text)
+                listed = (methods.group(1) or methods.group(2)) if methods else ""
+                if listed and "password" not in listed and "keyboard" not in listed:
+                    summary = say("login-failed", "methods", methods=listed.replace(",", ", "), text=text)
+                else:
+                    summary = say("login-failed", "ssh", text=text)
+                add(14, "login-failed", summary, [s.line], entry)
             elif kind == "auth-failed":
                 part = "ssh" if self.protocol == "sftp" else "server_log"
                 add(14, "login-failed", say("login-failed", part, text=text), [s.line], entry)

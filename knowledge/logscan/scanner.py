@@ -105,7 +105,7 @@ def _analyse(fmt: str, events: list[Event], head: str, truncated: bool) -> tuple
     del events
     ctx = LogContext(exchanges, signals)
     protocol = detect_protocol(fmt, ctx, head)
-    analysis = Analysis(ctx, protocol)
+    analysis = Analysis(ctx, protocol, ftps_url="ftps://" in head)
     failure = analysis.failure()
     findings = analysis.findings(failure)
     result = ScanResult(

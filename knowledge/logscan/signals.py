@@ -154,4 +154,8 @@ def find_signals(events: list[Event]) -> list[Signal]:
         found = classify(text)
         if found is not None:
             signals.append(Signal(line, found[0], text, found[1]))
+            if found[0] == "curl-exit":  # "curl: (35) ... wrong version number": also what the text says
+                detail = classify(text[text.find(")") + 1 :])
+                if detail is not None and detail[0] in ERROR_KINDS:
+                    signals.append(Signal(line, detail[0], text, detail[1]))
     return signals

@@ -12,6 +12,9 @@ _SFTP_MARKS = re.compile(
     r"fzSftp|Transfer Protocol: SFTP|Using SFTP protocol|SSH_FXP?|File protocol: SFTP|^sftp>|"
     r"Remote version: SSH-|Session protocol: SFTP|\[SFTP\]|\"protocol\": ?\"sftp\"|^Error code: \d+$|"
     r"^Error message from server: |sshd\[\d+\]|subsystem request for sftp|internal-sftp|"
+    # messages only an SSH client prints (PuTTY's core, in WinSCP and FileZilla, and OpenSSH)
+    r"No supported authentication methods|Server refused our key|Permission denied \((?:publickey|password|keyboard)|"
+    r"Authentications? that can continue|Host key verification failed|Network error: Connection to \"[^\"]*\" |"
     # FileZilla's SFTP sessions: lower-case commands to its fzsftp helper, and its messages
     r"^(?:[\d:. T-]+)?Command:[ \t]*(?:open \"|pwd$|ls$|cd \"|put \"|get \"|keyfile \"|mkdir \"|chmod )|"
     r"^(?:[\d:. T-]+)?Status:[ \t]*(?:Current directory is|Listing directory /|Using username )",
