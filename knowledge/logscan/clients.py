@@ -82,8 +82,21 @@ _CURL = re.compile(r"\n(?:([<>]) |\*[ \t]+(?=" + CURL_NOTES + r")|(?=curl: \())(
 _CURL_KIND = {None: NOTE, "<": REPLY, ">": COMMAND}
 
 
+# Without -v, curl prints only its exit line; some carry the server's reply code ("(25) Failed FTP upload: 553").
+_CURL_EXIT_REPLY = re.compile(r"\ncurl: \((\d+)\) [^\n]*?: ([45]\d\d)\b([^\n]*)")
+_CURL_EXIT_VERB = {"25": "STOR", "67": "PASS", "9": "CWD", "19": "RETR", "78": "RETR", "21": "QUOTE"}
+
+
 def parse_curl(body: str) -> list[Event]:
-    return _marked_lines(_CURL, _CURL_KIND, body, str.rstrip)
+    events = _marked_lines(_CURL, _CURL_KIND, body, str.rstrip)
+    if "\n< " not in body and "curl: (" in body:
+        for line, m in iter_matches(_CURL_EXIT_REPLY, body):
+            verb = _CURL_EXIT_VERB.get(m.group(1))
+            if verb:
+                events.append((line, COMMAND, verb, None))
+            events.append((line, REPLY, f"{m.group(2)}{m.group(3)}".rstrip(), None))
+        events.sort(key=lambda event: event[0])
+    return events
 
 
 # --- lftp "debug 10": "<--- 220 ...", "---> USER x", "**** error", "---- Connecting to ...".

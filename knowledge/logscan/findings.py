@@ -28,6 +28,7 @@ _BANNER_VERSION_LINES = (
 _WRITABLE_CHROOT = re.compile(r"writable root inside chroot|writeable root inside chroot")
 _NO_HOME = re.compile(r"(?i)OOPS: (?:cannot change directory|chdir)|home directory .*(?:not exist|missing)")
 _OOPS = re.compile(r"\bOOPS: ")
+_OOPS_LOG_FILE = re.compile(r"(?i)(?:failed to open|cannot open)[^\n]*log file|vsftpd_log_file|xferlog")
 _SECCOMP = re.compile(r"priv_sock_get_cmd|PR_SET_SECCOMP|seccomp")
 _SERVER_METHODS = re.compile(r"server sent: ([\w@.,-]+)|Authentications? that can continue: ([\w@.,-]+)")
 _TOO_MANY = re.compile(r"(?i)too many|max(?:imum)? \d* ?(?:users|connections|clients)|try again later|limit")
@@ -224,7 +225,8 @@ class Analysis:
             elif _OOPS.search(e.text) and _SECCOMP.search(e.text):
                 add(10, "vsftpd-seccomp", say("vsftpd-seccomp", reply=reply), [e.line], entry)
             elif _OOPS.search(e.text):
-                add(12, "server-oops", say("server-oops", reply=reply), [e.line], entry)
+                part = "log_file" if _OOPS_LOG_FILE.search(e.text) else "summary"
+                add(12, "server-oops", say("server-oops", part, reply=reply), [e.line], entry)
             elif code in ("421", "530") and (
                 (code == "421" and v in (None, "USER", "PASS") and ctx.first_in_session(e)) or _TOO_MANY.search(e.text)
             ):
