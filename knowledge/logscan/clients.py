@@ -76,7 +76,8 @@ CURL_NOTES = (
     r"Accept timeout|Timeout|timeout|Received only partial|Connection died|Connection refused|"
     r"[^\n]*(?:error|failed)"
 )
-_CURL = re.compile(r"\n(?:([<>]) |\*[ \t]+(?=" + CURL_NOTES + r")|(?=curl: \())([^\n]*)")
+# (basic-ftp's console log uses curl's "> "/"< " marks and adds "Error: ..." lines)
+_CURL = re.compile(r"\n(?:([<>]) |\*[ \t]+(?=" + CURL_NOTES + r")|(?=curl: \(|Error: ))([^\n]*)")
 
 
 _CURL_KIND = {None: NOTE, "<": REPLY, ">": COMMAND}

@@ -34,6 +34,16 @@ _SERVER_METHODS = re.compile(r"server sent: ([\w@.,-]+)|Authentications? that ca
 _TOO_MANY = re.compile(r"(?i)too many|max(?:imum)? \d* ?(?:users|connections|clients)|try again later|limit")
 _NOT_IMPLEMENTED = re.compile(r"(?i)not implemented|not understood|unknown command|unrecognized command|not supported")
 _SESSION_REUSE = re.compile(r"(?i)resum|reuse")
+# The only positive reply some commands can get: another 2xx is an answer to something else.
+_EXPECTED_REPLY = {
+    "PASV": "227",
+    "EPSV": "229",
+    "PWD": "257",
+    "XPWD": "257",
+    "MKD": "257",
+    "SIZE": "213",
+    "MDTM": "213",
+}
 _DATA_STAGES = frozenset(("transfer", "data-connection", "listing", "upload", "download"))
 _DOCKER_NETWORK = ("172.17.", "172.18.", "172.19.", "172.20.", "172.21.")
 _CURL_ENTRY_OF_KIND = {"refused": "7", "timeout": "28", "host-not-found": "6", "tls-handshake": "35", "tls-cert": "60"}
@@ -212,6 +222,9 @@ class Analysis:
             if code == "257" and v in ("PWD", "XPWD") and e.text.startswith('257 ""'):
                 add(15, "home-directory-missing", say("home-directory-missing", evidence=f"'{_short(e.text, 60)}'"),
                     [e.line], None)  # fmt: skip
+            if code and code[0] == "2" and _EXPECTED_REPLY.get(v or "", code) != code:
+                summary = say("replies-out-of-step", verb=v, code=code, reply=_short(e.text, 90))
+                add(12, "replies-out-of-step", summary, [e.line], f"ftp-{code}")
             if code is None or code[0] not in "45":
                 continue
             reply = _short(e.text, 90)
@@ -433,6 +446,8 @@ class Analysis:
                 add(10, "chroot-ownership", say("chroot-ownership", text=text), [s.line], None)
             elif kind == "key-file-modes":
                 add(10, "key-file-modes", say("key-file-modes", text=text), [s.line], None)
+            elif kind == "local-file":
+                add(9, "local-file-error", say("local-file-error", text=text), [s.line], None)
             elif kind == "empty-path":
                 add(15, "home-directory-missing", say("home-directory-missing", evidence=f"'{text}'"), [s.line], None)
             elif kind == "client-error" and "Login failed" in s.text and "(Login failed)" in s.text:

@@ -15,7 +15,7 @@ ERROR_KINDS = frozenset(
         "curl-exit", "ssh-banner", "ftp-banner", "packet-length", "ssh-no-banner", "ssh-auth", "tls-cert",
         "tls-handshake", "host-not-found", "refused", "timeout", "reset", "sftp-status", "winsock", "client-error",
         "tls-shutdown", "tls-session-reuse", "chroot-ownership", "key-file-modes", "auth-failed", "no-route",
-        "empty-path", "sftp-setstat",
+        "empty-path", "sftp-setstat", "local-file",
     )
 )  # fmt: skip
 
@@ -30,6 +30,9 @@ _PATTERNS = (
     ("sftp_setstat", r"does not support operations to modify file attributes|error occurred while setting the "
                      r"permissions and/or timestamp|SSH_FXP_SETSTAT"),
     ("empty_path", r"[Ss]erver returned empty path"),
+    ("local_file", r"Can't read [“\"']|Can't open [“\"'][A-Za-z]:|[Cc]annot (?:read|open) (?:the )?local file|"
+                   r"[Ff]ailed to open (?:local )?file [“\"'][^\n]*for (?:reading|writing)|"
+                   r"local file[^\n]*(?:not found|denied)"),
     ("auth_failed", r"Authentication failed for user|Login authentication failed|FAIL LOGIN|Login incorrect|"
                     r"Failed (?:password|publickey|keyboard-interactive\S*) for|Error during authentication|"
                     r"Authentications? that can continue"),
@@ -68,7 +71,8 @@ _PATTERNS = (
     ("data_connecting", r"Connecting data socket|Connect data stream|DataChannelOpened"),
     ("connecting", r"Connecting to|Trying |Connected to|Connected with|Connection established|Looking up host|"
                    r"Resolving address|ControlChannelOpened|^CONNECT: Client|FTP session opened"),
-    ("client_error", r"Could not connect to server|Failed to (?:connect|retrieve|establish|open)|"
+    ("client_error", r"Could not connect to server|fatal transfer error|Can't parse response|"
+                     r"Failed to (?:connect|retrieve|establish|open)|"
                      r"Critical (?:file transfer )?error|"
                      r"Fatal error|Transfer failed|Could not retrieve|Could not read from socket|Network error|"
                      r"FATAL ERROR|Connection closed|Login failed|Access failed|EOFError|Not connected|"

@@ -27,6 +27,8 @@ _FTP_FORMATS = frozenset(
 )  # fmt: skip
 # sftp prints "Connected to host." - and so does the ftp command, before the server's replies.
 _SFTP_CONNECTED = re.compile(r"^Connected to \S+\.$", re.M)
+# FileZilla's debug trace of its TLS layer, in a log whose status lines say nothing about TLS
+_FZ_TLS_TRACE = re.compile(r"Trace:\s+(?:CTlsSocket|tls_layer)")
 _TLS_KINDS = frozenset(("tls-established", "tls-handshake", "tls-cert", "tls-shutdown", "tls-session-reuse"))
 _ESTABLISHED = re.compile(r"Connected (?:to|with)|Connection established")
 _CONNECT_FAILURES = frozenset(("refused", "timeout", "host-not-found"))
@@ -78,6 +80,8 @@ def detect_protocol(fmt: str, ctx: LogContext, head: str) -> str | None:
         return "sftp"
     if not ctx.exchanges and not any(s.kind != "connecting" for s in ctx.signals) and fmt not in _FTP_FORMATS:
         return None
+    if fmt == "filezilla" and _FZ_TLS_TRACE.search(head):
+        return "ftps"
     return "ftps" if tls_mode(ctx) else "ftp"
 
 
