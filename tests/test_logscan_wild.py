@@ -123,9 +123,9 @@ def test_scores_on_the_wild_corpus() -> None:
 
 
 def test_own_words_drop_echoed_log_text() -> None:
-    summary = "The server refused STOR with 553 ('Could not create file: permission denied'): the account may not write."
+    summary = "The server refused STOR with 553 ('Could not create file: permission denied'): you may not write."
     assert "permission" not in own_words(summary)
-    assert "may not write" in own_words(summary)
+    assert "may not write" in own_words(summary)  # the finding's own words stay
     assert "home directory" in own_words("The account's home directory does not exist ('257 \"\"').")
 
 

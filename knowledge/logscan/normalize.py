@@ -19,7 +19,8 @@ _CURL_MARKS = re.compile(r"(?m)^(?:< |\* |\*\s+Trying )")
 _QUOTE_PREFIX = re.compile(r"(?m)^[ \t]*>[ \t]?")
 
 # --- Markdown and BBCode around lines
-_WRAPPED_LINE = re.compile(r"(?m)^[ \t]*(?:`|\*\*)(?=[^`\n]*\S)|(?<=\S)(?:`|\*\*)[ \t]*$")
+# (a run of asterisks at a line end is a masked password, "PASS ********", not a bold marker)
+_WRAPPED_LINE = re.compile(r"(?m)^[ \t]*(?:`(?!``)|\*\*(?!\*))(?=[^`\n]*\S)|(?<=[^\s*`])(?:`|\*\*)[ \t]*$")
 _BBCODE = re.compile(r"\[/?(?:COLOR|CODE|QUOTE|SIZE|FONT|B|I|U)(?:=[^\]\n]*)?\]", re.I)
 
 # --- translated FileZilla labels (the client's message log in its shipped translations) -> English
