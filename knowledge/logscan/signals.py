@@ -33,7 +33,7 @@ _PATTERNS = (
     ("local_file", r"Can't read [“\"']|Can't open [“\"'][A-Za-z]:|[Cc]annot (?:read|open) (?:the )?local file|"
                    r"[Ff]ailed to open (?:local )?file [“\"'][^\n]*for (?:reading|writing)|"
                    r"local file[^\n]*(?:not found|denied)"),
-    ("auth_failed", r"Authentication failed for user|Login authentication failed|FAIL LOGIN|Login incorrect|"
+    ("auth_failed", r"Authentication failed for user|Login authentication failed|FAIL LOGIN|"
                     r"Failed (?:password|publickey|keyboard-interactive\S*) for|Error during authentication|"
                     r"Authentications? that can continue"),
     ("no_route", r"No route to host|[Nn]etwork is unreachable|EHOSTUNREACH|ENETUNREACH|[Hh]ost is unreachable"),
