@@ -33,14 +33,18 @@ def build_app(config: Config, store: Store) -> App:
         raise_error_for_unhandled_request=True,
     )
     worker = Worker(store, client, config, listeners.JOBS)
+    reported: set[tuple[str, str]] = set()
 
     @app.error
     def on_error(error: Exception, body: dict) -> BoltResponse | None:
         if isinstance(error, BoltUnhandledRequestError):
             # Acknowledge what we do not handle, or Slack redelivers it.
             return BoltResponse(status=200, body="")
-        kind = body.get("type") or body.get("command") or "request"
-        logger.error("listener failed on %s: %s", kind, error.__class__.__name__, exc_info=error)
+        kind = str(body.get("type") or body.get("command") or "request")[:40]
+        # The traceback once per kind of failure: a bug hit by every request must not flood the log.
+        first = (kind, error.__class__.__name__) not in reported
+        reported.add((kind, error.__class__.__name__))
+        logger.error("listener failed on %s: %s", kind, error.__class__.__name__, exc_info=error if first else None)
         return BoltResponse(status=200, body="")
 
     app.use(RefuseMalformed())
