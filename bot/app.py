@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_bolt import App, BoltContext, BoltResponse, Respond
 from slack_bolt.error import BoltUnhandledRequestError
 
-from bot import listeners
+from bot import listeners, metrics
 from bot.config import Config
 from bot.slack_client import web_client
-from bot.store import Store
+from bot.store import DatabaseError, Store
 from bot.web_transport import tls_context_for
 
 logger = logging.getLogger("bot")
@@ -34,6 +34,8 @@ def build_app(config: Config, store: Store) -> App:
         if isinstance(error, BoltUnhandledRequestError):
             # Acknowledge what we do not handle, or Slack redelivers it.
             return BoltResponse(status=200, body="")
+        if isinstance(error, (*store.db.errors, DatabaseError)):
+            metrics.database_error()
         kind = body.get("type") or body.get("command") or "request"
         logger.error("listener failed on %s: %s", kind, error.__class__.__name__, exc_info=error)
         return None

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import metrics
 from bot import triage_blocks as tb
 from bot.blocks import Message
 from bot.config import Config
@@ -43,6 +44,7 @@ class TriageFlow:
     ) -> None:
         state = self.tree.start(entry_id, prefilled)
         session = self.store.create_triage(channel, thread_ts, user_id, state.to_dict())
+        metrics.triage("started")
         self._post_next(session, state)
 
     def start_in_dm(self, entry_id: str, user_id: str, prefilled: dict[str, str] | None = None) -> str | None:
@@ -133,7 +135,7 @@ class TriageFlow:
 
     def _expire(self, session: TriageSession) -> None:
         """Says so in the thread with a button to start again, and forgets this and any other expired session."""
-        self.store.expire_triage(self.config.triage_ttl_days * 86400)
+        metrics.triage("expired", self.store.expire_triage(self.config.triage_ttl_days * 86400))
         prefilled = session.state.get("prefilled")  # what a log told stays known when starting again
         prefill = prefilled if isinstance(prefilled, dict) else {}
         self._post(session, tb.expired_message(str(session.state.get("entry_id", "")), prefill))
@@ -171,6 +173,8 @@ class TriageFlow:
         closed = tb.closed_question_message(question, what.capitalize(), user_id)
         if control == "stop":
             saved = self._save(session, new_state, user_id)
+            if saved:
+                metrics.triage("abandoned")
             if saved and message_ts:
                 self._update(channel, message_ts, closed)
             self._post(session, tb.note_message("Triage stopped. Ask me again any time."))
@@ -184,6 +188,7 @@ class TriageFlow:
         saved = self._save(session, new_state, user_id)
         if saved is None:
             return Reply("Someone answered at the same moment.")
+        metrics.triage("resolved" if fixed else "handed_off")
         outcome = "Fixed, said" if fixed else "Still broken, said"
         if message_ts:
             text = f"Checklist: {outcome.lower()} <@{user_id}>"
