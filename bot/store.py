@@ -93,6 +93,10 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def ping(self, timeout: float = 2.0) -> None:
+        """Raises one of `self.db.errors` unless the database answers within about `timeout` seconds."""
+        self.db.ping(timeout)
+
     def first_time(self, key: str) -> bool:
         """Records an event key; False when it was seen before (a redelivery)."""
         now = time.time()
