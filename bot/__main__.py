@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -30,15 +31,17 @@ class StartupProblem(Exception):
 def _build(config: Config, store: Store):
     from bot.app import build_app
 
-    return build_app(config, store)
+    app = build_app(config, store)
+    atexit.register(app.worker.stop)  # running jobs finish or go back to the queue for the next process
+    return app
 
 
-def open_store(url: str) -> Store:
+def open_store(config: Config) -> Store:
     """The store, its schema created or migrated; raises StartupProblem when the database cannot be used."""
     from bot.store import DatabaseError, Store
 
     try:
-        return Store(url)
+        return Store(config.database_url, config.database_timeout_seconds)
     except DatabaseError as exc:  # its message never holds the URL, which may hold a password
         problem = str(exc)
     except OSError as exc:
@@ -94,7 +97,7 @@ def run_http(config: Config) -> None:
     from bot.http_mode import serve, wsgi_app
 
     def factory():
-        store = open_store(config.database_url)
+        store = open_store(config)
         watch_readiness(store)
         return wsgi_app(_build(config, store), lambda: {"ok": True, "mode": "http"})
 
@@ -107,14 +110,18 @@ def run_socket(config: Config, store: Store) -> None:
     from bot.socket_mode import Connection
 
     metrics.use_one_process()
-    connection = Connection(_build(config, store), config.app_token or "")
+    app = _build(config, store)
+    connection = Connection(app, config.app_token or "")
     signal.signal(signal.SIGTERM, lambda *_: connection.stop())
     signal.signal(signal.SIGINT, lambda *_: connection.stop())
     if config.port_given:
         watch_readiness(store, connection.client.is_connected)
         serve_in_background(config.port, connection.health)
     logger.info("Socket Mode starting")
-    connection.run_forever()
+    try:
+        connection.run_forever()
+    finally:
+        app.worker.stop()
 
 
 def main() -> int:
@@ -131,7 +138,7 @@ def main() -> int:
     logs.setup(config.log_level, config.log_format)
     store = None
     try:
-        store = open_store(config.database_url)  # the schema is created or migrated here, once
+        store = open_store(config)  # the schema is created or migrated here, once
         check_slack(config)
     except StartupProblem as exc:
         if store is not None:

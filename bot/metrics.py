@@ -24,6 +24,8 @@ MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own na
 REQUEST_KINDS = ("command", "event", "action", "shortcut", "view", "other")
 API_OUTCOMES = ("ok", "ratelimited", "server_error", "network_error", "api_error")
 TRIAGE_OUTCOMES = ("started", "resolved", "handed_off", "abandoned", "expired")
+# The triage engine's final statuses (knowledge/triage/engine.py), as outcomes.
+_TRIAGE_ENDINGS = {"resolved": "resolved", "handoff": "handed_off", "stopped": "abandoned"}
 
 # Slack gives an acknowledgement 3 s; the bot's own p99 is well under 20 ms (bench/bench_ack.py).
 ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0)
@@ -220,6 +222,12 @@ def triage(outcome: str, count: int = 1) -> None:
     """A triage started, or ended in one of TRIAGE_OUTCOMES."""
     if count:
         _metrics().triages.labels(outcome).inc(count)
+
+
+def triage_saved(before: object, after: object) -> None:
+    """A triage's state was saved with status `after` (it had `before`): counted when that ends it."""
+    if after != before and isinstance(after, str) and after in _TRIAGE_ENDINGS:
+        triage(_TRIAGE_ENDINGS[after])
 
 
 def database_error() -> None:

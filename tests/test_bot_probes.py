@@ -19,6 +19,7 @@ from tests.standin import BotProcess, SlackStandIn, payloads
 from tests.standin.process import free_port
 
 WAIT_SECONDS = 30
+API = ("ok", "ratelimited", "server_error", "network_error", "api_error")
 
 
 def get(url: str) -> tuple[int, str, str]:
@@ -99,7 +100,7 @@ def test_http_metrics_count_requests_acks_web_api_calls_and_triages(standin: Sla
     slowest_bucket = value(after, "ftpcode_ack_seconds_bucket", kind="command", le="3.0")
     assert slowest_bucket == value(after, "ftpcode_ack_seconds_count", kind="command")
 
-    # A mention with a code: answered by chat.postMessage (rate-limited once, then sent again) and a triage.
+    # A mention with a code: its job's chat.postMessage is rate-limited once, so the job runs again; a triage.
     channel = new_id("C")
     wait_quiet(standin)
     standin.fail_next("chat.postMessage", status=429, retry_after=1)
@@ -108,12 +109,16 @@ def test_http_metrics_count_requests_acks_web_api_calls_and_triages(standin: Sla
     wait_posts(standin, channel, count=3)  # the refused answer, the answer, the first triage question
     found = wait_for_samples(
         bot.url,
-        lambda s: value(s, "ftpcode_slack_api_calls_total", method="chat.postMessage", outcome="ok") >= 2,
-        "the two chat.postMessage calls counted",
+        lambda s: value(s, "ftpcode_jobs_done_total", kind="mention") == 1,
+        "the mention's job done",
     )
     assert value(found, "ftpcode_requests_total", kind="event", status="200") == 1
-    assert value(found, "ftpcode_slack_api_retries_total", method="chat.postMessage") == 1
-    assert value(found, "ftpcode_slack_api_calls_total", method="chat.postMessage", outcome="ratelimited") == 0
+    calls = {o: value(found, "ftpcode_slack_api_calls_total", method="chat.postMessage", outcome=o) for o in API}
+    assert calls["ratelimited"] == 1 and calls["ok"] >= 2, calls
+    assert value(found, "ftpcode_jobs_queued_total", kind="mention") == 1
+    assert value(found, "ftpcode_jobs_started_total", kind="mention") == 2
+    assert value(found, "ftpcode_jobs_retried_total", kind="mention") == 1
+    assert value(found, "ftpcode_jobs_failed_total", kind="mention") == 0
     assert value(found, "ftpcode_triages_total", outcome="started") == 1
 
     standin.fail_next("chat.postMessage", status=200, error="not_in_channel")

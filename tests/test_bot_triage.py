@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from knowledge.triage import TriageState, load_tree
+from tests.slack_e2e import ANSWER_TIMEOUT
 from tests.standin import BotProcess, SlackStandIn, payloads
 from tests.standin.records import CallRecord
 from tests.test_store import fresh_postgres_database, postgres_server_url
@@ -162,11 +163,17 @@ class Driver:
         return [m["text"] for m in sorted(in_thread, key=lambda m: tuple(map(int, m["ts"].split("."))))]
 
     def updates_of(self, message: Posted) -> list[CallRecord]:
-        return [
-            c
-            for c in self.slack.calls("chat.update")
-            if (c.params["channel"], c.params["ts"]) == (message.channel, message.ts)
-        ]
+        """The chat.update calls on `message`, once there is at least one (the update follows the next post)."""
+        deadline = time.monotonic() + ANSWER_TIMEOUT
+        while True:
+            found = [
+                c
+                for c in self.slack.calls("chat.update")
+                if (c.params["channel"], c.params["ts"]) == (message.channel, message.ts)
+            ]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
 
     # -- answering --
 
