@@ -11,7 +11,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from http import HTTPStatus
 from socketserver import ThreadingMixIn
@@ -32,7 +32,6 @@ _liveness: Health = lambda: {"ok": True}  # noqa: E731
 _checks: dict[str, Check] = {}
 _running: dict[str, tuple[Future, float]] = {}  # a check still running from an earlier probe, and since when
 _lock = threading.Lock()
-_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="readiness")
 
 
 def set_liveness(health: Health) -> None:
@@ -91,7 +90,7 @@ def not_ready() -> dict[str, str]:
             if running is not None and not running[0].done():
                 reasons[name] = f"no answer for {time.monotonic() - running[1]:.0f} s"
                 continue
-            started[name] = _executor.submit(check)
+            started[name] = _in_background(check)
             _running[name] = (started[name], time.monotonic())
     deadline = time.monotonic() + CHECK_TIMEOUT_SECONDS
     for name, future in started.items():
@@ -104,6 +103,20 @@ def not_ready() -> dict[str, str]:
         if reason:
             reasons[name] = reason
     return reasons
+
+
+def _in_background(check: Check) -> Future:
+    """`check` on a daemon thread: one that hangs never holds up the process's exit."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(check())
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="readiness", daemon=True).start()
+    return future
 
 
 def _not_found(_environ: dict, start_response: Callable) -> Iterable[bytes]:
