@@ -10,6 +10,7 @@ import signal
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from dotenv import find_dotenv, load_dotenv
@@ -74,25 +75,47 @@ def check_slack(config: Config) -> None:
         raise StartupProblem(f"SLACK_BOT_TOKEN was refused by Slack ({error}): {WHERE_BOT_TOKEN}")
 
 
+def watch_readiness(store: Store, connected: Callable[[], bool] | None = None) -> None:
+    """What /readyz checks: the database answers and, in Socket Mode, the connection to Slack is open."""
+    from bot import health, metrics
+
+    def database() -> str | None:
+        try:
+            store.ping(health.CHECK_TIMEOUT_SECONDS)
+        except store.db.errors as exc:
+            metrics.database_error()
+            return f"the database does not answer ({exc.__class__.__name__})"
+        return None
+
+    health.add_readiness_check("database", database)
+    if connected is not None:
+        health.add_readiness_check("slack", lambda: None if connected() else "not connected to Slack (Socket Mode)")
+    # The work queue's "not stuck" check is added here too, as health.add_readiness_check("queue", ...).
+
+
 def run_http(config: Config) -> None:
     from bot.http_mode import serve, wsgi_app
 
     def factory():
-        app = _build(config, open_store(config))
-        return wsgi_app(app, lambda: {"ok": True, "mode": "http"})
+        store = open_store(config)
+        watch_readiness(store)
+        return wsgi_app(_build(config, store), lambda: {"ok": True, "mode": "http"})
 
     serve(factory, config)
 
 
 def run_socket(config: Config, store: Store) -> None:
+    from bot import metrics
     from bot.health import serve_in_background
     from bot.socket_mode import Connection
 
+    metrics.use_one_process()
     app = _build(config, store)
     connection = Connection(app, config.app_token or "")
     signal.signal(signal.SIGTERM, lambda *_: connection.stop())
     signal.signal(signal.SIGINT, lambda *_: connection.stop())
     if config.port_given:
+        watch_readiness(store, connection.client.is_connected)
         serve_in_background(config.port, connection.health)
     logger.info("Socket Mode starting")
     try:

@@ -8,11 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_bolt import App, BoltResponse
 from slack_bolt.error import BoltUnhandledRequestError
 
-from bot import listeners
+from bot import listeners, metrics
 from bot.config import Config
 from bot.middleware import ProvideWork, RefuseMalformed
 from bot.slack_client import web_client
-from bot.store import Store
+from bot.store import DatabaseError, Store
 from bot.worker import Worker
 
 logger = logging.getLogger("bot")
@@ -40,6 +40,8 @@ def build_app(config: Config, store: Store) -> App:
         if isinstance(error, BoltUnhandledRequestError):
             # Acknowledge what we do not handle, or Slack redelivers it.
             return BoltResponse(status=200, body="")
+        if isinstance(error, (*store.db.errors, DatabaseError)):
+            metrics.database_error()
         kind = str(body.get("type") or body.get("command") or "request")[:40]
         # The traceback once per kind of failure: a bug hit by every request must not flood the log.
         first = (kind, error.__class__.__name__) not in reported

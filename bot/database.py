@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 Execute = Callable[[str, Mapping[str, Any]], Any]
 """Runs one statement and returns its DB-API cursor (`fetchone`, `rowcount`, `description`)."""
@@ -43,6 +44,10 @@ class Database(Protocol):
     """"sqlite" or "postgresql": the few statements that differ (row locks) pick their form by it."""
 
     def transaction(self, write: bool) -> AbstractContextManager[Execute]: ...
+
+    def ping(self, timeout: float) -> None:
+        """Raises one of `errors` unless the database answers a trivial query within about `timeout` s."""
+        ...
 
     def close(self) -> None: ...
 
@@ -135,6 +140,17 @@ class SQLiteDatabase:
             finally:
                 self._writes.release()
 
+    def ping(self, timeout: float) -> None:
+        # A new connection, because the open ones keep working on a file that was deleted or replaced. mode=rw:
+        # a missing file is an error, not a new empty database. Reading the schema proves it is a database.
+        if self.path == ":memory:":
+            return
+        connection = sqlite3.connect(f"file:{quote(self.path)}?mode=rw", uri=True, timeout=timeout)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            connection.close()
+
     def close(self) -> None:
         with self._opened_lock:
             for connection in self._opened:
@@ -187,6 +203,10 @@ class PostgresDatabase:
                 return connection.execute(_pyformat(sql), params)
 
             yield execute
+
+    def ping(self, timeout: float) -> None:
+        with self._pool.connection(timeout=timeout) as connection:
+            connection.execute("SELECT 1")
 
     def close(self) -> None:
         self._pool.close()

@@ -10,6 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 
+from bot import metrics
 from bot.database import DEFAULT_TIMEOUT_SECONDS, Database, DatabaseError, DatabaseUnavailable, open_database
 from bot.jobs import JOBS_SCHEMA
 
@@ -89,6 +90,10 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def ping(self, timeout: float = 2.0) -> None:
+        """Raises one of `self.db.errors` unless the database answers within about `timeout` seconds."""
+        self.db.ping(timeout)
+
     def create_triage(
         self, channel_id: str, thread_ts: str, user_id: str, state: dict, team_id: str = ""
     ) -> TriageSession:
@@ -114,6 +119,7 @@ class Store:
                     "now": session.updated_at,
                 },
             )
+        metrics.triage("started")  # here, where it happens once: a job run again replays its journal instead
         return session
 
     def triage_by_id(self, session_id: str) -> TriageSession | None:
@@ -139,6 +145,7 @@ class Store:
             ).rowcount
         if done != 1:
             raise StaleSession(session.id)
+        metrics.triage_saved(session.state.get("status"), state.get("status"))
         return replace(session, user_id=owner, state=state, version=session.version + 1, updated_at=now)
 
     def note_question(self, session_id: str, question_id: str, message_ts: str) -> None:
@@ -151,9 +158,11 @@ class Store:
 
     def expire_triage(self, older_than_seconds: float) -> int:
         with self.db.transaction(write=True) as execute:
-            return execute(
+            removed = execute(
                 "DELETE FROM triage_sessions WHERE updated_at < :cutoff", {"cutoff": time.time() - older_than_seconds}
             ).rowcount
+        metrics.triage("expired", removed)
+        return removed
 
     def _one(self, where: str, params: dict[str, str]) -> TriageSession | None:
         with self.db.transaction(write=False) as execute:

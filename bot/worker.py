@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from bot import metrics
 from bot.config import Config
 from bot.database import DatabaseError
 from bot.jobs import Job, JobQueue
@@ -96,6 +97,7 @@ class Worker:
         if job is None:
             logger.info("%s was delivered before; skipped", key)
             return False
+        metrics.job_queued(kind)
         self._wake.set()
         return True
 
@@ -111,6 +113,7 @@ class Worker:
                 logger.error("in-memory queue full: %s dropped", kind)
                 return False
             self._memory.append((time.time(), Job(str(uuid.uuid4()), kind, payload, durable=False)))
+        metrics.job_queued(kind)
         self._wake.set()
         return True
 
@@ -153,6 +156,7 @@ class Worker:
             started = self._dispatch_once()
             if time.monotonic() - last_extend > self.config.job_lease_seconds / 3:
                 self._extend_leases()
+                self._observe_queue()
                 last_extend = time.monotonic()
             if not started:
                 self._wake.wait(POLL_SECONDS)
@@ -190,9 +194,17 @@ class Worker:
         except DatabaseError as exc:
             logger.warning("could not extend job leases: %s", exc)
 
+    def _observe_queue(self) -> None:
+        try:
+            stats = self.queue.stats()
+        except DatabaseError:
+            return
+        metrics.queue_state(int(stats["queued"]), stats["oldest_queued_seconds"])
+
     # -- running one job -----------------------------------------------------------------------------------
 
     def _run(self, job: Job) -> None:
+        metrics.job_started(job.kind)
         journal = Journal(job, self.queue.record)
         work = Work(
             job,
@@ -223,6 +235,7 @@ class Worker:
     def _finished(self, job: Job) -> None:
         if job.durable:
             self.queue.done(job)
+        metrics.job_done(job.kind)
 
     def _again(self, job: Job, after: float | None, reason: str) -> None:
         delay = backoff(job.attempts + (0 if job.durable else 1), self.config.job_retry_base_seconds)
@@ -239,8 +252,10 @@ class Worker:
             job.attempts += 1
             with self._lock:
                 self._memory.append((time.time() + delay, job))
+        metrics.job_retried(job.kind)
 
     def _give_up(self, job: Job, reason: str) -> None:
         logger.error("job %s (%s) failed for good: %s", job.id, job.kind, reason)
         if job.durable:
             self.queue.fail(job, reason)
+        metrics.job_failed(job.kind)

@@ -249,3 +249,37 @@ def test_postgresql_connections_cut_by_the_server_are_replaced(tmp_path: Path) -
             assert first_time(store, "event:EvAfterCut") is True
         finally:
             store.close()
+
+
+def test_ping_answers_on_a_working_database(store: Store) -> None:
+    store.ping(timeout=2)
+
+
+def test_ping_fails_while_the_sqlite_file_is_gone_and_creates_none(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    store = Store(f"sqlite:///{path}")
+    try:
+        store.create_triage("C1", "1700000000.001000", "U1", STATE)
+        path.rename(tmp_path / "moved.sqlite3")
+        with pytest.raises(store.db.errors):  # the store's open connections would not have noticed
+            store.ping(timeout=1)
+        assert not path.exists(), "the ping made a new, empty database"
+        (tmp_path / "moved.sqlite3").rename(path)
+        store.ping(timeout=1)
+    finally:
+        store.close()
+
+
+def test_ping_fails_within_its_timeout_when_the_postgresql_database_is_gone() -> None:
+    server = postgres_server_url()
+    with fresh_postgres_database(server) as url:
+        store = Store(url)
+        try:
+            with psycopg.connect(server, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE "{urlsplit(url).path.lstrip("/")}" WITH (FORCE)')
+            started = time.monotonic()
+            with pytest.raises(store.db.errors):
+                store.ping(timeout=1)
+            assert time.monotonic() - started < 5
+        finally:
+            store.close()
