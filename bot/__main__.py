@@ -20,6 +20,7 @@ from bot.config import WHERE_BOT_TOKEN, Config, ConfigError, from_env
 
 if TYPE_CHECKING:
     from bot.store import Store
+    from bot.worker import Worker
 
 logger = logging.getLogger("bot")
 
@@ -75,8 +76,9 @@ def check_slack(config: Config) -> None:
         raise StartupProblem(f"SLACK_BOT_TOKEN was refused by Slack ({error}): {WHERE_BOT_TOKEN}")
 
 
-def watch_readiness(store: Store, connected: Callable[[], bool] | None = None) -> None:
-    """What /readyz checks: the database answers and, in Socket Mode, the connection to Slack is open."""
+def watch_readiness(store: Store, worker: Worker, connected: Callable[[], bool] | None = None) -> None:
+    """What /readyz checks: the database answers, the work queue moves and, in Socket Mode, the connection
+    to Slack is open."""
     from bot import health, metrics
 
     def database() -> str | None:
@@ -90,7 +92,7 @@ def watch_readiness(store: Store, connected: Callable[[], bool] | None = None) -
     health.add_readiness_check("database", database)
     if connected is not None:
         health.add_readiness_check("slack", lambda: None if connected() else "not connected to Slack (Socket Mode)")
-    # The work queue's "not stuck" check is added here too, as health.add_readiness_check("queue", ...).
+    health.add_readiness_check("queue", worker.stuck)
 
 
 def run_http(config: Config) -> None:
@@ -98,8 +100,9 @@ def run_http(config: Config) -> None:
 
     def factory():
         store = open_store(config)
-        watch_readiness(store)
-        return wsgi_app(_build(config, store), lambda: {"ok": True, "mode": "http"})
+        app = _build(config, store)
+        watch_readiness(store, app.worker)
+        return wsgi_app(app, lambda: {"ok": True, "mode": "http"})
 
     serve(factory, config)
 
@@ -115,7 +118,7 @@ def run_socket(config: Config, store: Store) -> None:
     signal.signal(signal.SIGTERM, lambda *_: connection.stop())
     signal.signal(signal.SIGINT, lambda *_: connection.stop())
     if config.port_given:
-        watch_readiness(store, connection.client.is_connected)
+        watch_readiness(store, app.worker, connection.client.is_connected)
         serve_in_background(config.port, connection.health)
     logger.info("Socket Mode starting")
     try:

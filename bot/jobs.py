@@ -166,12 +166,17 @@ class JobQueue:
         now = time.time()
         with self.db.transaction(write=False) as execute:
             rows = execute("SELECT status, COUNT(*), MIN(created_at) FROM jobs GROUP BY status", {}).fetchall()
+            due = execute(
+                "SELECT MIN(run_after) FROM jobs WHERE status = 'queued' AND run_after <= :now AND lease_until <= :now",
+                {"now": now},
+            ).fetchone()[0]
         counts = {status: (count, oldest) for status, count, oldest in rows}
         queued, oldest = counts.get("queued", (0, None))
         return {
             "queued": queued,
             "failed": counts.get("failed", (0, None))[0],
             "oldest_queued_seconds": round(now - oldest, 1) if oldest else 0.0,
+            "oldest_due_seconds": round(now - due, 1) if due else 0.0,
         }
 
     def _purge_now_and_then(self, now: float) -> None:

@@ -38,6 +38,7 @@ from bot.web_transport import KeepAliveWebClient
 logger = logging.getLogger("bot.work")
 
 POLL_SECONDS = 1.0  # how soon work queued by another replica, or due again, is noticed
+STUCK_AFTER_SECONDS = 120.0  # a job due this long and claimed by nobody: no worker anywhere is taking work
 MEMORY_QUEUE_LIMIT = 1000
 MAX_BACKOFF_SECONDS = 60.0
 
@@ -142,6 +143,13 @@ class Worker:
     def busy(self) -> int:
         with self._lock:
             return len(self._running)
+
+    def stuck(self) -> str | None:
+        """Why the queue is stuck (for /readyz), or None."""
+        waited = self.queue.stats()["oldest_due_seconds"]
+        if waited > STUCK_AFTER_SECONDS:
+            return f"a job has been due for {waited:.0f} s and no worker took it"
+        return None
 
     def stats(self) -> dict[str, Any]:
         with self._lock:

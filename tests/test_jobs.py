@@ -129,3 +129,20 @@ def test_a_full_disk_makes_the_database_unavailable_then_refused_at_once(tmp_pat
             JobQueue(full.db).add("mention", {})
     finally:
         full.close()
+
+
+def test_a_job_due_long_ago_and_taken_by_nobody_makes_the_queue_stuck(store: Store) -> None:  # noqa: F811
+    from bot.config import from_env
+    from bot.web_transport import KeepAliveWebClient
+    from bot.worker import STUCK_AFTER_SECONDS, Worker
+
+    config = from_env({"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "e4b1c0de5ec7e7f00d5ca1ab1e5eed01"})
+    worker = Worker(store, KeepAliveWebClient(token="xoxb-1-2-abc"), config, {"mention": lambda work: None})
+    queue = JobQueue(store.db)
+    waiting = queue.add("mention", {})
+    assert worker.stuck() is None
+    with store.db.transaction(write=True) as execute:  # due since long ago, as if no worker anywhere ran
+        execute("UPDATE jobs SET run_after = :at", {"at": time.time() - STUCK_AFTER_SECONDS - 5})
+    assert "no worker took it" in (worker.stuck() or "")
+    queue.claim(1, lease_seconds=30)  # a worker took it: running is not stuck
+    assert worker.stuck() is None and waiting is not None
