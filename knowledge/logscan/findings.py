@@ -10,7 +10,7 @@ from knowledge.logscan.signals import ERROR_KINDS
 
 _PASV = re.compile(r"(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3})")
 _EPRT = re.compile(r"\|[12]\|([0-9A-Fa-f.:]+)\|(\d+)\|")
-_TLS_WORDING = re.compile(r"(?i)\b(?:TLS|SSL|FTPS|encrypt\w*|secure\w*|AUTH)\b")
+TLS_WORDING = re.compile(r"(?i)\b(?:TLS|SSL|FTPS|encrypt\w*|secure\w*|AUTH)\b")
 _FTP_REPLY_START = re.compile(r"\d{3}[ -]")
 _NOT_FOUND_VERBS = frozenset(
     "RETR STOR STOU APPE CWD XCWD LIST NLST MLSD MLST SIZE MDTM DELE MKD XMKD RMD XRMD RNFR RNTO".split()
@@ -33,7 +33,7 @@ def _short(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _decode_pasv(text: str) -> tuple[str, int] | None:
+def decode_pasv(text: str) -> tuple[str, int] | None:
     m = _PASV.search(text)
     if not m:
         return None
@@ -213,7 +213,7 @@ class Analysis:
                 continue
             reply = _short(e.text, 90)
             entry = f"ftp-{code}"
-            tls_words = bool(_TLS_WORDING.search(e.text)) and v != "AUTH"
+            tls_words = bool(TLS_WORDING.search(e.text)) and v != "AUTH"
             if (
                 code == "421"
                 and v in (None, "USER", "PASS")
@@ -299,7 +299,7 @@ class Analysis:
             host = ctx.host_at(e.line)
             control_ip = host[0] if host else None
             if e.code == "227":
-                decoded = _decode_pasv(e.text)
+                decoded = decode_pasv(e.text)
                 if decoded is None or not unreachable_from(decoded[0], control_ip or e.session):
                     continue
                 ip, port = decoded
@@ -350,7 +350,7 @@ class Analysis:
 
     @staticmethod
     def _port_target(command: str) -> str | None:
-        decoded = _decode_pasv(command)
+        decoded = decode_pasv(command)
         if decoded:
             return f"{decoded[0]}:{decoded[1]}"
         m = _EPRT.search(command)

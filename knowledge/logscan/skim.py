@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from knowledge.logscan.clients import _CURL_NOTES, _FZ_PREFIX, _FZ_STATUS_WORTH_KEEPING, parse_curl, parse_filezilla
 from knowledge.logscan.context import DATA_COMMANDS, LogContext, host_port, unreachable_from
 from knowledge.logscan.events import COMMAND, REPLY, Event
-from knowledge.logscan.findings import _decode_pasv
+from knowledge.logscan.findings import decode_pasv
 from knowledge.logscan.model import Exchange
 from knowledge.logscan.summary import _PASV
 
@@ -174,7 +174,7 @@ class Skim:
             pasv = _PASV.search(reply)
             if pasv is None or pasv.group(1, 2, 3, 4) == octets:
                 continue  # nothing to decode, or the session's own address: the rule skips it
-            decoded = _decode_pasv(reply)
+            decoded = decode_pasv(reply)
             if decoded is None or decoded[0] == host:
                 continue
             if host is None or unreachable_from(decoded[0], host):
@@ -377,7 +377,7 @@ def _look_ahead_kept(skim: Skim, ctx: LogContext) -> bool:
             code = e.code
             if code is None or code[0] in "45" or "\n" in e.text or e.verb in _OWN_SETUP_VERBS:
                 return False
-            if code == "227" and (decoded := _decode_pasv(e.text)) is not None:
+            if code == "227" and (decoded := decode_pasv(e.text)) is not None:
                 host = ctx.host_at(e.line)
                 if unreachable_from(decoded[0], (host[0] if host else None) or e.session):
                     return False
