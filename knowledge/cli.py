@@ -19,7 +19,8 @@ USAGE = """\
 ftpcode QUERY...            explain a code, a name, a reply line or an error message
 ftpcode list [FILTER]       the table: 1xx..6xx, ftp, winsock, sftp, client, curl
 ftpcode triage CODE         a guided troubleshooting conversation for CODE
-ftpcode scan FILE | -       read a client or server log and find what failed"""
+ftpcode scan FILE | -       read a client or server log and find what failed
+ftpcode probe HOST[:PORT]   test an allowed server step by step [--protocol ftp|ftpes|ftps|sftp]"""
 
 EPILOG = """\
 examples:
@@ -29,8 +30,10 @@ examples:
   ftpcode winsock 10061        ftpcode ECONNREFUSED      ftpcode sftp 3
   ftpcode passive mode         ftpcode list 4xx          ftpcode --json 425
   ftpcode triage 425           ftpcode scan filezilla.log
+  ftpcode probe ftp.example.com          ftpcode probe sftp.example.com:2222 --protocol sftp
 
-exit status: 0 found, 1 nothing matched, 2 usage error."""
+exit status: 0 found, 1 nothing matched, 2 usage error.
+probe: 0 every step passed, 1 a step failed, 2 usage error or refused."""
 
 
 class Style:
@@ -149,6 +152,38 @@ def cmd_scan(args: Sequence[str], as_json: bool, style: Style, out: TextIO) -> i
     return 0 if result.exchanges or result.findings else 1
 
 
+def cmd_probe(args: Sequence[str], protocol: str | None, as_json: bool, style: Style, out: TextIO) -> int:
+    import getpass
+
+    from knowledge.probe import MemoryLimiter, ProbeConfig, ProbeConfigError, Refused, run_probe
+    from knowledge.probe.text import render_probe
+
+    if len(args) == 2 and protocol is None:
+        args, protocol = args[:1], args[1]  # "ftpcode probe HOST sftp", as in Slack
+    if len(args) != 1:
+        print("usage: ftpcode probe HOST[:PORT] [--protocol ftp|ftpes|ftps|sftp] [--json]", file=sys.stderr)
+        return 2
+    try:
+        config = ProbeConfig.from_env()
+        limiter = MemoryLimiter(config.per_user_hour, config.per_target_hour)
+        result = run_probe(args[0], protocol, user=getpass.getuser(), config=config, limiter=limiter)
+    except (ProbeConfigError, Refused) as exc:
+        message = exc.message if isinstance(exc, Refused) else str(exc)
+        if as_json:
+            reason = exc.reason if isinstance(exc, Refused) else "config"
+            json.dump({"refused": message, "reason": reason}, out, indent=2, ensure_ascii=False)
+            out.write("\n")
+        else:
+            print(f"ftpcode probe: {message}", file=sys.stderr)
+        return 2
+    if as_json:
+        json.dump(result.to_json(), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        out.write(render_probe(result, style, _width()))
+    return 1 if result.failure else 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ftpcode",
@@ -159,6 +194,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("query", nargs="*", help="a code, a name, a reply line or free text")
     p.add_argument("--json", action="store_true", help="print one JSON document (see README)")
+    p.add_argument("--protocol", type=str.lower, choices=("ftp", "ftpes", "ftps", "sftp"), help="probe: the protocol")
     colour = p.add_mutually_exclusive_group()
     colour.add_argument("--color", dest="colour", action="store_true", default=None, help="always colour")
     colour.add_argument("--no-color", dest="colour", action="store_false", help="never colour")
@@ -181,6 +217,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return cmd_triage(words[1:], out)
         if command == "scan":
             return cmd_scan(words[1:], args.json, style, out)
+        if command == "probe":
+            return cmd_probe(words[1:], args.protocol, args.json, style, out)
         if not words:
             parser().print_help(out)
             return 2
