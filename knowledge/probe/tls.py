@@ -7,6 +7,7 @@ session can still be probed. The host name is checked here, against the name the
 from __future__ import annotations
 
 import datetime
+import functools
 import ipaddress
 import socket
 import ssl
@@ -18,8 +19,10 @@ EXPIRING_DAYS = 14
 OLD_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1")
 
 
+@functools.lru_cache(maxsize=4)
 def contexts(ca_file: str | None) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """(verifying, lenient): the first checks the chain, the second accepts any certificate."""
+    """(verifying, lenient): the first checks the chain, the second accepts any certificate. Made once per
+    process (loading the system's CA store takes tens of milliseconds) and shared by every probe."""
     verifying = ssl.create_default_context()
     if ca_file:
         verifying.load_verify_locations(cafile=ca_file)
