@@ -122,7 +122,7 @@ def test_expired_certificate_and_the_probe_goes_on(expired_tls_server: Server) -
     result = probe(expired_tls_server, "ftpes", ca_file=expired_tls_server.ca_file)
     assert failed_step(result) == "certificate"
     assert ids(result)[0] == "tls-expired" and "tls-untrusted" not in ids(result)
-    assert "3 days ago" in result.findings[0].summary
+    assert "3 days ago" in result.findings[0].summary, result.findings[0].summary
     # reconnected without verification: logged in and listed over TLS
     statuses = {s.name: s.status for s in result.steps}
     assert statuses["prot"] == statuses["login"] == statuses["list"] == "ok"

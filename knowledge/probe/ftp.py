@@ -213,7 +213,7 @@ class FtpProbe(Session):
         cipher = sock.cipher()
         detail = f"{sock.version()}, {cipher[0] if cipher else 'no cipher'}"
         if reply is not None:
-            detail = f"{reply.first}; {detail}"
+            detail = f"{reply.first} ({detail})"
         self.record.step(step, "ok", started, detail, command=command, reply=reply.text if reply else None)
         self._certificate(sock, verify_error)
         return True
@@ -271,7 +271,7 @@ class FtpProbe(Session):
         if reply.ok("2"):
             self.prot_p = True
             self.record.step(
-                "prot", "ok", started, f"{reply.first}: the data connection is encrypted", command="PROT P"
+                "prot", "ok", started, f"{reply.first} (the data connection is encrypted)", command="PROT P"
             )
             return True
         shown = f"{reply.first} (listings and files would cross the network unencrypted)"
@@ -351,7 +351,7 @@ class FtpProbe(Session):
             raise _Stop from None
         m = _EPSV_PORT.search(epsv.text) if epsv.code == "229" else None
         if m and 0 < int(m.group(2)) < 65536:
-            self.record.step("epsv", "ok", started, f"{epsv.first}: port {m.group(2)}", command="EPSV")
+            self.record.step("epsv", "ok", started, f"{epsv.first} (port {m.group(2)})", command="EPSV")
             if pasv_port is None:
                 self.facts["passive-address"] = "epsv"
             return int(m.group(2))
@@ -383,9 +383,8 @@ class FtpProbe(Session):
             self.facts["passive-address"] = "public"
         else:
             status, finding = "ok", None  # the control connection's own address: right for any client
-        detail = f"{reply.first}: {announced}:{port}"
-        if finding:
-            detail += f", not the control connection's address {control}"
+        detail = f"{reply.first} (announced {announced}:{port}"
+        detail += f", not the control connection's address {control})" if finding else ")"
         self.record.step("pasv", status, started, detail, command="PASV", reply=reply.text)
         if finding:
             self.record.find(finding, "pasv", "warn" if status == "warn" else "fail", **values)

@@ -132,12 +132,11 @@ def problems(
 ) -> list[Problem]:
     """Every reason a client would refuse (or soon refuse) this certificate, not only OpenSSL's first."""
     found: list[Problem] = []
+    date = f"{cert.not_after:%Y-%m-%d %H:%M} UTC"
     if cert.not_after < now:
-        days = (now - cert.not_after).days
-        found.append(Problem("tls-expired", "fail", {"date": f"{cert.not_after:%Y-%m-%d}", "days": str(days)}))
+        found.append(Problem("tls-expired", "fail", {"date": date, "ago": _days(now - cert.not_after) + " ago"}))
     elif (cert.not_after - now).days < EXPIRING_DAYS:
-        days = (cert.not_after - now).days
-        found.append(Problem("tls-expiring", "warn", {"date": f"{cert.not_after:%Y-%m-%d}", "days": str(days)}))
+        found.append(Problem("tls-expiring", "warn", {"date": date, "left": "in " + _days(cert.not_after - now)}))
     if cert.not_before > now:
         found.append(Problem("tls-not-yet-valid", "fail", {"date": f"{cert.not_before:%Y-%m-%d %H:%M} UTC"}))
     if verify_error and cert.self_signed:
@@ -150,3 +149,7 @@ def problems(
     if version in OLD_VERSIONS:
         found.append(Problem("tls-old-version", "warn", {"version": version}))
     return found
+
+
+def _days(span: datetime.timedelta) -> str:
+    return "less than a day" if span.days < 1 else f"{span.days} day{'s' if span.days > 1 else ''}"
