@@ -105,6 +105,11 @@ def render_answer(answer: answers.Answer, by_id: dict, style: Style, width: int)
     return "\n".join(lines)
 
 
+def _print_json(document: object, out: TextIO) -> None:
+    json.dump(document, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
 def cmd_list(args: Sequence[str], as_json: bool, out: TextIO) -> int:
     try:
         _, entries = listing.select(finder().kb, " ".join(args))
@@ -114,8 +119,7 @@ def cmd_list(args: Sequence[str], as_json: bool, out: TextIO) -> int:
     wanted = " ".join(args).strip().lower()
     if as_json:
         rows = [{"id": e.id, "kind": e.kind, "code": e.code, "title": e.title} for e in entries]
-        json.dump({"filter": wanted or None, "entries": rows}, out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        _print_json({"filter": wanted or None, "entries": rows}, out)
         return 0
     for entry in entries:
         mark = "" if entry.standard else "  (non-standard)"
@@ -145,8 +149,7 @@ def cmd_scan(args: Sequence[str], as_json: bool, style: Style, out: TextIO) -> i
         print(f"ftpcode scan: cannot read {args[0]}: {exc.strerror}", file=sys.stderr)
         return 2
     if as_json:
-        json.dump(result.to_json(), out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        _print_json(result.to_json(), out)
     else:
         out.write(render_scan(result, style, _width()))
     return 0 if result.exchanges or result.findings else 1
@@ -171,14 +174,12 @@ def cmd_probe(args: Sequence[str], protocol: str | None, as_json: bool, style: S
         message = exc.message if isinstance(exc, Refused) else str(exc)
         if as_json:
             reason = exc.reason if isinstance(exc, Refused) else "config"
-            json.dump({"refused": message, "reason": reason}, out, indent=2, ensure_ascii=False)
-            out.write("\n")
+            _print_json({"refused": message, "reason": reason}, out)
         else:
             print(f"ftpcode probe: {message}", file=sys.stderr)
         return 2
     if as_json:
-        json.dump(result.to_json(), out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        _print_json(result.to_json(), out)
     else:
         out.write(render_probe(result, style, _width()))
     return 1 if result.failure else 0
@@ -224,8 +225,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return 2
         result = finder().lookup(" ".join(words))
         if args.json:
-            json.dump(answers.result_json(result), out, indent=2, ensure_ascii=False)
-            out.write("\n")
+            _print_json(answers.result_json(result), out)
         else:
             out.write(render_result(result, style, _width()))
         return 0 if result.found else 1

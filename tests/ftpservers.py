@@ -344,14 +344,34 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], seconds: float = 10
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(
-                f"vsftpd exited with {proc.returncode}: {proc.stderr.read().decode() if proc.stderr else ''}"
+                f"{proc.args[0]} exited with {proc.returncode}: {proc.stderr.read().decode() if proc.stderr else ''}"
             )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"vsftpd did not listen on {port} within {seconds}s")
+    raise RuntimeError(f"{proc.args[0]} did not listen on {port} within {seconds}s")
+
+
+def _daemon(command: list[str], server: Server) -> Iterator[Server]:
+    """Runs a server program in the foreground until the test ends; yields `server` once it listens."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _wait_for_port(server.port, proc)
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def _sbin(name: str) -> str | None:
+    """A Debian server program, whether or not /usr/sbin is on PATH."""
+    return shutil.which(name) or (f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None)
 
 
 @pytest.fixture
@@ -374,7 +394,7 @@ def vsftpd_implicit_server(tmp_path: Path) -> Iterator[Server]:
 
 
 def _vsftpd(tmp_path: Path, settings: list[str]) -> Iterator[Server]:
-    binary = shutil.which("vsftpd") or ("/usr/sbin/vsftpd" if os.path.exists("/usr/sbin/vsftpd") else None)
+    binary = _sbin("vsftpd")
     need_service(binary is not None, "vsftpd is not installed (apt-get install vsftpd)")
     need_service(os.geteuid() == 0, "vsftpd needs to start as root")
     assert binary is not None
@@ -423,24 +443,15 @@ def _vsftpd(tmp_path: Path, settings: list[str]) -> Iterator[Server]:
             ]
         )
     )
-    proc = subprocess.Popen([binary, str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        _wait_for_port(port, proc)
-        yield Server("127.0.0.1", port, "anonymous", "guest@example.com", root, log_file)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    server = Server("127.0.0.1", port, "anonymous", "guest@example.com", root, log_file)
+    yield from _daemon([binary, str(config)], server)
 
 
 @pytest.fixture
 def sshd_server(tmp_path: Path) -> Iterator[Server]:
     """OpenSSH's sshd (Debian's openssh-server) on an ephemeral port with a fresh ed25519 host key. It offers
     publickey and password logins and internal-sftp; no account of the test's is in it."""
-    binary = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/sshd") else None)
+    binary = _sbin("sshd")
     keygen = shutil.which("ssh-keygen")
     need_service(binary is not None and keygen is not None, "sshd is not installed (apt-get install openssh-server)")
     need_service(os.geteuid() == 0, "sshd needs to start as root")
@@ -457,17 +468,8 @@ def sshd_server(tmp_path: Path) -> Iterator[Server]:
             "Subsystem sftp internal-sftp", "LogLevel ERROR", "",
         ])
     )  # fmt: skip
-    proc = subprocess.Popen([binary, "-D", "-e", "-f", str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        _wait_for_port(port, proc)
-        yield Server("127.0.0.1", port, USER, PASSWORD, Path("/nonexistent"))
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    server = Server("127.0.0.1", port, USER, PASSWORD, Path("/nonexistent"))
+    yield from _daemon([binary, "-D", "-e", "-f", str(config)], server)
 
 
 @pytest.fixture

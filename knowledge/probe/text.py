@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import textwrap
 
-from knowledge import answer as answers
-from knowledge.lookup import finder
 from knowledge.probe.model import ProbeResult
-from knowledge.scan_text import Styler
+from knowledge.scan_text import Styler, codes_section
 
 MARKS = {"ok": "✓", "warn": "!", "fail": "✗", "skipped": "–"}
 
@@ -50,10 +48,5 @@ def render_probe(result: ProbeResult, style: Styler, width: int) -> str:
     step_wrap = textwrap.TextWrapper(width=width, initial_indent="  ", subsequent_indent=" " * 31)
     out += [step_wrap.fill(step_line(result, i)) for i in range(len(result.steps))]
     out.append(style.dim(f"  {result.seconds * 1000:,.0f} ms in all"))
-    kb = finder().kb
-    explained = [kb.by_id[i] for i in result.codes if i in kb.by_id][:3]
-    if explained:
-        out += ["", style.title("The codes in it")]
-        out += [bullet.fill(f"{answers.heading(e)}: {e.summary}") for e in explained]
-        out.append(style.dim(f"More: ftpcode {answers.query_for(explained[0])}"))
+    out += codes_section(result.codes, style, bullet)
     return "\n".join(out) + "\n"
