@@ -18,7 +18,7 @@ import time
 from knowledge.logscan.findings import TLS_WORDING, decode_pasv
 from knowledge.logscan.summary import server_of_greeting
 from knowledge.probe import tls
-from knowledge.probe.session import Session
+from knowledge.probe.session import Session, waited
 from knowledge.probe.wire import (
     MAX_LISTING_BYTES,
     Closed,
@@ -85,12 +85,15 @@ class FtpProbe(Session):
             while reply.code == "120":  # "service ready in nnn minutes": the 220 follows
                 reply = self.wire.read_reply(self.budget.deadline())
         except Timeout:
-            seconds = f"{self.config.step_timeout:g}"
-            if self.budget.left() > 0.05 and self.plan.protocol != "ftps" and self._speaks_tls():
-                self.record.step("greeting", "fail", started, "no greeting; the port completed a TLS handshake")
+            seconds = waited(started)
+            checked = self.budget.left() > 0.05 and self.plan.protocol != "ftps"
+            if checked and self._speaks_tls():
+                shown = f"no greeting within {seconds} s; a second connection completed a TLS handshake"
+                self.record.step("greeting", "fail", started, shown)
                 self.record.find("implicit-tls-port", "greeting", target=self.plan.target)
             else:
-                self.record.step("greeting", "fail", started, f"no greeting within {seconds} s")
+                shown = f"no greeting within {seconds} s" + ("; no TLS handshake either" if checked else "")
+                self.record.step("greeting", "fail", started, shown)
                 self.record.find("no-greeting", "greeting", seconds=seconds)
             return False
         except Closed:

@@ -70,7 +70,7 @@ class Session:
         self.record.step("connect", "fail", started, "; ".join(failures))
         reason = failures[-1].rsplit(" ", 1)[-1] if failures else "refused"
         finding = _CONNECT_FINDINGS.get(reason, "connect-refused")
-        seconds = f"{self.config.step_timeout:g}"
+        seconds = waited(started)
         self.record.find(finding, "connect", target=self.plan.target, seconds=seconds)
         return None
 
@@ -83,7 +83,7 @@ class Session:
                 )
                 self.record.find("out-of-time", step, seconds=f"{self.config.total_timeout:g}", step=step)
                 return
-            seconds = f"{min(self.config.step_timeout, self.config.total_timeout):g}"
+            seconds = waited(started)
             self.record.step(step, "fail", started, f"no answer to {what} within {seconds} s", command=command)
             self.record.find("step-timeout", step, what=what, seconds=seconds)
         elif isinstance(exc, Flood):
@@ -95,6 +95,11 @@ class Session:
             how = "closed" if isinstance(exc, Closed | EOFError) else _error_text(exc)
             self.record.step(step, "fail", started, f"the connection was {how} during {what}", command=command)
             self.record.find("connection-lost", step, when=f"during {what}", how=how)
+
+
+def waited(started: float) -> str:
+    """How long a step waited, as a finding says it ("10", "0.5")."""
+    return f"{time.perf_counter() - started:.1f}".removesuffix(".0")
 
 
 def _shown(address: str, port: int) -> str:

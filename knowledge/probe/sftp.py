@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any
 
-from knowledge.probe.session import Session
+from knowledge.probe.session import Session, waited
 from knowledge.probe.wire import Closed, Flood, Timeout, Wire, remaining
 
 MAX_BANNER_BYTES = 8 * 1024  # RFC 4253 §4.2 lets a server send lines before its version line
@@ -129,7 +129,7 @@ class SftpProbe(Session):
                 if size > MAX_BANNER_BYTES:
                     raise Flood
         except Timeout:
-            seconds = f"{self.config.step_timeout:g}"
+            seconds = waited(started)
             self.record.step("ssh-banner", "fail", started, f"no SSH banner within {seconds} s")
             self.record.find("ssh-no-banner", "ssh-banner", seconds=seconds)
             return None
