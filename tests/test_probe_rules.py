@@ -3,10 +3,13 @@ ports, every resolved address), the limits, the credentials file, and the wordin
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from knowledge.lookup import finder
 from knowledge.probe import MemoryLimiter, ProbeConfig, ProbeConfigError, Refused, run_probe
@@ -326,3 +329,34 @@ def test_every_finding_the_probe_can_give_is_worded_and_tied_to_an_existing_entr
         if "entry" in entry:
             sample = entry["entry"].format(code="530", status="3")
             assert sample in known, (finding_id, sample)
+
+
+# --- properties of the parsers --------------------------------------------------------------------------------
+
+typed = st.text(alphabet=st.characters(codec="utf-8"), max_size=60) | st.from_regex(
+    r"\A(sftp://|ftps://)?\[?[a-z0-9.:\-]{0,30}\]?(:\d{0,6})?\Z"
+)
+
+
+@given(typed, st.sampled_from([None, "ftp", "ftpes", "ftps", "sftp", "x"]))
+@settings(max_examples=300, deadline=None)
+def test_any_target_is_planned_or_refused_in_one_line(text: str, protocol: str | None) -> None:
+    try:
+        p = plan(text, protocol)
+    except Refused as refused:
+        assert "\n" not in refused.message
+        return
+    assert 1 <= p.port <= 65535 and p.host and p.protocol in ("ftp", "ftpes", "ftps", "sftp")
+
+
+@given(st.lists(typed, max_size=4).map(", ".join))
+@settings(max_examples=300, deadline=None)
+def test_any_allow_list_parses_or_names_its_error(text: str) -> None:
+    try:
+        allow = AllowList.parse(text)
+    except AllowListError as exc:
+        assert str(exc).startswith("FTPCODE_PROBE_ALLOW")
+        return
+    for host in ("ftp.example.com", "10.1.2.3"):
+        with contextlib.suppress(Refused, ResolveError):
+            allow.check(host, 21, DNS, 1.0)
