@@ -19,7 +19,8 @@ USAGE = """\
 ftpcode QUERY...            explain a code, a name, a reply line or an error message
 ftpcode list [FILTER]       the table: 1xx..6xx, ftp, winsock, sftp, client, curl
 ftpcode triage CODE         a guided troubleshooting conversation for CODE
-ftpcode scan FILE | -       read a client or server log and find what failed"""
+ftpcode scan FILE | -       read a client or server log and find what failed
+ftpcode probe HOST[:PORT]   test an allowed server step by step [--protocol ftp|ftpes|ftps|sftp]"""
 
 EPILOG = """\
 examples:
@@ -29,8 +30,10 @@ examples:
   ftpcode winsock 10061        ftpcode ECONNREFUSED      ftpcode sftp 3
   ftpcode passive mode         ftpcode list 4xx          ftpcode --json 425
   ftpcode triage 425           ftpcode scan filezilla.log
+  ftpcode probe ftp.example.com          ftpcode probe sftp.example.com:2222 --protocol sftp
 
-exit status: 0 found, 1 nothing matched, 2 usage error."""
+exit status: 0 found, 1 nothing matched, 2 usage error.
+probe: 0 every step passed, 1 a step failed, 2 usage error or refused."""
 
 
 class Style:
@@ -102,6 +105,11 @@ def render_answer(answer: answers.Answer, by_id: dict, style: Style, width: int)
     return "\n".join(lines)
 
 
+def _print_json(document: object, out: TextIO) -> None:
+    json.dump(document, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
 def cmd_list(args: Sequence[str], as_json: bool, out: TextIO) -> int:
     try:
         _, entries = listing.select(finder().kb, " ".join(args))
@@ -111,8 +119,7 @@ def cmd_list(args: Sequence[str], as_json: bool, out: TextIO) -> int:
     wanted = " ".join(args).strip().lower()
     if as_json:
         rows = [{"id": e.id, "kind": e.kind, "code": e.code, "title": e.title} for e in entries]
-        json.dump({"filter": wanted or None, "entries": rows}, out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        _print_json({"filter": wanted or None, "entries": rows}, out)
         return 0
     for entry in entries:
         mark = "" if entry.standard else "  (non-standard)"
@@ -142,11 +149,40 @@ def cmd_scan(args: Sequence[str], as_json: bool, style: Style, out: TextIO) -> i
         print(f"ftpcode scan: cannot read {args[0]}: {exc.strerror}", file=sys.stderr)
         return 2
     if as_json:
-        json.dump(result.to_json(), out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        _print_json(result.to_json(), out)
     else:
         out.write(render_scan(result, style, _width()))
     return 0 if result.exchanges or result.findings else 1
+
+
+def cmd_probe(args: Sequence[str], protocol: str | None, as_json: bool, style: Style, out: TextIO) -> int:
+    import getpass
+
+    from knowledge.probe import MemoryLimiter, ProbeConfig, ProbeConfigError, Refused, run_probe
+    from knowledge.probe.text import render_probe
+
+    if len(args) == 2 and protocol is None:
+        args, protocol = args[:1], args[1]  # "ftpcode probe HOST sftp", as in Slack
+    if len(args) != 1:
+        print("usage: ftpcode probe HOST[:PORT] [--protocol ftp|ftpes|ftps|sftp] [--json]", file=sys.stderr)
+        return 2
+    try:
+        config = ProbeConfig.from_env()
+        limiter = MemoryLimiter(config.per_user_hour, config.per_target_hour)
+        result = run_probe(args[0], protocol, user=getpass.getuser(), config=config, limiter=limiter)
+    except (ProbeConfigError, Refused) as exc:
+        message = exc.message if isinstance(exc, Refused) else str(exc)
+        if as_json:
+            reason = exc.reason if isinstance(exc, Refused) else "config"
+            _print_json({"refused": message, "reason": reason}, out)
+        else:
+            print(f"ftpcode probe: {message}", file=sys.stderr)
+        return 2
+    if as_json:
+        _print_json(result.to_json(), out)
+    else:
+        out.write(render_probe(result, style, _width()))
+    return 1 if result.failure else 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -159,6 +195,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("query", nargs="*", help="a code, a name, a reply line or free text")
     p.add_argument("--json", action="store_true", help="print one JSON document (see README)")
+    p.add_argument("--protocol", type=str.lower, choices=("ftp", "ftpes", "ftps", "sftp"), help="probe: the protocol")
     colour = p.add_mutually_exclusive_group()
     colour.add_argument("--color", dest="colour", action="store_true", default=None, help="always colour")
     colour.add_argument("--no-color", dest="colour", action="store_false", help="never colour")
@@ -181,13 +218,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return cmd_triage(words[1:], out)
         if command == "scan":
             return cmd_scan(words[1:], args.json, style, out)
+        if command == "probe":
+            return cmd_probe(words[1:], args.protocol, args.json, style, out)
         if not words:
             parser().print_help(out)
             return 2
         result = finder().lookup(" ".join(words))
         if args.json:
-            json.dump(answers.result_json(result), out, indent=2, ensure_ascii=False)
-            out.write("\n")
+            _print_json(answers.result_json(result), out)
         else:
             out.write(render_result(result, style, _width()))
         return 0 if result.found else 1

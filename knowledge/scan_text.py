@@ -91,10 +91,17 @@ def render_scan(result: ScanResult, style: Styler, width: int) -> str:
             out.append(bullet.fill(finding.summary + where))
     if result.timeline:
         out += ["", style.title("What happened")] + [bullet.fill(line) for line in result.timeline]
-    kb = finder().kb
-    explained = [kb.by_id[i] for i in result.codes if i in kb.by_id][:3]
-    if explained:
-        out += ["", style.title("The codes in it")]
-        out += [bullet.fill(f"{answers.heading(e)}: {e.summary}") for e in explained]
-        out.append(style.dim(f"More: ftpcode {answers.query_for(explained[0])}"))
+    out += codes_section(result.codes, style, bullet)
     return "\n".join(out) + "\n"
+
+
+def codes_section(codes: list[str], style: Styler, bullet: textwrap.TextWrapper) -> list[str]:
+    """The first three knowledge entries of a scan or a probe, summarised, and how to read more."""
+    kb = finder().kb
+    explained = [kb.by_id[i] for i in codes if i in kb.by_id][:3]
+    if not explained:
+        return []
+    out = ["", style.title("The codes in it")]
+    out += [bullet.fill(f"{answers.heading(e)}: {e.summary}") for e in explained]
+    out.append(style.dim(f"More: ftpcode {answers.query_for(explained[0])}"))
+    return out

@@ -2,8 +2,10 @@
 
 import io
 import json
+import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -78,3 +80,57 @@ def test_flags_may_come_after_the_subcommand(tmp_path):
     log.write_text("Status:\tConnecting to 192.0.2.44:21...\nError:\tECONNREFUSED - Connection refused by server\n")
     _, text = run("scan", "--json", str(log))
     assert json.loads(text)["format"] == "filezilla"
+
+
+# --- ftpcode probe ------------------------------------------------------------------------------------------
+
+
+def test_probe_refusal_is_one_friendly_line(monkeypatch, capsys):
+    monkeypatch.delenv("FTPCODE_PROBE_ALLOW", raising=False)
+    code, text = run("probe", "ftp.internal")
+    err = capsys.readouterr().err
+    assert code == 2 and text == ""
+    assert err.count("\n") == 1 and err.startswith("ftpcode probe: The server probe is off here")
+    monkeypatch.setenv("FTPCODE_PROBE_ALLOW", "ftp.example.com, 10.0.0.0/8:21")
+    code, text = run("probe", "--json", "ftp.internal:2121")
+    assert code == 2 and json.loads(text) == {
+        "refused": "ftp.internal:2121 is not on the list of servers I may test; ask your admin to add it to "
+        "FTPCODE_PROBE_ALLOW.",
+        "reason": "not-allowed",
+    }
+
+
+def test_probe_usage_errors_exit_2(capsys):
+    assert run("probe")[0] == 2
+    assert run("probe", "a", "b", "c")[0] == 2
+    assert run("probe", "ftp.example.com", "--protocol", "scp")[0] == 2
+    assert "usage" in capsys.readouterr().err
+
+
+def test_probe_of_a_live_server_text_and_json(ftp_server, monkeypatch):
+    monkeypatch.setenv("FTPCODE_PROBE_ALLOW", f"127.0.0.1:{ftp_server.port}")
+    target = f"127.0.0.1:{ftp_server.port}"
+    code, text = run("probe", target, "--protocol", "ftp", "--no-color")
+    assert code == 1  # no anonymous access on this server: the login step fails
+    lines = text.splitlines()
+    assert lines[0] == f"Probe of {target}: failed at login" and lines[1] == "Protocol: FTP, as asked."
+    assert "It failed at login" in text and "✓ greeting" in text and "FTP 530" in text
+    code, text = run("probe", target, "ftp", "--json")  # the protocol as a word, as in Slack
+    doc = json.loads(text)
+    assert code == 1 and doc["failure"]["step"] == "login" and doc["failure"]["stage"] == "login"
+    assert doc["findings"][0]["id"] == "anonymous-refused" and doc["codes"][0] == "ftp-530"
+    assert doc["protocol"] == "ftp" and doc["protocol_inferred"] is False
+    assert [s["step"] for s in doc["steps"]][:3] == ["resolve", "connect", "greeting"]
+
+
+def test_probe_refusal_from_the_command_line_has_no_traceback():
+    env = {**os.environ, "FTPCODE_PROBE_ALLOW": "ftp.example.com", "PYTHONPATH": os.getcwd()}
+    done = subprocess.run(
+        [sys.executable, "-m", "knowledge.cli", "probe", "10.9.8.7"],
+        capture_output=True, text=True, timeout=30, env=env,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (
+        "ftpcode probe: 10.9.8.7:21 is not on the list of servers I may test; ask your admin to add it to "
+        "FTPCODE_PROBE_ALLOW.\n"
+    )

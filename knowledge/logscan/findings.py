@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 
 from knowledge.logscan.context import OPTIONAL, LogContext, unreachable_from
-from knowledge.logscan.ftp import DATA_COMMANDS, DATA_SETUP, decode_eprt, decode_pasv
+from knowledge.logscan.ftp import DATA_COMMANDS, DATA_SETUP, TLS_WORDING, decode_eprt, decode_pasv
 from knowledge.logscan.model import Failure, Finding, Signal
 from knowledge.logscan.signals import ERROR_KINDS
 from knowledge.logscan.wording import say
 
-_TLS_WORDING = re.compile(r"(?i)\b(?:TLS|SSL|FTPS|encrypt\w*|secure\w*|AUTH)\b")
 _FTP_REPLY_START = re.compile(r"\d{3}[ -]")
 _NOT_FOUND_VERBS = frozenset(
     "RETR STOR STOU APPE CWD XCWD LIST NLST MLSD MLST SIZE MDTM DELE MKD XMKD RMD XRMD RNFR RNTO".split()
@@ -230,7 +229,7 @@ class Analysis:
             reply = _short(e.text, 90)
             entry = f"ftp-{code}"
             said = {"command": e.command or "the session", "code": code, "reply": reply}
-            tls_words = bool(_TLS_WORDING.search(e.text)) and v != "AUTH"
+            tls_words = bool(TLS_WORDING.search(e.text)) and v != "AUTH"
             if _WRITABLE_CHROOT.search(e.text):
                 add(10, "vsftpd-writable-chroot", say("vsftpd-writable-chroot", reply=reply), [e.line], entry)
             elif _NO_HOME.search(e.text):

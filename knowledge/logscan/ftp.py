@@ -44,3 +44,7 @@ def decode_eprt(text: str) -> tuple[str, int] | None:
     """(address, port) of an EPRT argument |1|address|port|."""
     m = EPRT_ARGUMENT.search(text)
     return (m.group(1), int(m.group(2))) if m else None
+
+
+# Words in a reply that speak of encryption: a refusal worded so is about TLS, not about the account.
+TLS_WORDING = re.compile(r"(?i)\b(?:TLS|SSL|FTPS|encrypt\w*|secure\w*|AUTH)\b")

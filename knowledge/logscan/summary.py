@@ -176,14 +176,19 @@ def timeline(fmt: str, ctx: LogContext, protocol: str | None) -> list[str]:
     return lines
 
 
+def server_of_greeting(text: str) -> str | None:
+    """The triage's `server` answer for an FTP greeting that names its software (`220 (vsFTPd 3.0.3)`)."""
+    m = _FTP_SERVER_NAME.search(text)
+    return _FTP_SERVER_IDS[m.lastindex or 0] if m else None
+
+
 def server_software(fmt: str, ctx: LogContext, head: str) -> str | None:
     """The server's software when the log format or the server's greeting names it."""
     if fmt in _SERVER_OF_FORMAT:
         return _SERVER_OF_FORMAT[fmt]
     greeting = next((e for e in ctx.exchanges if e.command is None and e.code == "220"), None)
     if greeting is not None:
-        m = _FTP_SERVER_NAME.search(greeting.text)
-        return _FTP_SERVER_IDS[m.lastindex or 0] if m else None
+        return server_of_greeting(greeting.text)
     return "openssh" if "OpenSSH_" in head and _OPENSSH_SERVER.search(head) else None
 
 
