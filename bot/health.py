@@ -1,32 +1,51 @@
-"""GET /healthz: the same JSON and status in both modes (HTTP beside /slack/events, Socket Mode on PORT)."""
+"""GET /healthz: the same JSON and status in both modes (HTTP beside /slack/events, Socket Mode on PORT).
+
+`answer()` is the one place that decides what the operability routes return; the WSGI app below (Socket Mode's
+small server) and HTTP mode's ASGI front (bot/http_front.py) both serve what it returns.
+"""
 
 from __future__ import annotations
 
 import json
 import threading
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 Health = Callable[[], dict]
+# (status, headers, body): what a server sends, whatever the server.
+Answer = tuple[int, list[tuple[str, str]], bytes]
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
 
 
-def _not_found(_environ: dict, start_response: Callable) -> Iterable[bytes]:
-    start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")])
-    return [b"Not Found"]
+def answer(path: str, method: str, health: Health) -> Answer | None:
+    """The answer to an operability route, or None when `path` and `method` are not one."""
+    if method not in ("GET", "HEAD"):
+        return None
+    if path == "/healthz":
+        status = health()
+        return json_answer(200 if status.get("ok") else 503, status)
+    return None
 
 
-def health_app(health: Health, otherwise: WsgiApp = _not_found) -> WsgiApp:
-    """Answers /healthz (200 when health()["ok"], else 503) and hands every other request to `otherwise`."""
+def json_answer(status: int, document: dict) -> Answer:
+    body = json.dumps(document).encode()
+    return status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))], body
+
+
+def plain_answer(status: int) -> Answer:
+    body = HTTPStatus(status).phrase.encode()
+    return status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))], body
+
+
+def health_app(health: Health) -> WsgiApp:
+    """The operability routes as a WSGI app; 404 for everything else."""
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") != "/healthz" or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
-            return otherwise(environ, start_response)
-        status = health()
-        body = json.dumps(status).encode()
-        code = "200 OK" if status.get("ok") else "503 Service Unavailable"
-        start_response(code, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        found = answer(environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", ""), health) or plain_answer(404)
+        status, headers, body = found
+        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
         return [body]
 
     return application
