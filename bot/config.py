@@ -31,6 +31,11 @@ class Config:
     http_workers: int
     http_threads: int
     port_given: bool
+    # HTTP mode's front (bot/http_front.py): the largest body read, how long a body may take, how long an idle
+    # kept-alive connection is held.
+    http_max_body_bytes: int = 1024 * 1024
+    http_body_timeout: int = 10
+    http_keepalive: int = 75
 
     @property
     def socket_mode(self) -> bool:
@@ -101,6 +106,11 @@ def from_env(env: dict[str, str] | None = None) -> Config:
     mention = env.get("TRIAGE_ESCALATION_MENTION", "").strip() or None
     if mention is not None and not re.fullmatch(r"S[A-Z0-9]{2,}", mention):
         raise ConfigError("TRIAGE_ESCALATION_MENTION must be a user group ID such as S0123456789")
+    # HTTP mode's front. The keep-alive must outlast the idle timeout of the load balancer in front (AWS ALB's
+    # default: 60 s), or it reuses a connection closed here and the delivery fails.
+    max_body = _number(env, "HTTP_MAX_BODY_BYTES", 1024 * 1024, 1024, 100 * 1024 * 1024)
+    body_timeout = _number(env, "HTTP_BODY_TIMEOUT_SECONDS", 10, 1, 30)
+    keepalive = _number(env, "HTTP_KEEPALIVE_SECONDS", 75, 1, 3600)
     return Config(
         bot_token=bot_token or "",
         app_token=app_token,
@@ -116,4 +126,7 @@ def from_env(env: dict[str, str] | None = None) -> Config:
         http_workers=_number(env, "WEB_CONCURRENCY", 1, 1, 64),
         http_threads=_number(env, "HTTP_THREADS", 16, 1, 256),
         port_given=bool(env.get("PORT", "").strip()),
+        http_max_body_bytes=max_body,
+        http_body_timeout=body_timeout,
+        http_keepalive=keepalive,
     )
