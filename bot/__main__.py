@@ -72,11 +72,11 @@ def check_slack(config: Config) -> None:
 
 
 def run_http(config: Config) -> None:
-    from bot.http_mode import serve, wsgi_app
+    from bot.http_mode import asgi_app, serve
 
     def factory():
         app = _build(config, open_store(config.database_url))
-        return wsgi_app(app, lambda: {"ok": True, "mode": "http"})
+        return asgi_app(app, lambda: {"ok": True, "mode": "http"}, config)
 
     serve(factory, config)
 

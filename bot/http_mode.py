@@ -1,4 +1,4 @@
-"""HTTP mode: Bolt's WSGI adapter under gunicorn (threads), with /slack/events and /healthz."""
+"""HTTP mode: our ASGI front (bot/http_front.py) under gunicorn's asyncio worker, with /slack/events and /healthz."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from gunicorn.app.base import BaseApplication
 
 from bot.config import Config
-from bot.health import Health, health_app
+from bot.health import Health
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -17,11 +17,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger("bot.http")
 
 
-def wsgi_app(app: App, health: Health) -> Callable:
+def asgi_app(app: App, health: Health, config: Config) -> Callable:
     # Bolt is imported in the worker, which builds the app: the gunicorn master stays small (it is measured too).
-    from slack_bolt.adapter.wsgi import SlackRequestHandler
+    from bot.http_front import SlackFront
 
-    return health_app(health, otherwise=SlackRequestHandler(app, path="/slack/events"))
+    return SlackFront(app, health, config)
 
 
 class _Gunicorn(BaseApplication):
@@ -44,8 +44,11 @@ def serve(app_factory: Callable[[], Callable], config: Config) -> None:
     options = {
         "bind": f"0.0.0.0:{config.port}",
         "workers": config.http_workers,
-        "worker_class": "gthread",
-        "threads": config.http_threads,
+        # gunicorn's own asyncio worker: a connection waits on the event loop, not in a thread, until its request
+        # has been read; bot/http_front.py then runs Bolt in a pool of HTTP_THREADS threads.
+        "worker_class": "asgi",
+        "asgi_lifespan": "off",
+        "keepalive": config.http_keepalive,
         "backlog": 2048,
         "timeout": 30,
         "graceful_timeout": 10,
@@ -55,5 +58,5 @@ def serve(app_factory: Callable[[], Callable], config: Config) -> None:
         "control_socket_disable": True,
     }
     workers, threads = config.http_workers, config.http_threads
-    logger.info("HTTP mode on port %s (%s worker(s) x %s threads)", config.port, workers, threads)
+    logger.info("HTTP mode on port %s (%s worker(s), %s threads each for Bolt)", config.port, workers, threads)
     _Gunicorn(app_factory, options).run()
