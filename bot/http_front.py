@@ -8,7 +8,6 @@ Bolt's own ASGI adapter is not used: for a sync App it calls `app.dispatch` on t
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -24,8 +23,6 @@ if TYPE_CHECKING:
 EVENTS_PATH = "/slack/events"
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-logger = logging.getLogger("bot.http")
 
 
 class _ClientGone(Exception):
@@ -76,13 +73,17 @@ class SlackFront:
             return _refusal(408)
         if body is None:
             return _refusal(413)
+        return await asyncio.get_running_loop().run_in_executor(self.pool, self._dispatch, scope, body)
+
+    def _dispatch(self, scope: dict[str, Any], body: bytes) -> Answer:
+        """In a thread of the pool: BoltRequest parses the body, Bolt checks the signature and runs the app."""
         request = BoltRequest(
             body=body.decode("utf-8", "replace"),  # not UTF-8: its signature cannot match, Bolt answers 401
             query=scope["query_string"].decode("latin-1"),
             headers=_bolt_headers(scope["headers"]),
         )
-        response = await asyncio.get_running_loop().run_in_executor(self.pool, self.app.dispatch, request)
-        encoded = response.body.encode("utf-8") if isinstance(response.body, str) else bytes(response.body)
+        response = self.app.dispatch(request)
+        encoded = response.body.encode("utf-8")
         headers = [(n, v) for n, values in response.headers.items() if n.lower() != "content-length" for v in values]
         headers.append(("Content-Length", str(len(encoded))))
         return response.status, headers, encoded
