@@ -48,6 +48,10 @@ def serve(app_factory: Callable[[], Callable], config: Config) -> None:
         # has been read; bot/http_front.py then runs Bolt in a pool of HTTP_THREADS threads.
         "worker_class": "asgi",
         "asgi_lifespan": "off",
+        # By default a closed connection's state is kept 3 s for the app to notice: with Slack's one connection a
+        # request, the worker grew from 32 to 60 MB over 4,000 commands at concurrency 20 (40 MB with 0).
+        # Cancelling at once is safe here: the app holds nothing async, and Bolt's thread runs on.
+        "asgi_disconnect_grace_period": 0,
         "keepalive": config.http_keepalive,
         "backlog": 2048,
         "timeout": 30,
