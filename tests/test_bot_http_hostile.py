@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -215,6 +216,21 @@ def test_ten_concurrent_10_mb_posts_do_not_grow_the_bot(slack: SlackStandIn, bot
     print(f"\n20 posts of 10 MB, 10 at a time: bot RSS {before:.0f} MB before, at most {peak:.0f}, after {after:.0f}")
     assert peak - before < 64, f"RSS grew from {before:.0f} to {peak:.0f} MB"
     assert signed_command(slack, bot).status == 200
+
+
+def test_many_short_connections_do_not_grow_the_bot(slack: SlackStandIn, bot: BotProcess) -> None:
+    """Slack opens a connection for every request: what a closed connection held must go with it."""
+
+    def commands(count: int) -> set[int]:
+        with ThreadPoolExecutor(20) as pool:
+            return set(pool.map(lambda _: signed_command(slack, bot, timeout=10).status, range(count)))
+
+    assert commands(300) == {200}
+    before = tree_rss_mb(bot.pid or 0)
+    assert commands(1500) == {200}
+    after = tree_rss_mb(bot.pid or 0)
+    print(f"\n1,500 commands at concurrency 20: bot RSS {before:.0f} MB before, {after:.0f} MB after")
+    assert after - before < 6, f"RSS grew from {before:.0f} to {after:.0f} MB"
 
 
 # ----- keep-alive, signatures, other routes -----
