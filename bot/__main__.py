@@ -96,13 +96,13 @@ def watch_readiness(store: Store, worker: Worker, connected: Callable[[], bool] 
 
 
 def run_http(config: Config) -> None:
-    from bot.http_mode import serve, wsgi_app
+    from bot.http_mode import asgi_app, serve
 
     def factory():
         store = open_store(config)
         app = _build(config, store)
         watch_readiness(store, app.worker)
-        return wsgi_app(app, lambda: {"ok": True, "mode": "http"})
+        return asgi_app(app, lambda: {"ok": True, "mode": "http"}, config)
 
     serve(factory, config)
 

@@ -36,6 +36,11 @@ class Config:
     job_max_wait_seconds: float = 900.0
     job_lease_seconds: float = 60.0
     job_retry_base_seconds: float = 1.0
+    # HTTP mode's front (bot/http_front.py): the largest body read, how long a body may take, how long an idle
+    # kept-alive connection is held.
+    http_max_body_bytes: int = 1024 * 1024
+    http_body_timeout: int = 10
+    http_keepalive: int = 75
 
     @property
     def socket_mode(self) -> bool:
@@ -119,6 +124,11 @@ def from_env(env: dict[str, str] | None = None) -> Config:
     mention = env.get("TRIAGE_ESCALATION_MENTION", "").strip() or None
     if mention is not None and not re.fullmatch(r"S[A-Z0-9]{2,}", mention):
         raise ConfigError("TRIAGE_ESCALATION_MENTION must be a user group ID such as S0123456789")
+    # HTTP mode's front. The keep-alive must outlast the idle timeout of the load balancer in front (AWS ALB's
+    # default: 60 s), or it reuses a connection closed here and the delivery fails.
+    max_body = _number(env, "HTTP_MAX_BODY_BYTES", 1024 * 1024, 1024, 100 * 1024 * 1024)
+    body_timeout = _number(env, "HTTP_BODY_TIMEOUT_SECONDS", 10, 1, 30)
+    keepalive = _number(env, "HTTP_KEEPALIVE_SECONDS", 75, 1, 3600)
     return Config(
         bot_token=bot_token or "",
         app_token=app_token,
@@ -139,4 +149,7 @@ def from_env(env: dict[str, str] | None = None) -> Config:
         job_max_wait_seconds=_seconds(env, "JOB_MAX_WAIT_SECONDS", 900.0, 1, 7 * 86400),
         job_lease_seconds=_seconds(env, "JOB_LEASE_SECONDS", 60.0, 1, 3600),
         job_retry_base_seconds=_seconds(env, "JOB_RETRY_BASE_SECONDS", 1.0, 0.01, 600),
+        http_max_body_bytes=max_body,
+        http_body_timeout=body_timeout,
+        http_keepalive=keepalive,
     )

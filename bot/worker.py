@@ -145,8 +145,11 @@ class Worker:
             return len(self._running)
 
     def stuck(self) -> str | None:
-        """Why the queue is stuck (for /readyz), or None."""
-        waited = self.queue.stats()["oldest_due_seconds"]
+        """Why the queue is stuck (for /readyz), or None. A database out of reach is the database check's to say."""
+        try:
+            waited = self.queue.stats()["oldest_due_seconds"]
+        except DatabaseError:
+            return None
         if waited > STUCK_AFTER_SECONDS:
             return f"a job has been due for {waited:.0f} s and no worker took it"
         return None

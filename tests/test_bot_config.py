@@ -121,7 +121,16 @@ def test_bad_database_url(tmp_path: Path, url: str) -> None:
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("LOG_LEVEL", "LOUD"), ("SLACK_API_URL", "slack.com/api"), ("TRIAGE_ESCALATION_CHANNEL", "#helpdesk")],
+    [
+        ("LOG_LEVEL", "LOUD"),
+        ("SLACK_API_URL", "slack.com/api"),
+        ("TRIAGE_ESCALATION_CHANNEL", "#helpdesk"),
+        ("HTTP_MAX_BODY_BYTES", "1MB"),
+        ("HTTP_MAX_BODY_BYTES", "100"),
+        ("HTTP_BODY_TIMEOUT_SECONDS", "0"),
+        ("HTTP_BODY_TIMEOUT_SECONDS", "60"),
+        ("HTTP_KEEPALIVE_SECONDS", "-5"),
+    ],
 )
 def test_other_bad_values(tmp_path: Path, variable: str, value: str) -> None:
     assert_refused(run_bot(valid_http_env(tmp_path) | {variable: value}, tmp_path), variable)
