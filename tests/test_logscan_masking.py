@@ -28,6 +28,8 @@ LINES_WITH_SECRET = [
     f'"password": "{SECRET}"',
     f"curl -u bob:{SECRET} ftp://example.com/",
     f"lftp -u bob,{SECRET} ftp.example.com",
+    f"BYPASS the cache, then PASS {SECRET}",  # a word holding PASS does not hide the command after it
+    f"> PASS {SECRET}\r> TYPE I",  # a lone CR ends a line
 ]
 
 
@@ -140,3 +142,4 @@ def test_scan_never_raises_on_huge_lines(chunk: str, repeat: int) -> None:
     text = (chunk * (repeat // len(chunk) + 1))[:repeat]
     json.dumps(scan(text).to_json())
     json.dumps(scan("Response:\t" + text + "\nCommand:\tPASS " + text).to_json())
+

@@ -12,11 +12,14 @@ from collections.abc import Callable
 
 MASK = "****"
 
-_REST_OF_LINE = r"(:?[ \t]+)(?=[^\s])([^\r\n]*?)(['\"]?)[ \t]*(?=\r?$)"
+# The rest of the line, to a CR or LF: a greedy run, which the engine scans much faster than a lazy one on a long
+# line (a JSON document in a log record is one line); its closing quote and blanks are split off in Python.
+_REST_OF_LINE = r"(:?[ \t]+)(?=[^\s])([^\r\n]*)"
 # `PASS secret` as every client writes it: `> PASS x`, `---> PASS x`, `*cmd* 'PASS x'`, `Command:\tPASS x`,
 # vsftpd's `"PASS x"`. The argument runs to the end of the line (passwords may hold spaces and quotes); the
 # closing quote of a Python repr() or a vsftpd log line stays.
-_PASS_UPPER = re.compile("PASS" + _REST_OF_LINE, re.M)
+# Inside a longer word (BYPASS, SURPASS) it is no command, and the match does not end the search on that line.
+_PASS_UPPER = re.compile(r"PASS(?<!\wPASS)" + _REST_OF_LINE, re.M)
 # `pass x` / `Pass: x` in lower or mixed case, only where a command stands: at the start of the line,
 # after a marker (`>`, `--->`) or a label (`Command:`).
 _PASS_LOWER = re.compile("ass" + _REST_OF_LINE, re.M)
@@ -41,16 +44,13 @@ _KEY_VALUES = (
 _USER_OPTION = re.compile(r"((?<!\S)(?:-u|--user)[ \t]+[^\s:,]+[:,])(\S+)")
 
 
-def _word_char(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
-
-
-def _mask_argument(before: str, separator: str, argument: str, quote: str) -> str:
-    """`argument` + `quote` is the rest of the line after PASS; `before` the character in front of PASS."""
-    if _ALREADY_MASKED.match(argument):
-        return f"{separator}{argument}{quote}"
+def _mask_argument(before: str, separator: str, rest: str) -> str:
+    """`rest` is the rest of the line after PASS; `before` the character in front of PASS."""
+    rest = rest.rstrip(" \t")
+    quote = rest[-1] if rest[-1:] in ("'", '"') else ""  # the closing quote of a repr() or a vsftpd line stays
+    if _ALREADY_MASKED.match(rest):
+        return f"{separator}{rest}"
     if before in "'\"":
-        rest = argument + quote
         end = rest.rfind(before)
         if end >= 0:  # "PASS x" 230 - (ProFTPD), *cmd* 'PASS x' (ftplib): mask up to the closing quote
             return f"{separator}{MASK}{rest[end:]}"
@@ -60,9 +60,7 @@ def _mask_argument(before: str, separator: str, argument: str, quote: str) -> st
 def _mask_pass_upper(m: re.Match[str]) -> str:
     start = m.start()
     before = m.string[start - 1] if start else ""
-    if before and _word_char(before):
-        return m.group(0)  # inside a longer word: BYPASS, SURPASS
-    return "PASS" + _mask_argument(before, m.group(1), m.group(2), m.group(3))
+    return "PASS" + _mask_argument(before, m.group(1), m.group(2))
 
 
 def _mask_pass_lower(m: re.Match[str]) -> str:
@@ -73,7 +71,7 @@ def _mask_pass_lower(m: re.Match[str]) -> str:
     if not _COMMAND_POSITION.fullmatch(text, line_start, start - 1):
         return m.group(0)  # prose such as "I pass the file"
     before = text[start - 2] if start >= 2 else ""
-    return "ass" + _mask_argument(before, m.group(1), m.group(2), m.group(3))
+    return "ass" + _mask_argument(before, m.group(1), m.group(2))
 
 
 def _key_value_masker(letters: str) -> Callable[[re.Match[str]], str]:
@@ -103,3 +101,4 @@ def mask_secrets(text: str) -> str:
     if "-u" in text:
         text = _USER_OPTION.sub(rf"\1{MASK}", text)
     return text
+
