@@ -3,6 +3,7 @@
 Every secret becomes `****`, so masking twice gives the same text, and newlines are never touched, so line
 numbers stay valid. The patterns start with a literal (`PASS`, `ass`, `://`) because the regex engine then
 skips through a multi-megabyte log at memchr speed; the letter before the literal is checked in Python.
+mask_escaped_secrets finds the same secrets in escaped text (JSON, a Python repr), for the bot's logs.
 """
 
 from __future__ import annotations
@@ -102,3 +103,68 @@ def mask_secrets(text: str) -> str:
         text = _USER_OPTION.sub(rf"\1{MASK}", text)
     return text
 
+
+# One escape of JSON or a Python repr: \n, \t, \", \\, \u00e9, \U0001f600, \x07 ...
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|.)", re.S)
+_COMMON_ESCAPES = (("\\n", "\n"), ("\\r", "\r"), ("\\t", "\t"), ('\\"', '"'), ("\\'", "'"), ("\\/", "/"))
+_SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "'": "'", "\\": "\\", "/": "/"}
+_HIGH_LOW_SURROGATES = re.compile("([\ud800-\udbff])([\udc00-\udfff])")
+# What may not stand raw in a log line: line breaks, other control characters, lone surrogates.
+_UNSAFE_IN_A_LINE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+_STARS = re.compile(r"\*+")
+_ESCAPE_LEVELS = 3  # a JSON string inside JSON inside a repr: slack_sdk logs request bodies that way
+
+
+def _unescape_one(m: re.Match[str]) -> str:
+    code = m.group(1)
+    if len(code) == 1:
+        return _SIMPLE_ESCAPES.get(code, m.group(0))
+    point = int(code[1:], 16)
+    return chr(point) if point <= 0x10FFFF else m.group(0)
+
+
+def _join_surrogates(m: re.Match[str]) -> str:
+    return chr(0x10000 + (ord(m[1]) - 0xD800) * 0x400 + ord(m[2]) - 0xDC00)
+
+
+def _unescape(text: str) -> str:
+    """One level of escapes decoded; JSON's \\ud83d\\ude00 becomes one character."""
+    if "\\\\" not in text:  # every backslash starts an escape: the common ones go at C speed
+        for escape, char in _COMMON_ESCAPES:
+            if escape in text:
+                text = text.replace(escape, char)
+        if "\\" not in text:
+            return text
+    return _HIGH_LOW_SURROGATES.sub(_join_surrogates, _ESCAPE.sub(_unescape_one, text))
+
+
+def _one_line(text: str) -> str:
+    """`text` with line breaks, tabs, other control characters and lone surrogates escaped."""
+    for escape, char in _COMMON_ESCAPES[:3]:
+        text = text.replace(char, escape)
+    return _UNSAFE_IN_A_LINE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+def mask_escaped_secrets(text: str) -> str:
+    """mask_secrets for text that may hold escaped text: a JSON document (slack_sdk logs Socket Mode envelopes
+    raw at DEBUG), a Python repr. There `Command:\\tPASS x` and `\\npassword=x` escape mask_secrets, which sees
+    the `t` and `n` of the escapes as letters.
+
+    Text without a secret behind an escape comes back as mask_secrets gives it. Otherwise the escapes are decoded
+    (up to three levels deep), the secrets masked, and line breaks, tabs and other control characters escaped
+    again, so the result is still one line; quotes and backslashes then stay decoded.
+    """
+    masked = mask_secrets(text)
+    if "\\" not in masked:
+        return masked
+    current, hidden = masked, False
+    for _ in range(_ESCAPE_LEVELS):
+        decoded = _unescape(current)
+        if decoded == current:
+            break
+        current = mask_secrets(decoded)
+        # `PASS ********` becomes `PASS ****`: no secret was behind that escape
+        hidden = hidden or (current != decoded and _STARS.sub("*", current) != _STARS.sub("*", decoded))
+        if "\\" not in current:
+            break
+    return _one_line(current) if hidden else masked
