@@ -108,7 +108,7 @@ def main() -> int:
     # them: only the SLACK_*_FILE form keeps them out of it (README, Configuration).
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
         os.environ.pop(name, None)
-    logs.setup(config.log_level, config.log_format)
+    logs.setup(config.log_level, config.log_format, secrets=(config.bot_token, config.app_token, config.signing_secret))
     for line in readable_by_others(dotenv_path, os.environ):
         logger.warning(line)
     store = None
