@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -9,6 +10,7 @@ import signal
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from dotenv import find_dotenv, load_dotenv
@@ -19,6 +21,7 @@ from bot.secret_files import readable_by_others
 
 if TYPE_CHECKING:
     from bot.store import Store
+    from bot.worker import Worker
 
 logger = logging.getLogger("bot")
 
@@ -30,15 +33,17 @@ class StartupProblem(Exception):
 def _build(config: Config, store: Store):
     from bot.app import build_app
 
-    return build_app(config, store)
+    app = build_app(config, store)
+    atexit.register(app.worker.stop)  # running jobs finish or go back to the queue for the next process
+    return app
 
 
-def open_store(url: str) -> Store:
+def open_store(config: Config) -> Store:
     """The store, its schema created or migrated; raises StartupProblem when the database cannot be used."""
     from bot.store import DatabaseError, Store
 
     try:
-        return Store(url)
+        return Store(config.database_url, config.database_timeout_seconds)
     except DatabaseError as exc:  # its message never holds the URL, which may hold a password
         problem = str(exc)
     except OSError as exc:
@@ -72,27 +77,55 @@ def check_slack(config: Config) -> None:
         raise StartupProblem(f"SLACK_BOT_TOKEN was refused by Slack ({error}): {WHERE_BOT_TOKEN}")
 
 
+def watch_readiness(store: Store, worker: Worker, connected: Callable[[], bool] | None = None) -> None:
+    """What /readyz checks: the database answers, the work queue moves and, in Socket Mode, the connection
+    to Slack is open."""
+    from bot import health, metrics
+
+    def database() -> str | None:
+        try:
+            store.ping(health.CHECK_TIMEOUT_SECONDS)
+        except store.db.errors as exc:
+            metrics.database_error()
+            return f"the database does not answer ({exc.__class__.__name__})"
+        return None
+
+    health.add_readiness_check("database", database)
+    if connected is not None:
+        health.add_readiness_check("slack", lambda: None if connected() else "not connected to Slack (Socket Mode)")
+    health.add_readiness_check("queue", worker.stuck)
+
+
 def run_http(config: Config) -> None:
     from bot.http_mode import serve, wsgi_app
 
     def factory():
-        app = _build(config, open_store(config.database_url))
+        store = open_store(config)
+        app = _build(config, store)
+        watch_readiness(store, app.worker)
         return wsgi_app(app, lambda: {"ok": True, "mode": "http"})
 
     serve(factory, config)
 
 
 def run_socket(config: Config, store: Store) -> None:
+    from bot import metrics
     from bot.health import serve_in_background
     from bot.socket_mode import Connection
 
-    connection = Connection(_build(config, store), config.app_token or "")
+    metrics.use_one_process()
+    app = _build(config, store)
+    connection = Connection(app, config.app_token or "")
     signal.signal(signal.SIGTERM, lambda *_: connection.stop())
     signal.signal(signal.SIGINT, lambda *_: connection.stop())
     if config.port_given:
+        watch_readiness(store, app.worker, connection.client.is_connected)
         serve_in_background(config.port, connection.health)
     logger.info("Socket Mode starting")
-    connection.run_forever()
+    try:
+        connection.run_forever()
+    finally:
+        app.worker.stop()
 
 
 def main() -> int:
@@ -113,7 +146,7 @@ def main() -> int:
         logger.warning(line)
     store = None
     try:
-        store = open_store(config.database_url)  # the schema is created or migrated here, once
+        store = open_store(config)  # the schema is created or migrated here, once
         check_slack(config)
     except StartupProblem as exc:
         if store is not None:

@@ -1,61 +1,57 @@
-"""Builds the Bolt app: the Web API client (connections kept alive), redelivery filtering, the listeners."""
+"""Builds the Bolt app and its workers: listeners acknowledge and queue, workers call Slack."""
 
 from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from slack_bolt import App, BoltContext, BoltResponse, Respond
+from slack_bolt import App, BoltResponse
 from slack_bolt.error import BoltUnhandledRequestError
 
-from bot import listeners
+from bot import listeners, metrics
 from bot.config import Config
+from bot.middleware import ProvideWork, RefuseMalformed
 from bot.slack_client import web_client
-from bot.store import Store
-from bot.web_transport import tls_context_for
+from bot.store import DatabaseError, Store
+from bot.worker import Worker
 
 logger = logging.getLogger("bot")
 
 
 def build_app(config: Config, store: Store) -> App:
+    """The app, with its started Worker as `app.worker` (stop it before the process ends)."""
     client = web_client(config)
     app = App(
         name="ftpcode",  # without a name, Bolt reads the caller's source files off the stack: ~11 ms of start-up
         client=client,
         signing_secret=config.signing_secret,
-        process_before_response=False,
-        listener_executor=ThreadPoolExecutor(max_workers=config.http_threads, thread_name_prefix="listener"),
+        # Listeners only answer from memory or queue work, so they run in the request's own thread and the
+        # acknowledgement leaves as soon as they return, not at Bolt's next 10 ms poll for ack().
+        process_before_response=True,
+        listener_executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="listener"),
         logger=logging.getLogger("bot.bolt"),
         raise_error_for_unhandled_request=True,
     )
+    worker = Worker(store, client, config, listeners.JOBS)
+    reported: set[tuple[str, str]] = set()
 
     @app.error
     def on_error(error: Exception, body: dict) -> BoltResponse | None:
         if isinstance(error, BoltUnhandledRequestError):
             # Acknowledge what we do not handle, or Slack redelivers it.
             return BoltResponse(status=200, body="")
-        kind = body.get("type") or body.get("command") or "request"
-        logger.error("listener failed on %s: %s", kind, error.__class__.__name__, exc_info=error)
-        return None
+        if isinstance(error, (*store.db.errors, DatabaseError)):
+            metrics.database_error()
+        kind = str(body.get("type") or body.get("command") or "request")[:40]
+        # The traceback once per kind of failure: a bug hit by every request must not flood the log.
+        first = (kind, error.__class__.__name__) not in reported
+        reported.add((kind, error.__class__.__name__))
+        logger.error("listener failed on %s: %s", kind, error.__class__.__name__, exc_info=error if first else None)
+        return BoltResponse(status=200, body="")
 
-    # One middleware, not two: Bolt runs its argument injection for each one on every request.
-    @app.middleware
-    def skip_redeliveries_then_provide_state(body: dict, context: BoltContext, next) -> BoltResponse | None:
-        # Slack redelivers events it believes were missed, and Bolt does not filter them. The first delivery of
-        # an event may itself be a retry (nothing was connected), so the key is the event, not the retry header.
-        event_id = body.get("event_id")
-        if event_id and not store.first_time(f"event:{event_id}"):
-            logger.info("event %s was delivered before; skipped", event_id)
-            return BoltResponse(status=200, body="")
-        context["store"] = store
-        context["config"] = config
-        # Bolt gives each request a new plain WebClient, which would open a new connection for every call.
-        context["client"] = client.sharing_connections(context.client)
-        if context.response_url:
-            # Bolt's own respond() posts through urlopen with no TLS context: a CA-store load for every post.
-            url = context.response_url
-            context["respond"] = Respond(response_url=url, proxy=client.proxy, ssl=tls_context_for(url))
-        return next()
-
+    app.use(RefuseMalformed())
+    app.use(ProvideWork(worker))
     listeners.register(app)
+    app.worker = worker  # type: ignore[attr-defined]
+    worker.start()
     return app

@@ -31,6 +31,11 @@ class Config:
     http_workers: int
     http_threads: int
     port_given: bool
+    work_threads: int = 8
+    database_timeout_seconds: float = 2.0
+    job_max_wait_seconds: float = 900.0
+    job_lease_seconds: float = 60.0
+    job_retry_base_seconds: float = 1.0
 
     @property
     def socket_mode(self) -> bool:
@@ -50,6 +55,19 @@ def _number(env: dict[str, str], name: str, default: int, low: int, high: int) -
     if not raw.isdecimal() or not low <= int(raw) <= high:
         raise ConfigError(f"{name} must be a whole number from {low} to {high}")
     return int(raw)
+
+
+def _seconds(env: dict[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw) if raw.replace(".", "", 1).isdecimal() else None
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise ConfigError(f"{name} must be a number of seconds from {low:g} to {high:g}")
+    return value
 
 
 def _secret(env: dict[str, str], name: str) -> tuple[str, str]:
@@ -137,4 +155,9 @@ def from_env(env: dict[str, str] | None = None) -> Config:
         http_workers=_number(env, "WEB_CONCURRENCY", 1, 1, 64),
         http_threads=_number(env, "HTTP_THREADS", 16, 1, 256),
         port_given=bool(env.get("PORT", "").strip()),
+        work_threads=_number(env, "WORK_THREADS", 8, 1, 256),
+        database_timeout_seconds=_seconds(env, "DATABASE_TIMEOUT_SECONDS", 2.0, 0.1, 60),
+        job_max_wait_seconds=_seconds(env, "JOB_MAX_WAIT_SECONDS", 900.0, 1, 7 * 86400),
+        job_lease_seconds=_seconds(env, "JOB_LEASE_SECONDS", 60.0, 1, 3600),
+        job_retry_base_seconds=_seconds(env, "JOB_RETRY_BASE_SECONDS", 1.0, 0.01, 600),
     )

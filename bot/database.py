@@ -5,52 +5,97 @@ SQL is written once, with `:name` parameters. Only opening connections and start
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 Execute = Callable[[str, Mapping[str, Any]], Any]
 """Runs one statement and returns its DB-API cursor (`fetchone`, `rowcount`, `description`)."""
 
 
-CONNECT_TIMEOUT_SECONDS = 10
+DEFAULT_TIMEOUT_SECONDS = 2.0
 MAX_CONNECTIONS = 16  # one for each of a process's listener threads
+# After a failure that says the database is out of reach, callers are refused at once for this long, so a
+# request that needs no storage never waits on an outage, and one that does gets "try again" quickly.
+OUTAGE_SECONDS = 5.0
 
 
 class DatabaseError(RuntimeError):
     """The database cannot be opened or used; the message never holds the URL (it may hold a password)."""
 
 
+class DatabaseUnavailable(DatabaseError):
+    """The database did not answer in time, or failed as an outage does (disk full, server gone)."""
+
+
 class Database(Protocol):
     errors: tuple[type[Exception], ...]
     """What the driver raises."""
 
+    dialect: str
+    """"sqlite" or "postgresql": the few statements that differ (row locks) pick their form by it."""
+
     def transaction(self, write: bool) -> AbstractContextManager[Execute]: ...
+
+    def ping(self, timeout: float) -> None:
+        """Raises one of `errors` unless the database answers a trivial query within about `timeout` s."""
+        ...
 
     def close(self) -> None: ...
 
 
-def open_database(url: str) -> Database:
+def open_database(url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> Database:
     if url.startswith("sqlite:///"):
-        return SQLiteDatabase(url.removeprefix("sqlite:///"))
+        return SQLiteDatabase(url.removeprefix("sqlite:///"), timeout)
     if url.startswith("postgresql://"):
-        return PostgresDatabase(url)
+        return PostgresDatabase(url, timeout)
     raise DatabaseError("DATABASE_URL must start with sqlite:/// or postgresql://")
+
+
+class OutageGuard:
+    """Turns an outage-like driver error into DatabaseUnavailable, and refuses at once for OUTAGE_SECONDS after."""
+
+    def __init__(self, outage_errors: tuple[type[Exception], ...]) -> None:
+        self.outage_errors = outage_errors
+        self._down_until = 0.0
+
+    @property
+    def down(self) -> bool:
+        return time.monotonic() < self._down_until
+
+    @contextmanager
+    def watch(self) -> Iterator[None]:
+        if self.down:
+            raise DatabaseUnavailable("the database was out of reach a moment ago")
+        try:
+            yield
+        except self.outage_errors as exc:
+            self._down_until = time.monotonic() + OUTAGE_SECONDS
+            raise DatabaseUnavailable(f"the database is out of reach ({exc.__class__.__name__})") from exc
+        self._down_until = 0.0
 
 
 class SQLiteDatabase:
     """A connection per thread, in WAL mode; writes take the lock first, so they queue here and not in SQLite."""
 
-    def __init__(self, path: str) -> None:
+    dialect = "sqlite"
+
+    def __init__(self, path: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.timeout = timeout
         self.errors = (sqlite3.Error,)
+        # Disk full, I/O errors, a lock held past the timeout: OperationalError; a broken file: DatabaseError.
+        self.guard = OutageGuard((sqlite3.OperationalError,))
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []
         self._opened_lock = threading.Lock()
@@ -62,7 +107,9 @@ class SQLiteDatabase:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             try:
-                connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+                connection = sqlite3.connect(
+                    self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+                )
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.execute("PRAGMA synchronous=NORMAL")
             except sqlite3.Error as exc:
@@ -74,18 +121,35 @@ class SQLiteDatabase:
 
     @contextmanager
     def transaction(self, write: bool) -> Iterator[Execute]:
-        connection = self._connection()
-        if not write:
-            yield connection.execute
-            return
-        with self._writes:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
+        with self.guard.watch():
+            connection = self._connection()
+            if not write:
                 yield connection.execute
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
+                return
+            if not self._writes.acquire(timeout=self.timeout):
+                raise sqlite3.OperationalError("another write held the lock past the timeout")
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield connection.execute
+                except BaseException:
+                    if connection.in_transaction:
+                        connection.execute("ROLLBACK")
+                    raise
+                connection.execute("COMMIT")
+            finally:
+                self._writes.release()
+
+    def ping(self, timeout: float) -> None:
+        # A new connection, because the open ones keep working on a file that was deleted or replaced. mode=rw:
+        # a missing file is an error, not a new empty database. Reading the schema proves it is a database.
+        if self.path == ":memory:":
+            return
+        connection = sqlite3.connect(f"file:{quote(self.path)}?mode=rw", uri=True, timeout=timeout)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            connection.close()
 
     def close(self) -> None:
         with self._opened_lock:
@@ -98,24 +162,34 @@ class SQLiteDatabase:
 class PostgresDatabase:
     """A psycopg connection pool that checks a connection before lending it (a server restart is survived)."""
 
-    def __init__(self, url: str) -> None:
+    dialect = "postgresql"
+
+    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
         try:
             import psycopg
             from psycopg_pool import ConnectionPool, PoolTimeout
         except ImportError as exc:
             raise DatabaseError("PostgreSQL needs psycopg: pip install 'ftpcode[postgres]'") from exc
         self.errors = (psycopg.Error, PoolTimeout)
+        self.timeout = timeout
+        self.guard = OutageGuard((psycopg.OperationalError, PoolTimeout))
+        # connect_timeout is whole seconds; statement_timeout stops a query the server is stuck on.
+        connect = {
+            "connect_timeout": max(1, math.ceil(timeout)),
+            "options": f"-c statement_timeout={int(timeout * 1000)}",
+        }
         try:
             # One plain connection first: a refused one fails at once, where the pool would keep retrying.
-            psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
+            psycopg.connect(url, **connect).close()
         except psycopg.Error as exc:
             raise DatabaseError(f"PostgreSQL: {exc.__class__.__name__}") from exc
         self._pool = ConnectionPool(
             url,
             min_size=1,
             max_size=MAX_CONNECTIONS,
-            kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+            kwargs=connect,
             check=ConnectionPool.check_connection,
+            timeout=timeout,
             name="ftpcode",
             open=True,
         )
@@ -123,12 +197,16 @@ class PostgresDatabase:
     @contextmanager
     def transaction(self, write: bool) -> Iterator[Execute]:
         # The pool commits when the block ends and rolls back when it raises.
-        with self._pool.connection() as connection:
+        with self.guard.watch(), self._pool.connection() as connection:
 
             def execute(sql: str, params: Mapping[str, Any]) -> Any:
                 return connection.execute(_pyformat(sql), params)
 
             yield execute
+
+    def ping(self, timeout: float) -> None:
+        with self._pool.connection(timeout=timeout) as connection:
+            connection.execute("SELECT 1")
 
     def close(self) -> None:
         self._pool.close()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from gunicorn.app.base import BaseApplication
 
+from bot import metrics
 from bot.config import Config
 from bot.health import Health, health_app
 
@@ -20,8 +22,21 @@ logger = logging.getLogger("bot.http")
 def wsgi_app(app: App, health: Health) -> Callable:
     # Bolt is imported in the worker, which builds the app: the gunicorn master stays small (it is measured too).
     from slack_bolt.adapter.wsgi import SlackRequestHandler
+    from slack_bolt.request import BoltRequest
 
-    return health_app(health, otherwise=SlackRequestHandler(app, path="/slack/events"))
+    class MeasuredRequestHandler(SlackRequestHandler):
+        """Bolt's WSGI adapter, timing each request from reading its body to Bolt's answer (the ack)."""
+
+        def dispatch(self, request):  # as SlackRequestHandler.dispatch, with the request kept for its kind
+            started = time.perf_counter()
+            body, query, headers = request.get_body(), request.query_string, request.get_headers()
+            bolt_request = BoltRequest(body=body, query=query, headers=headers)
+            response = self.app.dispatch(bolt_request)
+            kind = metrics.request_kind(bolt_request.body)
+            metrics.observe_request(kind, time.perf_counter() - started, response.status)
+            return response
+
+    return health_app(health, otherwise=MeasuredRequestHandler(app, path="/slack/events"))
 
 
 class _Gunicorn(BaseApplication):
@@ -40,6 +55,10 @@ class _Gunicorn(BaseApplication):
         return self.app_factory()
 
 
+def _worker_exited(_server, worker) -> None:
+    metrics.process_exited(worker.pid)
+
+
 def serve(app_factory: Callable[[], Callable], config: Config) -> None:
     options = {
         "bind": f"0.0.0.0:{config.port}",
@@ -53,7 +72,12 @@ def serve(app_factory: Callable[[], Callable], config: Config) -> None:
         "loglevel": config.log_level.lower(),
         # gunicorn 27 opens a control socket under $HOME by default, shared by every replica on a host.
         "control_socket_disable": True,
+        "child_exit": _worker_exited,
     }
     workers, threads = config.http_workers, config.http_threads
     logger.info("HTTP mode on port %s (%s worker(s) x %s threads)", config.port, workers, threads)
-    _Gunicorn(app_factory, options).run()
+    metrics.use_multiprocess_directory()  # before the workers fork: they write their samples there
+    try:
+        _Gunicorn(app_factory, options).run()
+    finally:
+        metrics.remove_multiprocess_directory()

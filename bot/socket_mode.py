@@ -21,9 +21,11 @@ import time
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
 from slack_sdk.socket_mode.builtin import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 
-from bot import ws_frames
+from bot import metrics, ws_frames
 
 logger = logging.getLogger("bot.socket")
 
@@ -45,13 +47,24 @@ def send_without_delay(client: SocketModeClient) -> None:
     client.connect = connect_without_nagle  # type: ignore[method-assign]
 
 
+class MeasuredSocketModeHandler(SocketModeHandler):
+    """Bolt's Socket Mode listener, timing each envelope from the start of its handling to its ack being sent."""
+
+    def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        # As SocketModeHandler.handle (run Bolt, then send its answer as the ack), measured.
+        started, started_wall = time.perf_counter(), time.time()
+        response = run_bolt_app(self.app, req)
+        send_response(client, req, response, started_wall)
+        metrics.observe_request(metrics.request_kind(req.payload), time.perf_counter() - started, response.status)
+
+
 class Connection:
     """The Socket Mode connection and its health: connected, and seconds since the last envelope."""
 
     def __init__(self, app: App, app_token: str) -> None:
         if not ws_frames.install():
             logger.info("slack_sdk's frame builder changed; Socket Mode keeps its own (slower) one")
-        self.handler = SocketModeHandler(app, app_token, ping_interval=PING_INTERVAL_SECONDS, concurrency=16)
+        self.handler = MeasuredSocketModeHandler(app, app_token, ping_interval=PING_INTERVAL_SECONDS, concurrency=16)
         self.client = self.handler.client
         send_without_delay(self.client)
         self.started = time.monotonic()

@@ -6,14 +6,15 @@ Plain SQL on SQLite by default, on PostgreSQL when DATABASE_URL names one (bot/d
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from dataclasses import dataclass, replace
 
-from bot.database import Database, DatabaseError, open_database
+from bot import metrics
+from bot.database import DEFAULT_TIMEOUT_SECONDS, Database, DatabaseError, DatabaseUnavailable, open_database
+from bot.jobs import JOBS_SCHEMA
 
-__all__ = ["DatabaseError", "StaleSession", "Store", "TriageSession"]
+__all__ = ["DatabaseError", "DatabaseUnavailable", "StaleSession", "Store", "TriageSession"]
 
 # The names of tables, indexes and constraints are those the first release created, so its databases carry on.
 SCHEMA = (
@@ -42,10 +43,7 @@ SCHEMA = (
 # Columns added since a table was first created: CREATE TABLE IF NOT EXISTS leaves an older table as it was.
 ADDED_COLUMNS = {"question_id": "VARCHAR(64)", "question_ts": "VARCHAR(32)"}
 
-SESSION_COLUMNS = "id, channel_id, thread_ts, user_id, state, version, updated_at, question_id, question_ts"
-
-# Slack retries an event for about 5 minutes; keep keys well past that.
-SEEN_EVENT_TTL_SECONDS = 3600
+SESSION_COLUMNS = "id, channel_id, thread_ts, user_id, state, version, updated_at, question_id, question_ts, team_id"
 
 
 @dataclass(frozen=True)
@@ -59,6 +57,7 @@ class TriageSession:
     updated_at: float
     question_id: str | None = None
     question_ts: str | None = None
+    team_id: str = ""
 
     def message_asking(self, question_id: str) -> str | None:
         """The ts of the message that asks `question_id`, if that is the one remembered."""
@@ -70,20 +69,18 @@ class StaleSession(RuntimeError):
 
 
 class Store:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
         self.url = url
-        self.db: Database = open_database(url)
+        self.db: Database = open_database(url, timeout)
         try:
             self._create_schema()
         except self.db.errors as exc:
             self.db.close()
             raise DatabaseError(f"the schema cannot be created ({exc.__class__.__name__})") from exc
-        self._inserts = 0
-        self._lock = threading.Lock()
 
     def _create_schema(self) -> None:
         with self.db.transaction(write=True) as execute:
-            for statement in SCHEMA:
+            for statement in (*SCHEMA, *JOBS_SCHEMA):
                 execute(statement, {})
             present = {column[0] for column in execute("SELECT * FROM triage_sessions WHERE 1 = 0", {}).description}
             for column, kind in ADDED_COLUMNS.items():
@@ -93,27 +90,16 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def first_time(self, key: str) -> bool:
-        """Records an event key; False when it was seen before (a redelivery)."""
-        now = time.time()
-        with self.db.transaction(write=True) as execute:
-            added = execute(
-                "INSERT INTO seen_events (event_key, seen_at) VALUES (:key, :now) ON CONFLICT (event_key) DO NOTHING",
-                {"key": key[:200], "now": now},
-            ).rowcount
-        if added != 1:
-            return False
-        with self._lock:
-            self._inserts += 1
-            purge = self._inserts % 500 == 0
-        if purge:
-            with self.db.transaction(write=True) as execute:
-                execute("DELETE FROM seen_events WHERE seen_at < :cutoff", {"cutoff": now - SEEN_EVENT_TTL_SECONDS})
-        return True
+    def ping(self, timeout: float = 2.0) -> None:
+        """Raises one of `self.db.errors` unless the database answers within about `timeout` seconds."""
+        self.db.ping(timeout)
 
-    def create_triage(self, channel_id: str, thread_ts: str, user_id: str, state: dict) -> TriageSession:
+    def create_triage(
+        self, channel_id: str, thread_ts: str, user_id: str, state: dict, team_id: str = ""
+    ) -> TriageSession:
         """Starts a session in a thread, replacing a finished or older one there."""
-        session = TriageSession(str(uuid.uuid4()), channel_id, thread_ts, user_id, state, 1, time.time())
+        now = time.time()
+        session = TriageSession(str(uuid.uuid4()), channel_id, thread_ts, user_id, state, 1, now, team_id=team_id)
         with self.db.transaction(write=True) as execute:
             execute(
                 "DELETE FROM triage_sessions WHERE channel_id = :channel_id AND thread_ts = :thread_ts",
@@ -122,9 +108,10 @@ class Store:
             execute(
                 "INSERT INTO triage_sessions"
                 " (id, team_id, channel_id, thread_ts, user_id, state, version, created_at, updated_at)"
-                " VALUES (:id, '', :channel_id, :thread_ts, :user_id, :state, 1, :now, :now)",
+                " VALUES (:id, :team_id, :channel_id, :thread_ts, :user_id, :state, 1, :now, :now)",
                 {
                     "id": session.id,
+                    "team_id": team_id,
                     "channel_id": channel_id,
                     "thread_ts": thread_ts,
                     "user_id": user_id,
@@ -132,6 +119,7 @@ class Store:
                     "now": session.updated_at,
                 },
             )
+        metrics.triage("started")  # here, where it happens once: a job run again replays its journal instead
         return session
 
     def triage_by_id(self, session_id: str) -> TriageSession | None:
@@ -157,6 +145,7 @@ class Store:
             ).rowcount
         if done != 1:
             raise StaleSession(session.id)
+        metrics.triage_saved(session.state.get("status"), state.get("status"))
         return replace(session, user_id=owner, state=state, version=session.version + 1, updated_at=now)
 
     def note_question(self, session_id: str, question_id: str, message_ts: str) -> None:
@@ -169,16 +158,27 @@ class Store:
 
     def expire_triage(self, older_than_seconds: float) -> int:
         with self.db.transaction(write=True) as execute:
-            return execute(
+            removed = execute(
                 "DELETE FROM triage_sessions WHERE updated_at < :cutoff", {"cutoff": time.time() - older_than_seconds}
             ).rowcount
+        metrics.triage("expired", removed)
+        return removed
 
     def _one(self, where: str, params: dict[str, str]) -> TriageSession | None:
         with self.db.transaction(write=False) as execute:
             row = execute(f"SELECT {SESSION_COLUMNS} FROM triage_sessions WHERE {where}", params).fetchone()
         if row is None:
             return None
-        session_id, channel_id, thread_ts, user_id, state, version, updated_at, question_id, question_ts = row
+        session_id, channel_id, thread_ts, user_id, state, version, updated_at, question_id, question_ts, team = row
         return TriageSession(
-            session_id, channel_id, thread_ts, user_id, json.loads(state), version, updated_at, question_id, question_ts
+            session_id,
+            channel_id,
+            thread_ts,
+            user_id,
+            json.loads(state),
+            version,
+            updated_at,
+            question_id,
+            question_ts,
+            team or "",
         )

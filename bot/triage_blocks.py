@@ -181,6 +181,16 @@ def expired_message(entry_id: str, prefill: dict[str, str]) -> Message:
     return finish("This triage has expired.", blocks)
 
 
+START_OVER_TEXT = "I could not follow that triage any more. Start a new one with `/ftpcode CODE` and *Start triage*."
+
+
+def someone_elses_triage_text(owner_id: str) -> str:
+    return (
+        f"<@{owner_id}> is already running a triage in this thread, so I left it as it is. "
+        "To start your own, send me `/ftpcode CODE` (or write to me directly) and press *Start triage*."
+    )
+
+
 def not_yours_text(owner_id: str) -> str:
     return (
         f"This triage belongs to <@{owner_id}>, who can let someone else answer. "

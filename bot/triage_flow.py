@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -13,6 +14,9 @@ from bot import triage_blocks as tb
 from bot.blocks import Message
 from bot.config import Config
 from bot.store import StaleSession, Store, TriageSession
+
+if TYPE_CHECKING:
+    from bot.worker import Work
 from knowledge.lookup import finder
 from knowledge.triage import Question, TriageError, TriageState, load_tree
 from knowledge.triage.engine import code_label
@@ -36,16 +40,40 @@ class TriageFlow:
         self.config = config
         self.tree = load_tree()
 
+    @classmethod
+    def for_work(cls, work: Work) -> TriageFlow:
+        return cls(work.client, work.store, work.config)  # type: ignore[arg-type]
+
     # -- starting ------------------------------------------------------------------------------------------
 
     def start(
-        self, entry_id: str, channel: str, thread_ts: str, user_id: str, prefilled: dict[str, str] | None = None
-    ) -> None:
+        self,
+        entry_id: str,
+        channel: str,
+        thread_ts: str,
+        user_id: str,
+        team_id: str = "",
+        prefilled: dict[str, str] | None = None,
+    ) -> Reply:
+        """Starts a triage in a thread, unless someone else's is open there: that one is theirs to finish."""
+        current = self.store.triage_in_thread(channel, thread_ts)
+        if current is not None and current.user_id != user_id and self._open(current):
+            return Reply(tb.someone_elses_triage_text(current.user_id))
         state = self.tree.start(entry_id, prefilled)
-        session = self.store.create_triage(channel, thread_ts, user_id, state.to_dict())
+        session = self.store.create_triage(channel, thread_ts, user_id, state.to_dict(), team_id)
         self._post_next(session, state)
+        return Reply()
 
-    def start_in_dm(self, entry_id: str, user_id: str, prefilled: dict[str, str] | None = None) -> str | None:
+    def _open(self, session: TriageSession) -> bool:
+        try:
+            status = TriageState.from_dict(session.state).status
+        except (TriageError, KeyError, TypeError, ValueError):
+            return False
+        return status in ("asking", "checklist") and not self._expired(session)
+
+    def start_in_dm(
+        self, entry_id: str, user_id: str, team_id: str = "", prefilled: dict[str, str] | None = None
+    ) -> str | None:
         """For /ftpcode, whose answer has no thread: the triage runs in a thread of the user's DM with the bot."""
         try:
             channel = self.client.conversations_open(users=user_id)["channel"]["id"]
@@ -57,24 +85,26 @@ class TriageFlow:
         except SlackApiError as exc:
             logger.error("could not open a DM for triage: %s", exc.response.get("error"))
             return None
-        self.start(entry_id, channel, root["ts"], user_id, prefilled)
+        self.start(entry_id, channel, root["ts"], user_id, team_id, prefilled)
         return channel
 
     # -- answering -----------------------------------------------------------------------------------------
 
-    def click(self, raw_value: str, user_id: str, channel: str, message_ts: str, blocks: list[dict]) -> Reply:
+    def click(
+        self, raw_value: str, user_id: str, team_id: str, channel: str, message_ts: str, blocks: list[dict]
+    ) -> Reply:
         fields = tb.parse_value(raw_value)
         session = self.store.triage_by_id(fields.get("s", ""))
-        if session is None:
+        if session is None or session.channel_id != channel:
             return Reply("This triage is no longer open. Start a new one from an answer.")
         if self._expired(session):
             self._expire(session)
             return Reply("This triage has expired: start it again with the button in the thread.")
-        if refusal := self._refuse(session, user_id):
+        if refusal := self._refuse(session, user_id, team_id):
             return refusal
-        state = TriageState.from_dict(session.state)
-        question = self.tree.current_question(state)
         try:
+            state = TriageState.from_dict(session.state)
+            question = self.tree.current_question(state)
             if "f" in fields:
                 fixed = fields["f"] == "fixed"
                 return self._feedback(session, state, fixed, user_id, channel, message_ts, blocks)
@@ -83,24 +113,29 @@ class TriageFlow:
             if "c" in fields:
                 return self._control(session, state, question, fields["c"], user_id, channel, message_ts)
             new_state = self.tree.answer(state, question.id, fields.get("o", ""))
-        except TriageError as exc:
-            return Reply(f"That did not work: {exc}.")
+        except (TriageError, KeyError, TypeError, ValueError) as exc:
+            logger.info("triage %s: click not understood (%s)", session.id, exc.__class__.__name__)
+            return Reply(tb.START_OVER_TEXT)
         label = question.option(fields["o"]).label  # type: ignore[union-attr]
         answered = tb.answered_message(question, label, user_id)
         return self._advance(session, new_state, user_id, channel, message_ts, answered)
 
-    def typed(self, text: str, user_id: str, channel: str, thread_ts: str) -> bool:
+    def typed(self, text: str, user_id: str, team_id: str, channel: str, thread_ts: str) -> bool:
         """A message in a thread: True when it belonged to an open triage there (and was handled)."""
         session = self.store.triage_in_thread(channel, thread_ts)
         if session is None:
             return False
-        state = TriageState.from_dict(session.state)
+        try:
+            state = TriageState.from_dict(session.state)
+        except (TriageError, KeyError, TypeError, ValueError):
+            self._post(session, tb.note_message(tb.START_OVER_TEXT))
+            return True
         if state.status != "asking":
             return False
         if self._expired(session):
             self._expire(session)
             return True
-        if refusal := self._refuse(session, user_id):
+        if refusal := self._refuse(session, user_id, team_id):
             self._ephemeral(channel, user_id, refusal.ephemeral or "", thread_ts)
             return True
         question = self.tree.current_question(state)
@@ -138,7 +173,9 @@ class TriageFlow:
         prefill = prefilled if isinstance(prefilled, dict) else {}
         self._post(session, tb.expired_message(str(session.state.get("entry_id", "")), prefill))
 
-    def _refuse(self, session: TriageSession, user_id: str) -> Reply | None:
+    def _refuse(self, session: TriageSession, user_id: str, team_id: str) -> Reply | None:
+        if session.team_id and team_id and session.team_id != team_id:
+            return Reply("This triage belongs to another workspace.")
         if session.user_id and session.user_id != user_id:
             return Reply(tb.not_yours_text(session.user_id))
         return None

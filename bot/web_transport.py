@@ -23,6 +23,10 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+
+from bot import metrics
 
 Key = tuple[str, str, int]
 
@@ -111,7 +115,25 @@ class KeepAliveWebClient(WebClient):
         twin._local = self._local
         return twin
 
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
+        """Every Web API method goes through here once, retries included: counted by method and outcome."""
+        self._local.attempts = 0
+        outcome = "api_error"  # unless known better: raised before sending, say (bad arguments)
+        try:
+            response = super().api_call(api_method, **kwargs)
+            outcome = metrics.api_outcome(response.status_code, ok=True)
+            return response
+        except SlackApiError as exc:
+            outcome = metrics.api_outcome(exc.response.status_code, ok=False)
+            raise
+        except (OSError, http.client.HTTPException):  # URLError and timeouts are OSErrors
+            outcome = "network_error"
+            raise
+        finally:
+            metrics.api_call(api_method, outcome, max(0, self._local.attempts - 1))
+
     def _perform_urllib_http_request_internal(self, url: str, req: urllib.request.Request) -> dict[str, Any]:
+        self._local.attempts = getattr(self._local, "attempts", 0) + 1  # one request sent; read by api_call
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https") or self.proxy is not None or self._environment_proxy(scheme, req.host):

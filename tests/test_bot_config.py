@@ -218,6 +218,22 @@ def test_secret_files_readable_by_others_are_warned_about(tmp_path: Path, mode: 
         assert secret not in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize(("mode", "warned"), [(0o640, False), (0o644, True)], ids=["640", "644"])
+def test_a_file_read_through_its_group_is_warned_about_only_when_others_can_read_it(
+    tmp_path: Path, mode: int, warned: bool
+) -> None:
+    """As a Kubernetes secret volume: owned by someone else (root there, another user here), group-readable."""
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    env = valid_http_env(tmp_path)
+    token_file = secret_file(tmp_path, env.pop("SLACK_BOT_TOKEN"), mode)
+    os.chown(token_file, 12345, os.getegid())
+    env["SLACK_BOT_TOKEN_FILE"] = str(token_file)
+    result = run_bot(env, tmp_path)
+    assert ("is readable by group or others" in result.stderr) is warned
+    assert "cannot reach" in lines_of(result)[-1]
+
+
 def test_a_private_dotenv_gets_no_warning(tmp_path: Path) -> None:
     env = valid_http_env(tmp_path)
     (tmp_path / ".env").write_text(f"SLACK_SIGNING_SECRET={env.pop('SLACK_SIGNING_SECRET')}\n")

@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from knowledge.triage import TriageState, load_tree
+from tests.slack_e2e import ANSWER_TIMEOUT
 from tests.standin import BotProcess, SlackStandIn, payloads
 from tests.standin.records import CallRecord
 from tests.test_store import fresh_postgres_database, postgres_server_url
@@ -162,11 +163,17 @@ class Driver:
         return [m["text"] for m in sorted(in_thread, key=lambda m: tuple(map(int, m["ts"].split("."))))]
 
     def updates_of(self, message: Posted) -> list[CallRecord]:
-        return [
-            c
-            for c in self.slack.calls("chat.update")
-            if (c.params["channel"], c.params["ts"]) == (message.channel, message.ts)
-        ]
+        """The chat.update calls on `message`, once there is at least one (the update follows the next post)."""
+        deadline = time.monotonic() + ANSWER_TIMEOUT
+        while True:
+            found = [
+                c
+                for c in self.slack.calls("chat.update")
+                if (c.params["channel"], c.params["ts"]) == (message.channel, message.ts)
+            ]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
 
     # -- answering --
 
@@ -520,6 +527,47 @@ def test_another_user_is_refused_until_handed_over(drive: Driver, slack: SlackSt
     nxt = drive.answer_by_click(question, "ftp", user="U9")
     assert nxt.question_id == "client"
     assert "<@U9>" in json.dumps(drive.updates_of(question)[0].params["blocks"])
+
+
+def test_start_triage_by_someone_else_leaves_the_open_triage_as_it_is(
+    drive: Driver, slack: SlackStandIn, bot: BotProcess
+) -> None:
+    """Start triage on the answer in another user's thread used to replace their session with one of the clicker's."""
+    question = start_by_mention(drive, "C0TAKEOVER", user="U1")
+    thread = question.thread_ts
+    assert thread
+    session_id = question.value("triage_answer_0")["s"]
+    before = session_row(bot, session_id)
+    answer = next(
+        Posted.of(c)
+        for c in slack.calls("chat.postMessage")
+        if c.params.get("channel") == "C0TAKEOVER" and "start_triage" in Posted.of(c).buttons()
+    )
+
+    since, hook = drive.click(answer, "start_triage", user="U9")
+    note = drive.note_for(hook)
+    assert "<@U1>" in note and "start your own" in note.lower()
+    time.sleep(0.3)
+    assert drive.posts("C0TAKEOVER", thread, since) == []
+    assert session_row(bot, session_id) == before
+    assert drive.answer_by_click(question, "ftp", user="U1").question_id == "client"
+
+
+def test_a_click_from_another_workspace_is_refused(drive: Driver, slack: SlackStandIn, bot: BotProcess) -> None:
+    question = start_by_mention(drive, "C0TEAMS", user="U1")
+    session_id = question.value("triage_answer_0")["s"]
+    before = session_row(bot, session_id)
+    element = question.buttons()[question.option_button("ftp")]
+    payload = slack.block_actions(
+        element["action_id"], element["value"], user_id="U1", channel_id="C0TEAMS", message_ts=question.ts
+    )
+    payload["team"] = {"id": "T0ELSEWHERE", "domain": "elsewhere"}
+    since = time.monotonic()
+    drive.action(payload)
+    hook = payload["response_url"].rsplit("/", 1)[-1]
+    assert "another workspace" in drive.note_for(hook)
+    assert drive.posts("C0TEAMS", question.thread_ts or "", since) == []
+    assert session_row(bot, session_id) == before
 
 
 # ----- 7. stale and expired -----

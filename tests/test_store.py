@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from bot.database import PostgresDatabase, SQLiteDatabase
+from bot.jobs import JobQueue
 from bot.store import DatabaseError, StaleSession, Store
 from tests.services import need_service
 
@@ -61,10 +62,15 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 STATE = {"entry_id": "ftp-425", "answers": [], "asked": [], "prefilled": [], "status": "asking", "version": 1}
 
 
+def first_time(store: Store, key: str) -> bool:
+    """Queues a job for an event key: False when the key was seen before (a redelivery)."""
+    return JobQueue(store.db).add("test", {}, key) is not None
+
+
 def test_an_event_is_new_once(store: Store) -> None:
-    assert store.first_time("event:Ev01") is True
-    assert store.first_time("event:Ev01") is False
-    assert store.first_time("event:Ev02") is True
+    assert first_time(store, "event:Ev01") is True
+    assert first_time(store, "event:Ev01") is False
+    assert first_time(store, "event:Ev02") is True
 
 
 def test_concurrent_deliveries_of_one_event_let_exactly_one_through(store: Store) -> None:
@@ -75,7 +81,7 @@ def test_concurrent_deliveries_of_one_event_let_exactly_one_through(store: Store
 
     def deliver() -> None:
         start.wait()
-        outcome = store.first_time(key)
+        outcome = first_time(store, key)
         with lock:
             results.append(outcome)
 
@@ -170,11 +176,11 @@ def test_expire_removes_only_sessions_idle_for_longer(store: Store) -> None:
 
 def test_state_survives_a_new_store_on_the_same_database(store: Store) -> None:
     session = store.create_triage("C1", "1700000000.000700", "U1", STATE)
-    store.first_time("event:EvRestart")
+    first_time(store, "event:EvRestart")
     reopened = Store(store.url)
     try:
         assert reopened.triage_by_id(session.id) == session
-        assert reopened.first_time("event:EvRestart") is False
+        assert first_time(reopened, "event:EvRestart") is False
     finally:
         reopened.close()
 
@@ -240,6 +246,40 @@ def test_postgresql_connections_cut_by_the_server_are_replaced(tmp_path: Path) -
                 ).fetchone()
             assert cut is not None and cut[0] >= 1
             assert store.triage_by_id(session.id) == session
-            assert store.first_time("event:EvAfterCut") is True
+            assert first_time(store, "event:EvAfterCut") is True
+        finally:
+            store.close()
+
+
+def test_ping_answers_on_a_working_database(store: Store) -> None:
+    store.ping(timeout=2)
+
+
+def test_ping_fails_while_the_sqlite_file_is_gone_and_creates_none(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    store = Store(f"sqlite:///{path}")
+    try:
+        store.create_triage("C1", "1700000000.001000", "U1", STATE)
+        path.rename(tmp_path / "moved.sqlite3")
+        with pytest.raises(store.db.errors):  # the store's open connections would not have noticed
+            store.ping(timeout=1)
+        assert not path.exists(), "the ping made a new, empty database"
+        (tmp_path / "moved.sqlite3").rename(path)
+        store.ping(timeout=1)
+    finally:
+        store.close()
+
+
+def test_ping_fails_within_its_timeout_when_the_postgresql_database_is_gone() -> None:
+    server = postgres_server_url()
+    with fresh_postgres_database(server) as url:
+        store = Store(url)
+        try:
+            with psycopg.connect(server, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE "{urlsplit(url).path.lstrip("/")}" WITH (FORCE)')
+            started = time.monotonic()
+            with pytest.raises(store.db.errors):
+                store.ping(timeout=1)
+            assert time.monotonic() - started < 5
         finally:
             store.close()

@@ -1,10 +1,14 @@
 from slack_bolt import App
 
 from bot.listeners import actions, commands, events, shortcuts
+from bot.worker import Handler
+
+MODULES = (commands, events, actions, shortcuts)
+
+# The jobs the listeners queue, by kind: each module's listeners and the work they queue live together.
+JOBS: dict[str, Handler] = {kind: run for module in MODULES for kind, run in module.JOBS.items()}
 
 
 def register(app: App) -> None:
-    commands.register(app)
-    events.register(app)
-    actions.register(app)
-    shortcuts.register(app)
+    for module in MODULES:
+        module.register(app)

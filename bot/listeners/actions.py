@@ -1,92 +1,148 @@
-"""Buttons: on answers (share, explain another reading, show the rest) and in triage threads."""
+"""Buttons: on answers (share, explain another reading, show the rest) and in triage threads.
+
+A click is checked, acknowledged and queued; the job answers (response_url, chat.postMessage, chat.update).
+A click that cannot be understood gets a polite note on its response_url, never an exception after ack().
+"""
 
 from __future__ import annotations
 
+import logging
 import re
-from logging import Logger
 
-from slack_bolt import Ack, App, BoltContext, Respond
-from slack_sdk import WebClient
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks
+from bot import blocks, payloads
 from bot import triage_blocks as tb
-from bot.triage_flow import TriageFlow
+from bot.database import DatabaseError
+from bot.triage_flow import Reply, TriageFlow
+from bot.worker import Work
 from knowledge.lookup import LookupResult, finder
 
+logger = logging.getLogger("bot.actions")
 
-def share_answer(ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond, logger: Logger) -> None:
+NOT_UNDERSTOOD = "I could not make sense of that button. Ask me again with `/ftpcode CODE`."
+DATABASE_DOWN = "I cannot reach my database just now, so I did not record that. Try again in a minute."
+
+
+def queue_click(ack: Ack, body: dict, action: dict, context: BoltContext) -> None:
     ack()
-    matches = finder().resolve(action["value"].split(","))
-    if not matches:
-        respond(response_type="ephemeral", replace_original=False, text="That answer is no longer available.")
+    who = payloads.interaction(body)
+    if who is None:
+        logger.info("a click without a valid user was ignored")
         return
-    message = blocks.answer_message(LookupResult("", matches), ephemeral=False, shared_by=body["user"]["id"])
-    channel = (body.get("channel") or {}).get("id")
+    kind = _kind(str(action.get("action_id")))
+    value = payloads.text_of(action.get("value"), 2000)
+    if not _understood(kind, value, who):
+        kind, value = "notice", NOT_UNDERSTOOD
+    message = body.get("message") if isinstance(body.get("message"), dict) else {}
+    blocks_now = message.get("blocks") if kind == "triage_click" and isinstance(message.get("blocks"), list) else []
+    context["work"].submit(kind, {**who, "value": value, "blocks": blocks_now})
+
+
+def _kind(action_id: str) -> str:
+    if action_id.startswith("show_answer"):
+        return "show_answer"
+    return _ACTIONS.get(action_id, "triage_click")
+
+
+def _understood(kind: str, value: str, who: dict) -> bool:
+    if kind == "share_answer" and who["channel"] is None:
+        return False
+    if kind == "share_answer":
+        return bool(value) and len(finder().resolve(value.split(","))) > 0
+    if kind == "show_answer":
+        return len(finder().resolve([value])) > 0
+    if kind == "show_rest":
+        entry_id, _, start = value.rpartition(":")
+        return start.isdecimal() and len(finder().resolve([entry_id])) > 0
+    if kind == "start_triage":
+        entry_id, _ = tb.parse_start_value(value)
+        return entry_id in finder().kb.by_id
+    return who["channel"] is not None and bool(tb.parse_value(value).get("s"))
+
+
+# -- the jobs ----------------------------------------------------------------------------------------------
+
+
+def run_share(work: Work) -> None:
+    matches = finder().resolve(work.payload["value"].split(","))
+    message = blocks.answer_message(LookupResult("", matches), ephemeral=False, shared_by=work.payload["user"])
     try:
-        client.chat_postMessage(channel=channel, **message.kwargs())
+        work.client.chat_postMessage(channel=work.payload["channel"], **message.kwargs())
     except SlackApiError as exc:
-        logger.info("share failed in %s: %s", channel, exc.response.get("error"))
-        respond(
+        logger.info("share failed in %s: %s", work.payload["channel"], exc.response.get("error"))
+        work.respond(
             response_type="ephemeral",
             replace_original=False,
             text="I could not post in this channel. Invite me with `/invite @ftpcode`, then try again.",
         )
         return
-    respond(delete_original=True)
+    work.respond(delete_original=True)
 
 
-def show_answer(ack: Ack, action: dict, respond: Respond) -> None:
-    ack()
-    matches = finder().resolve([action["value"]])
-    if matches:
-        message = blocks.answer_message(LookupResult("", matches), ephemeral=True)
-        respond(response_type="ephemeral", replace_original=False, **message.kwargs())
+def run_show(work: Work) -> None:
+    matches = finder().resolve([work.payload["value"]])
+    message = blocks.answer_message(LookupResult("", matches), ephemeral=True)
+    work.respond(response_type="ephemeral", replace_original=False, **message.kwargs())
 
 
-def show_rest(ack: Ack, action: dict, respond: Respond) -> None:
-    ack()
-    entry_id, _, start = action["value"].rpartition(":")
-    matches = finder().resolve([entry_id])
-    if matches and start.isdecimal():
-        message = blocks.rest_message(matches[0].entry, matches[0].known, int(start))
-        respond(response_type="ephemeral", replace_original=False, **message.kwargs())
+def run_show_rest(work: Work) -> None:
+    entry_id, _, start = work.payload["value"].rpartition(":")
+    match = finder().resolve([entry_id])[0]
+    message = blocks.rest_message(match.entry, match.known, int(start))
+    work.respond(response_type="ephemeral", replace_original=False, **message.kwargs())
 
 
-def start_triage(ack: Ack, body: dict, action: dict, context: BoltContext, client: WebClient, respond: Respond) -> None:
-    ack()
-    entry_id, prefill = tb.parse_start_value(action.get("value", ""))
-    user_id = body["user"]["id"]
-    flow = TriageFlow(client, context["store"], context["config"])
-    container = body.get("container") or {}
-    message = body.get("message") or {}
-    if container.get("is_ephemeral") or not message.get("ts"):
-        channel = flow.start_in_dm(entry_id, user_id, prefill)
+def run_start_triage(work: Work) -> None:
+    entry_id, prefill = tb.parse_start_value(work.payload["value"])
+    who = work.payload
+    flow = TriageFlow.for_work(work)
+    if who["ephemeral"] or not who["message_ts"] or not who["channel"]:
+        channel = flow.start_in_dm(entry_id, who["user"], who["team"], prefill)
         note = "I started the triage in our direct messages." if channel else "I could not open a direct message."
-        respond(response_type="ephemeral", replace_original=False, text=note)
+        work.respond(response_type="ephemeral", replace_original=False, text=note)
         return
-    thread_ts = message.get("thread_ts") or message["ts"]
-    flow.start(entry_id, body["channel"]["id"], thread_ts, user_id, prefill)
-
-
-def triage_click(ack: Ack, body: dict, action: dict, context: BoltContext, client: WebClient, respond: Respond) -> None:
-    ack()
-    message = body.get("message") or {}
-    flow = TriageFlow(client, context["store"], context["config"])
-    reply = flow.click(
-        action.get("value", ""),
-        body["user"]["id"],
-        body["channel"]["id"],
-        message.get("ts", ""),
-        message.get("blocks", []),
-    )
+    thread_ts = who["thread_ts"] or who["message_ts"]
+    reply = flow.start(entry_id, who["channel"], thread_ts, who["user"], who["team"], prefill)
     if reply.ephemeral:
-        respond(response_type="ephemeral", replace_original=False, text=reply.ephemeral)
+        work.respond(response_type="ephemeral", replace_original=False, text=reply.ephemeral)
+
+
+def run_triage_click(work: Work) -> None:
+    who = work.payload
+    try:
+        reply = TriageFlow.for_work(work).click(
+            who["value"], who["user"], who["team"], who["channel"], who["message_ts"] or "", who["blocks"]
+        )
+    except DatabaseError:  # a click is answered now or not at all: the user may already have clicked again
+        reply = Reply(DATABASE_DOWN)
+    if reply.ephemeral:
+        work.respond(response_type="ephemeral", replace_original=False, text=reply.ephemeral)
+
+
+def run_notice(work: Work) -> None:
+    work.respond(response_type="ephemeral", replace_original=False, text=work.payload["value"])
+
+
+_ACTIONS = {
+    "share_answer": "share_answer",
+    "show_rest": "show_rest",
+    tb.START: "start_triage",
+}
+JOBS = {
+    "share_answer": run_share,
+    "show_answer": run_show,
+    "show_rest": run_show_rest,
+    "start_triage": run_start_triage,
+    "triage_click": run_triage_click,
+    "notice": run_notice,
+}
 
 
 def register(app: App) -> None:
-    app.action(tb.START)(start_triage)
-    app.action(re.compile(f"^({tb.ANSWER}|{tb.CONTROL}|{tb.FEEDBACK})_"))(triage_click)
-    app.action("share_answer")(share_answer)
-    app.action(re.compile(r"^show_answer(_\d+)?$"))(show_answer)
-    app.action("show_rest")(show_rest)
+    app.action(tb.START)(queue_click)
+    app.action(re.compile(f"^({tb.ANSWER}|{tb.CONTROL}|{tb.FEEDBACK})_"))(queue_click)
+    app.action("share_answer")(queue_click)
+    app.action(re.compile(r"^show_answer(_\d+)?$"))(queue_click)
+    app.action("show_rest")(queue_click)

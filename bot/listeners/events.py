@@ -1,19 +1,66 @@
-"""Mentions, direct messages and the App Home. Every message kind is routed here, and only here."""
+"""Mentions, direct messages and the App Home. Every message kind is routed here, and only here.
+
+The listeners only decide whether an event is work for us and queue it (with the redelivery check, in one
+transaction); Bolt acknowledges after they return. The jobs below do the work, on the workers.
+"""
 
 from __future__ import annotations
 
-from logging import Logger
+import logging
 
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import files, home, replies, scan_reply
+from bot import files, home, payloads, replies, scan_reply
 from bot.mrkdwn import plain_from_slack
 from bot.triage_flow import TriageFlow
+from bot.worker import Work
+
+logger = logging.getLogger("bot.events")
 
 
-def _post(client: WebClient, logger: Logger, **kwargs) -> dict | None:
+def _queue(body: dict, context: BoltContext, kind: str) -> None:
+    event = body.get("event") or {}
+    payload = {"event": event, "team": payloads.team_id(body.get("team_id")), "bot_user": context.bot_user_id}
+    event_id = body.get("event_id")
+    key = f"event:{event_id}" if isinstance(event_id, str) and event_id else None
+    context["work"].submit(kind, payload, key)
+
+
+def queue_mention(body: dict, event: dict, context: BoltContext) -> None:
+    if payloads.channel_id(event.get("channel")) and payloads.message_ts(event.get("ts")):
+        _queue(body, context, "mention")
+
+
+def queue_message(body: dict, event: dict, context: BoltContext) -> None:
+    if event.get("bot_id") or event.get("user") == context.bot_user_id:
+        return
+    if not payloads.channel_id(event.get("channel")) or not payloads.message_ts(event.get("ts")):
+        return
+    is_dm = event.get("channel_type") == "im"
+    if event.get("subtype") == "file_share" and is_dm:
+        _queue(body, context, "message")
+        return
+    if event.get("subtype"):
+        return
+    # A mention in a channel also arrives as app_mention, which answers it; answering here too would repeat.
+    if not is_dm and f"<@{context.bot_user_id}>" in (event.get("text") or ""):
+        return
+    # In channels, only thread replies can be work (a typed answer to a triage); in a DM, everything is.
+    if is_dm or event.get("thread_ts"):
+        _queue(body, context, "message")
+
+
+def queue_home_opened(body: dict, event: dict, context: BoltContext) -> None:
+    if event.get("tab", "home") == "home" and payloads.user_id(event.get("user")):
+        _queue(body, context, "home")
+
+
+# -- the jobs ----------------------------------------------------------------------------------------------
+
+
+def _post(client: WebClient, **kwargs) -> dict | None:
     try:
         return client.chat_postMessage(**kwargs).data
     except SlackApiError as exc:
@@ -21,80 +68,80 @@ def _post(client: WebClient, logger: Logger, **kwargs) -> dict | None:
         return None
 
 
-def answer_message(event: dict, client: WebClient, logger: Logger, *, in_thread: bool) -> replies.Reply:
+def answer_message(event: dict, client: WebClient, *, in_thread: bool) -> replies.Reply:
     """Answers the text of a message; returns the reply, whose matches a triage can follow."""
-    text = plain_from_slack(event.get("text") or "")
+    text = plain_from_slack(payloads.text_of(event.get("text")))
     reply = replies.for_text(text, ephemeral=False)
     thread_ts = event.get("thread_ts") or (event["ts"] if in_thread else None)
-    _post(client, logger, channel=event["channel"], thread_ts=thread_ts, **reply.message.kwargs())
+    _post(client, channel=event["channel"], thread_ts=thread_ts, **reply.message.kwargs())
     return reply
 
 
-def _typed_triage_answer(event: dict, context: BoltContext, client: WebClient) -> bool:
-    thread_ts = event.get("thread_ts")
-    if not thread_ts or not event.get("user"):
+def _typed_triage_answer(work: Work) -> bool:
+    event = work.payload["event"]
+    user = payloads.user_id(event.get("user"))
+    thread_ts = payloads.message_ts(event.get("thread_ts"))
+    if not thread_ts or not user:
         return False
-    flow = TriageFlow(client, context["store"], context["config"])
-    text = plain_from_slack(event.get("text") or "")
-    return flow.typed(text, event["user"], event["channel"], thread_ts)
+    text = plain_from_slack(payloads.text_of(event.get("text")))
+    return TriageFlow.for_work(work).typed(text, user, work.payload["team"], event["channel"], thread_ts)
 
 
-def on_mention(event: dict, context: BoltContext, client: WebClient, logger: Logger) -> None:
+def run_mention(work: Work) -> None:
+    event = work.payload["event"]
     if event.get("files"):
-        answer_files(event, client, logger)
+        answer_files(event, work.client)
         return
-    if _typed_triage_answer(event, context, client):
+    if _typed_triage_answer(work):
         return
-    reply = answer_message(event, client, logger, in_thread=True)
+    reply = answer_message(event, work.client, in_thread=True)
     coded = [m for m in reply.matches if m.reason in ("code", "name", "unknown-code")]
+    user = payloads.user_id(event.get("user"))
     # A question with a code starts a triage at once; a pasted log offers one (with its answers) by button.
-    if coded and event.get("user") and not reply.is_log:
-        flow = TriageFlow(client, context["store"], context["config"])
+    if coded and user and not reply.is_log:
         thread_ts = event.get("thread_ts") or event["ts"]
-        flow.start(coded[0].entry.id, event["channel"], thread_ts, event["user"])
+        TriageFlow.for_work(work).start(coded[0].entry.id, event["channel"], thread_ts, user, work.payload["team"])
 
 
-def answer_files(event: dict, client: WebClient, logger: Logger) -> None:
+def answer_files(event: dict, client: WebClient) -> None:
     """A log shared as a file or snippet: scanned and answered like a paste."""
     thread_ts = event.get("thread_ts") or (None if event.get("channel_type") == "im" else event["ts"])
-    for shared in event.get("files", [])[:3]:
+    shared_files = event.get("files") if isinstance(event.get("files"), list) else []
+    for shared in shared_files[:3]:
+        file_id = payloads.dig(shared, "id")
+        if not isinstance(file_id, str):
+            continue
         try:
-            text = files.read_text(client, shared["id"])
+            text = files.read_text(client, file_id)
         except files.FileRefused as exc:
-            _post(client, logger, channel=event["channel"], thread_ts=thread_ts, text=str(exc))
+            _post(client, channel=event["channel"], thread_ts=thread_ts, text=str(exc))
             continue
         message, _ = scan_reply.for_log(text, ephemeral=False)
-        _post(client, logger, channel=event["channel"], thread_ts=thread_ts, **message.kwargs())
+        _post(client, channel=event["channel"], thread_ts=thread_ts, **message.kwargs())
 
 
-def on_message(event: dict, context: BoltContext, client: WebClient, logger: Logger) -> None:
-    if event.get("bot_id") or event.get("user") == context.bot_user_id:
+def run_message(work: Work) -> None:
+    event = work.payload["event"]
+    if event.get("subtype") == "file_share":
+        answer_files(event, work.client)
         return
-    if event.get("subtype") == "file_share" and event.get("channel_type") == "im":
-        answer_files(event, client, logger)
+    if _typed_triage_answer(work):
         return
-    if event.get("subtype"):
-        return
-    is_dm = event.get("channel_type") == "im"
-    # A mention in a channel also arrives as app_mention, which answers it; answering here too would repeat.
-    if not is_dm and f"<@{context.bot_user_id}>" in (event.get("text") or ""):
-        return
-    if _typed_triage_answer(event, context, client):
-        return
-    if is_dm:
-        answer_message(event, client, logger, in_thread=False)
+    if event.get("channel_type") == "im":
+        answer_message(event, work.client, in_thread=False)
 
 
-def on_home_opened(event: dict, client: WebClient, logger: Logger) -> None:
-    if event.get("tab", "home") != "home":
-        return
+def run_home_opened(work: Work) -> None:
     try:
-        client.views_publish(user_id=event["user"], view=home.home_view())
+        work.client.views_publish(user_id=work.payload["event"]["user"], view=home.home_view())
     except SlackApiError as exc:
         logger.error("views.publish failed: %s", exc.response.get("error"))
 
 
+JOBS = {"mention": run_mention, "message": run_message, "home": run_home_opened}
+
+
 def register(app: App) -> None:
-    app.event("app_mention")(on_mention)
-    app.event("message")(on_message)
-    app.event("app_home_opened")(on_home_opened)
+    app.event("app_mention")(queue_mention)
+    app.event("message")(queue_message)
+    app.event("app_home_opened")(queue_home_opened)

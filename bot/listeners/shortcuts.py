@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext
 
-from bot import replies, scan_reply
+from bot import payloads, replies, scan_reply
 from bot.mrkdwn import plain_from_slack
+from bot.worker import Work
 
 
-def explain_message(ack: Ack, shortcut: dict, respond: Respond) -> None:
+def queue_explain(ack: Ack, shortcut: dict, context: BoltContext) -> None:
     ack()
-    text = plain_from_slack((shortcut.get("message") or {}).get("text") or "")
+    url = payloads.response_url(shortcut.get("response_url"))
+    if url is not None:
+        text = payloads.text_of(payloads.dig(shortcut, "message", "text"))
+        context["work"].submit("explain_message", {"response_url": url, "text": text})
+
+
+def run_explain(work: Work) -> None:
+    text = plain_from_slack(work.payload["text"])
     if scan_reply.looks_like_log(text) or len(text.splitlines()) > 1:
         message, result = scan_reply.for_log(text, ephemeral=True)
         if scan_reply.found_anything(result):
-            respond(response_type="ephemeral", **message.kwargs())
+            work.respond(response_type="ephemeral", **message.kwargs())
             return
     reply = replies.for_text(text, ephemeral=True)
-    respond(response_type="ephemeral", **reply.message.kwargs())
+    work.respond(response_type="ephemeral", **reply.message.kwargs())
+
+
+JOBS = {"explain_message": run_explain}
 
 
 def register(app: App) -> None:
-    app.shortcut("explain_message")(explain_message)
+    app.shortcut("explain_message")(queue_explain)

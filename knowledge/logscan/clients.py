@@ -11,15 +11,16 @@ import re
 from collections.abc import Callable
 
 from knowledge.logscan.events import COMMAND, NOTE, REPLY, Event, iter_matches
+from knowledge.logscan.ftp import FTP_VERBS, REPLY_LINE
 
 # --- FileZilla: "Status:\tConnecting to ...", optionally after "2024-05-01 10:00:01 1234 1 " or "10:00:01\t".
-_FZ_PREFIX = r"(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:[ \t]+\d+){0,2}[ \t]+|\d\d:\d\d:\d\d[ \t]+)?"
-_FZ_STATUS_WORTH_KEEPING = (
+FZ_PREFIX = r"(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:[ \t]+\d+){0,2}[ \t]+|\d\d:\d\d:\d\d[ \t]+)?"
+FZ_STATUS_WORTH_KEEPING = (
     r"Connecting to|Connection established|Server sent passive|Connection attempt failed|TLS connection established|"
-    r"Insecure server|Server does not support|Connection closed by server|Connection timed out"
+    r"Insecure server|Server does not support|Connection closed by server|Connection timed out|Disconnected from server"
 )
 _FILEZILLA = re.compile(
-    r"\n" + _FZ_PREFIX + r"(?:(Command|Response|Error):|Status:(?=[ \t]*(?:" + _FZ_STATUS_WORTH_KEEPING + r")))"
+    r"\n" + FZ_PREFIX + r"(?:(Command|Response|Error):|Status:(?=[ \t]*(?:" + FZ_STATUS_WORTH_KEEPING + r")))"
     r"([^\n]*)"
 )
 _FZ_KIND = {"Command": COMMAND, "Response": REPLY, "Error": NOTE, None: NOTE}
@@ -48,10 +49,14 @@ def parse_filezilla(body: str) -> list[Event]:
 
 
 # --- WinSCP: ". 2024-05-01 10:00:01.123 text" with < (received), > (sent), . ! * (messages, errors).
+_ANY_LINE = re.compile(r"\n([^\n]*\S[^\n]*)")
 _WINSCP = re.compile(r"\n([.<>!*]) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} ([^\n]*)")
 
 
 def parse_winscp(body: str) -> list[Event]:
+    """A session log, or an error dialog copied as text (every line a message: "Error code: 3", ...)."""
+    if _WINSCP.search(body) is None:
+        return [(line, NOTE, m.group(1).strip(), None) for line, m in iter_matches(_ANY_LINE, body)]
     events: list[Event] = []
     for line, m in iter_matches(_WINSCP, body):
         mark, text = m.group(1), m.group(2).rstrip()
@@ -63,7 +68,7 @@ def parse_winscp(body: str) -> list[Event]:
 
 
 # --- curl -v: "> USER x", "< 331 ...", "* Trying ...", "curl: (7) ..."
-_CURL_NOTES = (
+CURL_NOTES = (
     r"Trying|Connected to|connect to|Connecting to|Failed to|Could not|Couldn't|SSL|OpenSSL|GnuTLS|schannel|"
     r"TLSv[\d.]+ \((?:IN|OUT)\), TLS alert|Connection timed out|Operation timed out|Resolving timed out|"
     r"Access denied|The file does not exist|Recv failure|Send failure|response reading failed|Server denied|"
@@ -71,14 +76,28 @@ _CURL_NOTES = (
     r"Accept timeout|Timeout|timeout|Received only partial|Connection died|Connection refused|"
     r"[^\n]*(?:error|failed)"
 )
-_CURL = re.compile(r"\n(?:([<>]) |\*[ \t]+(?=" + _CURL_NOTES + r")|(?=curl: \())([^\n]*)")
+# (basic-ftp's console log uses curl's "> "/"< " marks and adds "Error: ..." lines)
+_CURL = re.compile(r"\n(?:([<>]) |\*[ \t]+(?=" + CURL_NOTES + r")|(?=curl: \(|Error: ))([^\n]*)")
 
 
 _CURL_KIND = {None: NOTE, "<": REPLY, ">": COMMAND}
 
 
+# Without -v, curl prints only its exit line; some carry the server's reply code ("(25) Failed FTP upload: 553").
+_CURL_EXIT_REPLY = re.compile(r"\ncurl: \((\d+)\) [^\n]*?: ([45]\d\d)\b([^\n]*)")
+_CURL_EXIT_VERB = {"25": "STOR", "67": "PASS", "9": "CWD", "19": "RETR", "78": "RETR", "21": "QUOTE"}
+
+
 def parse_curl(body: str) -> list[Event]:
-    return _marked_lines(_CURL, _CURL_KIND, body, str.rstrip)
+    events = _marked_lines(_CURL, _CURL_KIND, body, str.rstrip)
+    if "\n< " not in body and "curl: (" in body:
+        for line, m in iter_matches(_CURL_EXIT_REPLY, body):
+            verb = _CURL_EXIT_VERB.get(m.group(1))
+            if verb:
+                events.append((line, COMMAND, verb, None))
+            events.append((line, REPLY, f"{m.group(2)}{m.group(3)}".rstrip(), None))
+        events.sort(key=lambda event: event[0])
+    return events
 
 
 # --- lftp "debug 10": "<--- 220 ...", "---> USER x", "**** error", "---- Connecting to ...".
@@ -127,17 +146,64 @@ def parse_ftplib(body: str) -> list[Event]:
                 events.append((line, NOTE, raw, None))
         else:
             events.append((line, NOTE, text, None))
+    if "error_" in body:
+        events.extend(_traceback_replies(body))
+        events.sort(key=lambda event: event[0])
     return events
 
 
-# --- Plain transcripts: "USER x" / "331 ..." lines, with optional "C:"/"S:", "-->"/"<--", "ftp>" marks.
-FTP_VERBS = frozenset(
-    "ABOR ACCT ADAT ALLO APPE AUTH CCC CDUP CLNT CONF CWD DELE ENC EPRT EPSV FEAT HELP HOST LANG LIST MDTM "
-    "MFMT MIC MKD MLSD MLST MODE NLST NOOP OPTS PASS PASV PBSZ PORT PROT PWD QUIT REIN REST RETR RMD RNFR RNTO "
-    "SITE SIZE SMNT STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD XRMD".split()
+# A traceback that ends in ftplib.error_perm: the reply is in the exception, the command in the frames above it
+# (the last ftplib call before the exception: ftp.cwd(...) -> CWD, self.sendcmd('PASS ' ...) -> PASS).
+_FTPLIB_ERROR = re.compile(r"error_(?:perm|temp|reply|proto)[:,] ?['\"]?(\d{3}[^\n'\"`]*)")
+_FTPLIB_CALL = re.compile(r"\.(cwd|login|storbinary|storlines|retrbinary|retrlines|nlst|dir|mlsd|mkd|rmd|delete|rename|"
+                          r"size|sendcmd\(['\"](\w+)|voidcmd\(['\"](\w+))\(?")  # fmt: skip
+_FTPLIB_VERB = {"cwd": "CWD", "login": "USER", "storbinary": "STOR", "storlines": "STOR", "retrbinary": "RETR",
+                "retrlines": "LIST", "nlst": "NLST", "dir": "LIST", "mlsd": "MLSD", "mkd": "MKD", "rmd": "RMD",
+                "delete": "DELE", "rename": "RNFR", "size": "SIZE"}  # fmt: skip
+
+
+def _traceback_replies(body: str) -> list[Event]:
+    events: list[Event] = []
+    done = 0
+    for line, m in iter_matches(re.compile(r"\n([^\n]*)"), body):
+        found = _FTPLIB_ERROR.search(m.group(1))
+        if found is None:
+            continue
+        command = None
+        for call in _FTPLIB_CALL.finditer(body, done, m.start(1) + found.start()):
+            command = (call.group(2) or call.group(3) or "").upper() or _FTPLIB_VERB.get(call.group(1))
+        done = m.end()
+        if command:
+            events.append((line, COMMAND, command, None))
+        events.append((line, REPLY, found.group(1).rstrip(), None))
+    return events
+
+
+# A client's own message that carries the server's reply: "Error sending f.csv : 553 Could not create file.",
+# "The remote server returned an error: (550) File unavailable", "Net::FTPPermError ... 553 Could not create".
+_REPLY_IN_MESSAGE = re.compile(
+    r"(?i:error|failed|fail|exception|denied|refused)[^\n]{0,80}?[:(]\s*\(?([45]\d\d)\)?[ :-]+([^\n]*)"
 )
-# A reply: exactly three digits, then a space, a hyphen or the end of the line ("4660/P5" is no reply).
-REPLY_LINE = r"[1-6]\d\d(?:[ -][^\n]*|[ \t]*(?=\n|\Z))"
+_VERB_OF_WORDS = (
+    (re.compile(r"(?i)\b(?:send|sending|upload\w*|put|stor|writ\w*|creat\w*)\b"), "STOR"),
+    (re.compile(r"(?i)\b(?:download\w*|get|retr|fetch\w*|read\w*)\b"), "RETR"),
+    (re.compile(r"(?i)\b(?:cwd|change directory|chdir)\b"), "CWD"),
+    (re.compile(r"(?i)\b(?:list\w*|directory listing)\b"), "LIST"),
+    (re.compile(r"(?i)\b(?:log ?in|logon|authenticat\w*)\b"), "PASS"),
+)
+
+
+def reply_in_message(text: str) -> tuple[str | None, str] | None:
+    """(the command the message is about, or None, and the reply "553 Could not create file.")."""
+    m = _REPLY_IN_MESSAGE.search(text)
+    if m is None:
+        return None
+    before = text[: m.start(1)]
+    command = next((v for pattern, v in _VERB_OF_WORDS if pattern.search(before)), None)
+    return command, f"{m.group(1)} {m.group(2).strip()}".rstrip()
+
+
+# --- Plain transcripts: "USER x" / "331 ..." lines, with optional "C:"/"S:", "-->"/"<--", "ftp>" marks.
 _TRANSCRIPT = re.compile(
     r"\n[ \t]*(?:(?:C:|S:|-+>|<-+|>|<|ftp>)[ \t]*)?"
     r"(?:(" + REPLY_LINE + r")|([A-Za-z]{3,4})(?=[ \t]|\n|\Z)(?:[ \t]+([^\n]*))?|([^\n]*\S[^\n]*))"
@@ -166,4 +232,21 @@ def parse_transcript(body: str) -> list[Event]:
             text = (other if other is not None else m.group(0)).strip()
             if text:
                 events.append((line, NOTE, text, None))
+                embedded = reply_in_message(text) if "\n" not in text else None
+                if embedded is not None:
+                    if embedded[0]:
+                        events.append((line, COMMAND, embedded[0], None))
+                    events.append((line, REPLY, embedded[1], None))
     return events
+
+
+# --- Logs that put FileZilla-like labels after a prefix of their own (FluentFTP through NLog:
+# "2025-09-11 21:25:13.8190 INFO  <MyApp> Command:  STOR x", "... Response: 226 Transfer complete. [43ms]").
+_PREFIXED_LABELS = re.compile(r"\n[^\n]*?\b(Command|Response|Error|Status):[ \t]+([^\n]*)")
+_RESPONSE_TIMING = re.compile(r" \[\d+ms\]$")
+
+
+def parse_prefixed_labels(body: str) -> list[Event]:
+    return _marked_lines(
+        _PREFIXED_LABELS, _FZ_KIND | {"Status": NOTE}, body, lambda s: _RESPONSE_TIMING.sub("", s.strip())
+    )

@@ -8,10 +8,9 @@ import functools
 import ipaddress
 import re
 
+from knowledge.logscan.ftp import DATA_COMMANDS, DATA_SETUP
 from knowledge.logscan.model import Exchange, Signal
 
-DATA_SETUP = frozenset(("PASV", "EPSV", "PORT", "EPRT", "LPSV", "LPRT"))
-DATA_COMMANDS = frozenset(("LIST", "NLST", "MLSD", "RETR", "STOR", "STOU", "APPE"))
 # Commands a client may see refused and carry on without (it falls back or skips a feature).
 OPTIONAL = frozenset(
     "FEAT OPTS SYST CLNT SITE HELP NOOP STAT MLST MFMT MDTM ALLO HOST LANG AUTH PBSZ PROT CCC EPSV EPRT SIZE REST "
@@ -28,17 +27,14 @@ _STAGE_OF_VERB = {
     **dict.fromkeys(("FEAT", "SYST", "OPTS", "CLNT", "HOST", "HELP", "NOOP", "LANG"), "connect"),
     "QUIT": "disconnect",
 }  # fmt: skip
+# Messages that say which stage failed whatever command came before them.
+_STAGE_OF_KIND = {"ssh-auth": "login", "auth-failed": "login", "chroot-ownership": "login", "key-file-modes": "login",
+                  "empty-path": "listing", "sftp-setstat": "upload"}  # fmt: skip
 _HOST_PORT = re.compile(
     r"(?:Connecting to|Connected to|Connected with|Trying|connect to (?:host|address)|Host name:)\s+"
     r"\[?([A-Za-z0-9_.-]*[A-Za-z0-9]|[0-9a-fA-F:]+:[0-9a-fA-F:]*)\]?"
     r"(?:\s*[(\[]([^)\]\s]*)[)\]])?(?::(\d+)|\s+port\s+(\d+)|\s+\(Port: (\d+)\))?"
 )
-
-
-def verb(command: str | None) -> str | None:
-    if not command:
-        return None
-    return command.split(None, 1)[0].upper()
 
 
 @functools.lru_cache(maxsize=1024)
@@ -209,11 +205,12 @@ class LogContext:
             return "tls"
         if kind in ("ssh-banner", "ftp-banner", "ssh-no-banner", "host-not-found", "packet-length"):
             return "connect"
-        if kind == "ssh-auth":
-            return "login"
+        fixed = _STAGE_OF_KIND.get(kind)
+        if fixed:
+            return fixed
         prev = self.last_command(s.line)
         if prev is None:
-            return "connect"
+            return "tls" if kind in ("tls-shutdown", "tls-session-reuse") else "connect"
         v = prev.verb
         if v in DATA_SETUP:
             return "data-connection"

@@ -19,10 +19,26 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str], int], ...] = (
     ("ftp-client",
      re.compile(r"^(?:ftp> |Name \([^)\n]*\): |local: \S[^\n]* remote: |Remote system type is )", re.M), 10),
     ("ftp-client", re.compile(r"^---> [^\n]*\n[1-6]\d\d[ -]", re.M), 4),
+    # "Connected to host." followed by the server's reply, or started from a Windows prompt ("C:\\>ftp host")
+    ("ftp-client", re.compile(r"^Connected to \S+\.\n[1-6]\d\d[ -]|^[A-Za-z]:\\[^>\n]*>ftp\b", re.M), 10),
     ("ftplib", re.compile(r"^\*(?:cmd|resp|get|put)\* ['\"]", re.M), 4),
+    # a traceback that ends in ftplib's exceptions (also when the paste lost its line ends)
+    ("ftplib", re.compile(r"error_(?:perm|temp|reply|proto)[:,] |/ftplib\.py\b"), 6),
+    ("lftp", re.compile(r"^[\w.-]+: (?:Fatal error|Errore fatale|Erreur fatale|Fataler Fehler|Login failed|"
+                        r"Access failed):", re.M), 5),
+    ("fluentftp", re.compile(r"^[^\n]*?(?:\bCommand:  \S|\bResponse: \d{3}[^\n]*\[\d+ms\])", re.M), 4),
+    ("editor-plugin", re.compile(r"^(?:\[\d\d-\d\d \d\d:\d\d:\d\d\] )?\[(?:debug|info|error|trace|warn)\]|^\[S?FTP\] ",
+                                 re.M), 4),
+    ("winscp", re.compile(r"^Error code: \d+$|^Error message from server: ", re.M), 6),
     ("curl", re.compile(r"^(?:\*\s+Trying |\* Connected to |\* [A-Za-z]|[<>] \S|curl: \(\d+\))", re.M), 2),
     ("vsftpd", re.compile(r'(?:FTP (?:command|response)|CONNECT|OK LOGIN|FAIL LOGIN): Client "'), 5),
-    ("proftpd", re.compile(r'proftpd\[\d+\]|^\S+ \S+ \S+ \[\d\d/\w{3}/\d{4}:[\d:]+ [+-]\d{4}\] "', re.M), 5),
+    ("proftpd", re.compile(r'proftpd\[\d+\]|^\S+ \S+ \S+ \[\d\d/\w{3}/\d{4}:[\d:]+ [+-]\d{4}\] "|'
+                           r"mod_(?:tls|sftp)/[\d.]+\[\d+\]:", re.M), 5),
+    ("pure-ftpd", re.compile(r"pure-ftpd(?:\[\d+\])?: \("), 6),
+    ("filezilla-server", re.compile(r"^\(\d{6}\)|FTP Session \d+ \S+ \[|^\[(?:Error|Warning)\] ", re.M), 6),
+    ("sshd", re.compile(r"sshd\[\d+\]: |^(?:Accepted|Failed) (?:password|publickey|keyboard-interactive\S*) for |"
+                        r"bad ownership or modes for|^Authentication refused: |"
+                        r"^Connection closed by authenticating user ", re.M), 6),
     ("openssh", re.compile(
         r"^(?:debug\d: |OpenSSH_\d|(?:ssh|sftp|scp): |kex_exchange_identification|Permission denied \(|"
         r"Connection (?:closed|timed out during banner)|Received message too long|Bad packet length|"

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
 from knowledge.logscan.events import COMMAND, REPLY, Event
+from knowledge.logscan.ftp import REPLY_CODE
 from knowledge.logscan.model import Exchange
-
-_CODE = re.compile(r"([1-6]\d\d)(?=[ -]|$)(-?)")
 
 
 def build_exchanges(events: list[Event]) -> list[Exchange]:
@@ -32,7 +30,7 @@ def _pair(events: list[Event], key: str | None) -> list[Exchange]:
     """One session's exchanges. Plain locals instead of a state object: this loop runs once per log line."""
     exchanges: list[Exchange] = []
     emit = exchanges.append
-    code_match = _CODE.match
+    code_match = REPLY_CODE.match
     command: str | None = None
     command_verb: str | None = None
     command_line = 0

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from knowledge.logscan.context import DATA_COMMANDS, DATA_SETUP, OPTIONAL, LogContext, unreachable_from
+from knowledge.logscan.context import OPTIONAL, LogContext, unreachable_from
+from knowledge.logscan.ftp import DATA_COMMANDS, DATA_SETUP, decode_eprt, decode_pasv
 from knowledge.logscan.model import Failure, Finding, Signal
 from knowledge.logscan.signals import ERROR_KINDS
+from knowledge.logscan.wording import say
 
-_PASV = re.compile(r"(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3})")
-_EPRT = re.compile(r"\|[12]\|([0-9A-Fa-f.:]+)\|(\d+)\|")
 _TLS_WORDING = re.compile(r"(?i)\b(?:TLS|SSL|FTPS|encrypt\w*|secure\w*|AUTH)\b")
 _FTP_REPLY_START = re.compile(r"\d{3}[ -]")
 _NOT_FOUND_VERBS = frozenset(
@@ -24,6 +24,28 @@ _BANNER_VERSION_LINES = (
     "remote software",
     "Server version",
 )
+# Server replies whose text says what is wrong, whatever the command (vsftpd's "500 OOPS: ...", limits).
+_WRITABLE_CHROOT = re.compile(r"writable root inside chroot|writeable root inside chroot")
+_NO_HOME = re.compile(r"(?i)OOPS: (?:cannot change directory|chdir)|home directory .*(?:not exist|missing)")
+_OOPS = re.compile(r"\bOOPS: ")
+_OOPS_LOG_FILE = re.compile(r"(?i)(?:failed to open|cannot open)[^\n]*log file|vsftpd_log_file|xferlog")
+_SECCOMP = re.compile(r"priv_sock_get_cmd|PR_SET_SECCOMP|seccomp")
+_SERVER_METHODS = re.compile(r"server sent: ([\w@.,-]+)|Authentications? that can continue: ([\w@.,-]+)")
+_TOO_MANY = re.compile(r"(?i)too many|max(?:imum)? \d* ?(?:users|connections|clients)|try again later|limit")
+_NOT_IMPLEMENTED = re.compile(r"(?i)not implemented|not understood|unknown command|unrecognized command|not supported")
+_SESSION_REUSE = re.compile(r"(?i)resum|reuse")
+# The only positive reply some commands can get: another 2xx is an answer to something else.
+_EXPECTED_REPLY = {
+    "PASV": "227",
+    "EPSV": "229",
+    "PWD": "257",
+    "XPWD": "257",
+    "MKD": "257",
+    "SIZE": "213",
+    "MDTM": "213",
+}
+_DATA_STAGES = frozenset(("transfer", "data-connection", "listing", "upload", "download"))
+_DOCKER_NETWORK = ("172.17.", "172.18.", "172.19.", "172.20.", "172.21.")
 _CURL_ENTRY_OF_KIND = {"refused": "7", "timeout": "28", "host-not-found": "6", "tls-handshake": "35", "tls-cert": "60"}
 MAX_EVIDENCE = 6
 
@@ -31,16 +53,6 @@ MAX_EVIDENCE = 6
 def _short(text: str, limit: int = 120) -> str:
     text = " / ".join(part.strip() for part in text.splitlines() if part.strip())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _decode_pasv(text: str) -> tuple[str, int] | None:
-    m = _PASV.search(text)
-    if not m:
-        return None
-    parts = [int(g) for g in m.groups()]
-    if any(p > 255 for p in parts):
-        return None
-    return ".".join(map(str, parts[:4])), parts[4] * 256 + parts[5]
 
 
 def decode_length(number: int) -> str | None:
@@ -74,12 +86,24 @@ class _Collector:
         return [finding for _, finding in sorted(self.by_id.values(), key=rank)]
 
 
+def _address_kind(ip: str) -> str:
+    """Which part of findings.toml's passive-private-address names the address."""
+    if ip == "0.0.0.0":
+        return "unspecified"
+    if ip.startswith("127."):
+        return "loopback"
+    if ip.startswith(_DOCKER_NETWORK):
+        return "docker"
+    return "private"
+
+
 class Analysis:
     """Runs every rule once over the exchanges and signals."""
 
-    def __init__(self, ctx: LogContext, protocol: str | None) -> None:
+    def __init__(self, ctx: LogContext, protocol: str | None, ftps_url: bool = False) -> None:
         self.ctx = ctx
         self.protocol = protocol
+        self.ftps_url = ftps_url  # the log names an ftps:// address: the client asked for implicit FTPS
         self.found = _Collector()
         self.curl_exits = {s.value: s for s in ctx.signals if s.kind == "curl-exit"}
 
@@ -109,16 +133,20 @@ class Analysis:
                 primary.append(failure)
             if primary:
                 break  # exchanges are in line order: the first primary one is the earliest
+        previous: Signal | None = None
         for s in ctx.signals:
             if s.kind not in ERROR_KINDS:
+                previous = s
                 continue
             if s.kind == "ssh-banner" and (self.protocol == "sftp" or any(w in s.text for w in _BANNER_VERSION_LINES)):
                 continue
             if s.kind == "ssh-auth" and self.protocol != "sftp":
                 continue
+            if s.kind == "reset" and previous is not None and previous.kind == "disconnected":
+                continue  # FileZilla's own disconnect, then the server closing its side: the normal end
             stage = ctx.stage_of_signal(s)
             command = ctx.last_command(s.line) if stage != "connect" else None
-            if stage == "tls":
+            if stage == "tls" and s.kind in ("tls-cert", "tls-handshake"):
                 command = ctx.last_auth(s.line)
             primary.append(Failure(s.line, command.command if command else None, None, s.text, stage))
             break
@@ -141,6 +169,8 @@ class Analysis:
                 by_id.pop(consequence, None)
         if "ssh-no-banner" in by_id:
             by_id.pop("connect-timeout", None)
+        if "tls-session-reuse" in by_id:
+            by_id.pop("data-connection-failed", None)  # the server said why the data connection was refused
         return self.found.ordered(failure)
 
     def _port_text(self) -> str:
@@ -158,47 +188,27 @@ class Analysis:
                     self._ssh_banner(s.line, s.value or s.text)
         for s in self.ctx.signals:
             if s.kind == "ftp-banner" and _FTP_REPLY_START.match(s.value):
-                add(10, "wrong-protocol-ftp-banner",
-                    f"The SSH client read an FTP greeting ('{_short(s.value, 60)}') where the SSH banner should be: "
-                    f"the server at{self._port_text()} speaks FTP, not SSH/SFTP. Use an FTP or FTPS client, or the "
-                    "server's SSH port (usually 22).", [s.line], None)  # fmt: skip
+                summary = say("wrong-protocol-ftp-banner", banner=_short(s.value, 60), where=self._port_text())
+                add(10, "wrong-protocol-ftp-banner", summary, [s.line], None)
             elif s.kind == "ftp-banner" or s.kind == "ssh-no-banner":
-                add(30, "ssh-no-banner",
-                    f"The connection opened but no SSH banner came ('{_short(s.text, 80)}'): the port may run "
-                    "another service (an FTP server, a proxy), or sshd dropped the connection (MaxStartups, "
-                    "TCP wrappers, fail2ban, a firewall).", [s.line], None)  # fmt: skip
+                add(30, "ssh-no-banner", say("ssh-no-banner", text=_short(s.text, 80)), [s.line], None)
             elif s.kind == "packet-length" and s.value.isdigit():
                 self._packet_length(s, int(s.value))
 
     def _ssh_banner(self, line: int, banner: str) -> None:
-        self.found.add(10, "wrong-protocol-ssh-banner",
-            f"The server greeted with an SSH banner ({_short(banner, 60)}), not an FTP 220 reply: "
-            f"the port{self._port_text()} runs SSH/SFTP. Connect with SFTP (usually port 22), or point the "
-            "FTP client at the FTP port (usually 21).", [line], None)  # fmt: skip
+        summary = say("wrong-protocol-ssh-banner", banner=_short(banner, 60), where=self._port_text())
+        self.found.add(10, "wrong-protocol-ssh-banner", summary, [line], None)
 
     def _packet_length(self, s: Signal, number: int) -> None:
         text = decode_length(number)
+        values = {"number": number, "hex": f"0x{number:08X}", "ascii": text}
         if text is not None and _FTP_REPLY_START.match(text + " "):
-            self.found.add(10, "wrong-protocol-ftp-banner",
-                f"{number} is not a packet length: its four bytes are 0x{number:08X}, the ASCII text '{text}', "
-                "the start of an FTP reply. The SSH/SFTP client is talking to an FTP server; use an FTP client or "
-                "the SSH port.", [s.line], None)  # fmt: skip
+            summary = say("wrong-protocol-ftp-banner", "packet_length", **values)
+            self.found.add(10, "wrong-protocol-ftp-banner", summary, [s.line], None)
         elif text is not None:
-            self.found.add(12, "sftp-shell-output",
-                f"{number} is not a packet length: its four bytes are 0x{number:08X}, the ASCII text '{text}'. "
-                "The server printed text where the SFTP protocol should start (a message such as 'This account "
-                "is currently not available' or 'This service allows sftp connections only', or output from a "
-                "login script like .bashrc). Make the account's shell start-up silent for non-interactive "
-                "sessions, or serve SFTP with sshd's internal-sftp subsystem.", [s.line], None)  # fmt: skip
+            self.found.add(12, "sftp-shell-output", say("sftp-shell-output", **values), [s.line], None)
         else:
-            self.found.add(
-                12,
-                "sftp-bad-packet",
-                f"The client read a packet length of {number} bytes, far beyond any real SFTP packet: something "
-                "other than the SFTP server wrote into the channel, or the connection is corrupted.",
-                [s.line],
-                None,
-            )
+            self.found.add(12, "sftp-bad-packet", say("sftp-bad-packet", number=number), [s.line], None)
 
     def _replies(self) -> None:
         add = self.found.add
@@ -209,72 +219,61 @@ class Analysis:
             if v == "USER" and e.command:
                 user = e.command.split(None, 1)[1] if " " in e.command else None
             code = e.code
+            if code == "257" and v in ("PWD", "XPWD") and e.text.startswith('257 ""'):
+                add(15, "home-directory-missing", say("home-directory-missing", evidence=f"'{_short(e.text, 60)}'"),
+                    [e.line], None)  # fmt: skip
+            if code and code[0] == "2" and _EXPECTED_REPLY.get(v or "", code) != code:
+                summary = say("replies-out-of-step", verb=v, code=code, reply=_short(e.text, 90))
+                add(12, "replies-out-of-step", summary, [e.line], f"ftp-{code}")
             if code is None or code[0] not in "45":
                 continue
             reply = _short(e.text, 90)
             entry = f"ftp-{code}"
+            said = {"command": e.command or "the session", "code": code, "reply": reply}
             tls_words = bool(_TLS_WORDING.search(e.text)) and v != "AUTH"
-            if (
-                code == "421"
-                and v in (None, "USER", "PASS")
-                and (ctx.first_in_session(e) or re.search(r"(?i)too many|connections|limit", e.text))
+            if _WRITABLE_CHROOT.search(e.text):
+                add(10, "vsftpd-writable-chroot", say("vsftpd-writable-chroot", reply=reply), [e.line], entry)
+            elif _NO_HOME.search(e.text):
+                add(10, "home-directory-missing", say("home-directory-missing", evidence=f"'{reply}'"), [e.line], entry)
+            elif _OOPS.search(e.text) and _SECCOMP.search(e.text):
+                add(10, "vsftpd-seccomp", say("vsftpd-seccomp", reply=reply), [e.line], entry)
+            elif _OOPS.search(e.text):
+                part = "log_file" if _OOPS_LOG_FILE.search(e.text) else "summary"
+                add(12, "server-oops", say("server-oops", part, reply=reply), [e.line], entry)
+            elif code in ("421", "530") and (
+                (code == "421" and v in (None, "USER", "PASS") and ctx.first_in_session(e)) or _TOO_MANY.search(e.text)
             ):
-                add(20, "too-many-connections",
-                    f"The server turned the session away with 421 ('{reply}'): too many connections (from your "
-                    "address or in total), or the service is shutting down. Close other sessions, lower the "
-                    "client's simultaneous transfers, or raise the server's limit.", [e.line], entry)  # fmt: skip
-                continue
-            if code == "421":
-                add(60, "server-disconnected",
-                    f"The server closed the control connection with 421 ('{reply}'), typically after an idle "
-                    "timeout or when it shuts down.", [e.line], entry)  # fmt: skip
+                add(20, "too-many-connections", say("too-many-connections", code=code, reply=reply), [e.line], entry)
+            elif code == "421":
+                add(60, "server-disconnected", say("server-disconnected", reply=reply), [e.line], entry)
             elif v == "AUTH":
                 went_on = self._went_on_after_auth(i)
-                add(40 if went_on else 15, "tls-refused",
-                    f"The server refused {e.command} with {code} ('{reply}'): it offers no FTPS on this port. "
-                    + ("The client carried on without encryption."
-                       if went_on else "The client insists on TLS and gave up.")
-                    + " Enable TLS on the server, or stop requiring it in the client if plain FTP is acceptable.",
-                    [e.line], entry)  # fmt: skip
+                then = say("tls-refused", "went_on" if went_on else "gave_up")
+                add(40 if went_on else 15, "tls-refused", say("tls-refused", **said, then=then), [e.line], entry)
             elif v == "PROT":
-                add(25, "prot-refused",
-                    f"The server refused {e.command} with {code} ('{reply}'): it will not encrypt the data "
-                    "connection. Allow protected data channels on the server, or let the client use PROT C "
-                    "if clear data transfers are acceptable.", [e.line], entry)  # fmt: skip
+                add(25, "prot-refused", say("prot-refused", **said), [e.line], entry)
+            elif code in ("425", "426", "450", "522", "534") and _SESSION_REUSE.search(e.text):
+                add(9, "tls-session-reuse", say("tls-session-reuse", text=reply), [e.line], entry)
             elif code in ("530", "534", "550", "521", "533") and tls_words and v not in _NOT_FOUND_VERBS:
-                add(12, "tls-required",
-                    f"The server requires FTPS: it refused {e.command or 'the session'} with {code} ('{reply}') "
-                    "because the connection is not encrypted. Switch the client to FTP over explicit TLS "
-                    "(FileZilla: 'Require explicit FTP over TLS'; WinSCP: TLS/SSL Explicit encryption; curl: "
-                    "--ssl-reqd; lftp: set ftp:ssl-force true).", [e.line], entry)  # fmt: skip
+                add(12, "tls-required", say("tls-required", **said), [e.line], entry)
             elif code == "522" and v != "EPRT":
-                hint = ("the server wants the data connection to reuse the control connection's TLS session "
-                        "(vsftpd require_ssl_reuse); update the client or relax that setting"
-                        if "reuse" in e.text else
-                        "the TLS handshake on the data connection failed")  # fmt: skip
-                add(
-                    16,
-                    "tls-handshake",
-                    f"The server answered {e.command or 'the transfer'} with 522 ('{reply}'): {hint}.",
-                    [e.line],
-                    entry,
-                )
+                said["command"] = e.command or "the transfer"
+                add(16, "tls-handshake", say("tls-handshake", "data_522", **said), [e.line], entry)
             elif code in ("530", "430") and v in ("USER", "PASS", "ACCT", None):
-                who = f" for user '{user}'" if user else ""
-                add(14, "login-failed",
-                    f"The server rejected the login{who} with {code} ('{reply}'): wrong user name or password, or "
-                    "the account may not use FTP (disabled, locked, not in the allowed users, bad home "
-                    "directory).", [e.line], entry)  # fmt: skip
-            elif code in ("550", "553", "450", "551", "552") and v in _NOT_FOUND_VERBS:
-                what = (
-                    "the account may not write there, or the disk/quota is full"
-                    if v in _UPLOAD_VERBS
-                    else "the account lacks permission to read it"
-                )
-                extra = " curl sends SIZE before downloading, so a missing file fails here." if v == "SIZE" else ""
-                add(18, "not-found-or-denied",
-                    f"The server refused {e.command} with {code} ('{reply}'): the file or directory does not exist "
-                    f"(paths are case-sensitive on most servers), or {what}.{extra}", [e.line], entry)  # fmt: skip
+                who = say("login-failed", "who", user=user) if user else ""
+                add(14, "login-failed", say("login-failed", who=who, code=code, reply=reply), [e.line], entry)
+            elif code in ("500", "502", "504") and v and v not in OPTIONAL and _NOT_IMPLEMENTED.search(e.text):
+                add(17, "not-implemented", say("not-implemented", verb=v, code=code, reply=reply), [e.line], entry)
+            elif code in ("550", "553", "450", "551", "552") and (v in _NOT_FOUND_VERBS or v is None):
+                what = say("not-found-or-denied", "write" if v in _UPLOAD_VERBS or code == "553" else "read")
+                extra = ""
+                if v == "SIZE":
+                    extra = say("not-found-or-denied", "size_first")
+                elif v == "MDTM":
+                    extra = say("not-found-or-denied", "mdtm_first")
+                said["command"] = e.command or "the request"
+                summary = say("not-found-or-denied", **said, what=what, extra=extra)
+                add(18, "not-found-or-denied", summary, [e.line], entry)
 
     def _went_on_after_auth(self, index: int) -> bool:
         """Did the client keep going (without TLS) after AUTH was refused at exchanges[index]?"""
@@ -299,7 +298,7 @@ class Analysis:
             host = ctx.host_at(e.line)
             control_ip = host[0] if host else None
             if e.code == "227":
-                decoded = _decode_pasv(e.text)
+                decoded = decode_pasv(e.text)
                 if decoded is None or not unreachable_from(decoded[0], control_ip or e.session):
                     continue
                 ip, port = decoded
@@ -308,13 +307,11 @@ class Analysis:
                 lines = [e.line, *hints] + ([failed] if failed else [])
                 if failed:
                     explained.add(failed)
-                then = f", and the data connection then failed (line {failed})" if failed else ""
-                self.found.add(8 if failed else 35, "passive-private-address",
-                    f"The server announced {ip}:{port}, a private address, in its passive-mode reply (227){then}. "
-                    "A client outside the server's network cannot reach it. On the server, set the public "
-                    "address for passive mode (vsftpd pasv_address, ProFTPD MasqueradeAddress, FileZilla Server "
-                    "'Use the following IP', IIS 'External IP Address of Firewall') and open or forward the "
-                    "passive port range.", lines, "ftp-425" if failed else "ftp-227")  # fmt: skip
+                then = say("passive-private-address", "then", line=failed) if failed else ""
+                kind = say("passive-private-address", _address_kind(ip))
+                summary = say("passive-private-address", address=ip, port=port, kind=kind, then=then)
+                entry = "ftp-425" if failed else "ftp-227"
+                self.found.add(8 if failed else 35, "passive-private-address", summary, lines, entry)
             elif v in ("PORT", "EPRT") and e.code is not None:
                 failed = e.line if e.code == "425" else self._data_failure_after(i) if e.code[0] == "2" else None
                 if not failed:
@@ -322,39 +319,32 @@ class Analysis:
                 explained.add(failed)
                 target = self._port_target(e.command or "")
                 private = (
-                    " (a private address: the server cannot reach it through NAT)"
+                    say("active-mode-blocked", "private")
                     if target and unreachable_from(target.rsplit(":", 1)[0], control_ip or e.session)
                     else ""
                 )
-                self.found.add(9, "active-mode-blocked",
-                    f"Active mode: the client asked the server to connect back to {target or 'it'}{private} with "
-                    f"{v}, and that data connection failed (line {failed}). A firewall or NAT in front of the "
-                    "client blocks incoming connections. Switch the client to passive mode, or open the client's "
-                    "active-mode port range.", [e.line, failed], "ftp-425")  # fmt: skip
+                summary = say("active-mode-blocked", target=target or "it", private=private, verb=v, line=failed)
+                self.found.add(9, "active-mode-blocked", summary, [e.line, failed], "ftp-425")
         for e in ctx.exchanges:
             if e.code in ("425", "426") and e.line not in explained:
-                self.found.add(22, "data-connection-failed",
-                    f"The data connection failed: {e.command or 'the server'} got {e.code} ('{_short(e.text, 90)}'). "
-                    "A firewall between client and server blocks the data port (passive port range on the server "
-                    "side, or the client's ports in active mode), or the connection dropped mid-transfer.",
-                    [e.line], f"ftp-{e.code}")  # fmt: skip
+                summary = say("data-connection-failed", command=e.command or "the server", code=e.code,
+                              reply=_short(e.text, 90))  # fmt: skip
+                self.found.add(22, "data-connection-failed", summary, [e.line], f"ftp-{e.code}")
         for s in ctx.signals:
-            stalled = s.kind in ("refused", "timeout", "reset") and s.line not in explained
+            stalled = s.kind in ("refused", "timeout", "reset", "no-route", "client-error") and s.line not in explained
             if stalled and ctx.stage_of_signal(s) == "data-connection":
-                self.found.add(22, "data-connection-failed",
-                    f"The client could not open the data connection ('{_short(s.text, 90)}'): the server's "
-                    "firewall does not let the passive port range through, or the client's firewall blocks it.",
-                    [s.line], self._entry_for_signal(s))  # fmt: skip
+                summary = say("data-connection-failed", "client", text=_short(s.text, 90))
+                self.found.add(22, "data-connection-failed", summary, [s.line], self._entry_for_signal(s))
                 explained.add(s.line)
         self._explained = explained
 
     @staticmethod
     def _port_target(command: str) -> str | None:
-        decoded = _decode_pasv(command)
+        decoded = decode_pasv(command)
         if decoded:
             return f"{decoded[0]}:{decoded[1]}"
-        m = _EPRT.search(command)
-        return f"{m.group(1)}:{m.group(2)}" if m else None
+        eprt = decode_eprt(command)
+        return f"{eprt[0]}:{eprt[1]}" if eprt else None
 
     def _data_failure_after(self, index: int) -> int | None:
         """The line where the data connection set up at exchanges[index] failed, if it did."""
@@ -381,7 +371,7 @@ class Analysis:
 
     def _signal_between(self, first: int, last: int) -> int | None:
         for s in self.ctx.signals_between(first, last):
-            if s.kind in ("refused", "timeout", "reset", "client-error"):
+            if s.kind in ("refused", "timeout", "reset", "no-route", "client-error"):
                 return s.line
         return None
 
@@ -403,64 +393,65 @@ class Analysis:
                 continue
             text = _short(s.text, 100)
             entry = self._entry_for_signal(s)
-            stage = ctx.stage_of_signal(s) if kind in ERROR_KINDS else ""
+            stage = ctx.stage_of_signal(s)
             where = self._port_text()
-            if kind == "refused" and stage == "connect":
-                add(
-                    11,
-                    "connect-refused",
-                    f"Nothing accepted the connection{' to' + where if where else ''} ('{text}'): the server is "
-                    "not running, listens on another port, or a firewall rejects the connection.",
-                    [s.line],
-                    entry,
-                )
+            where = " to" + where if where else ""
+            if kind in ("refused", "no-route") and stage == "connect":
+                fid = "connect-refused" if kind == "refused" else "connect-unreachable"
+                add(11, fid, say(fid, where=where, text=text), [s.line], entry)
             elif kind == "timeout" and stage == "connect":
-                add(
-                    11,
-                    "connect-timeout",
-                    f"The connection{' to' + where if where else ''} timed out ('{text}'): a firewall drops the "
-                    "packets, the address or port is wrong, or the server is down.",
-                    [s.line],
-                    entry,
-                )
+                add(11, "connect-timeout", say("connect-timeout", where=where, text=text), [s.line], entry)
             elif kind == "host-not-found":
-                add(11, "host-not-found",
-                    f"The server's name could not be resolved ('{text}'): check the host name's spelling and the "
-                    "DNS settings of the client.", [s.line], entry)  # fmt: skip
+                add(11, "host-not-found", say("host-not-found", text=text), [s.line], entry)
             elif kind in ("timeout", "reset") and stage not in ("connect", "data-connection"):
-                add(45, "connection-lost",
-                    f"The connection dropped during {stage} ('{text}'): a firewall or NAT timed out the idle "
-                    "control connection, or the server closed it.", [s.line], entry)  # fmt: skip
+                add(45, "connection-lost", say("connection-lost", stage=stage, text=text), [s.line], entry)
             elif kind == "tls-cert":
-                add(13, "tls-certificate",
-                    f"The client does not trust the server's certificate ('{text}'): it is self-signed, expired, or "
-                    "issued for another name. Fix the certificate on the server, or trust it explicitly in the "
-                    "client.", [s.line], entry)  # fmt: skip
+                fid = "tls-certificate-name" if s.value == "name" else "tls-certificate"
+                add(13, fid, say(fid, text=text), [s.line], entry)
             elif kind == "tls-handshake":
-                if "wrong version number" in s.text or "packet length too long" in s.text:
-                    why = (
-                        "the server answered in plain text: implicit FTPS (ftps://, port 990) was used against "
-                        "a plain or explicit-FTPS port. Use explicit FTPS (AUTH TLS on port 21), or the "
-                        "server's implicit-FTPS port"
-                    )
-                else:
-                    why = (
-                        "client and server share no TLS version or cipher, or something in between (a proxy, "
-                        "an antivirus, a load balancer) interferes"
-                    )
-                add(16, "tls-handshake", f"The TLS handshake failed ('{text}'): {why}.", [s.line], entry)
+                plain = "wrong version number" in s.text or "packet length too long" in s.text
+                why = say(
+                    "tls-handshake", "plain_answer" if plain else "implicit_url" if self.ftps_url else "no_common"
+                )
+                add(16, "tls-handshake", say("tls-handshake", text=text, why=why), [s.line], entry)
+            elif kind == "tls-shutdown":
+                channel = (
+                    "data" if stage in ("transfer", "data-connection", "listing", "upload", "download") else "control"
+                )
+                add(14, "tls-shutdown", say("tls-shutdown", channel=channel, text=text), [s.line], entry)
+            elif kind == "tls-session-reuse":
+                add(9, "tls-session-reuse", say("tls-session-reuse", text=text), [s.line], entry)
             elif kind == "ssh-auth" and self.protocol == "sftp":
-                add(14, "login-failed",
-                    f"The SSH server refused the login ('{text}'): wrong password, a key it does not accept, or the "
-                    "account may not log in.", [s.line], entry)  # fmt: skip
+                methods = _SERVER_METHODS.search(s.text)
+                listed = (methods.group(1) or methods.group(2)) if methods else ""
+                if listed and "password" not in listed and "keyboard" not in listed:
+                    summary = say("login-failed", "methods", methods=listed.replace(",", ", "), text=text)
+                else:
+                    summary = say("login-failed", "ssh", text=text)
+                add(14, "login-failed", summary, [s.line], entry)
+            elif kind == "auth-failed":
+                part = "ssh" if self.protocol == "sftp" else "server_log"
+                add(14, "login-failed", say("login-failed", part, text=text), [s.line], entry)
             elif kind == "sftp-status" and s.value in ("2", "3"):
-                add(18, "not-found-or-denied",
-                    f"The SFTP server answered '{text}': the file or directory does not exist, or the account lacks "
-                    "permission for it.", [s.line], f"sftp-{s.value}")  # fmt: skip
+                add(
+                    18,
+                    "not-found-or-denied",
+                    say("not-found-or-denied", "sftp", text=text),
+                    [s.line],
+                    f"sftp-{s.value}",
+                )
+            elif kind == "sftp-setstat":
+                add(12, "sftp-setstat", say("sftp-setstat", text=text), [s.line], "sftp-3")
+            elif kind == "chroot-ownership":
+                add(10, "chroot-ownership", say("chroot-ownership", text=text), [s.line], None)
+            elif kind == "key-file-modes":
+                add(10, "key-file-modes", say("key-file-modes", text=text), [s.line], None)
+            elif kind == "local-file":
+                add(9, "local-file-error", say("local-file-error", text=text), [s.line], None)
+            elif kind == "empty-path":
+                add(15, "home-directory-missing", say("home-directory-missing", evidence=f"'{text}'"), [s.line], None)
             elif kind == "client-error" and "Login failed" in s.text and "(Login failed)" in s.text:
-                add(14, "login-failed",
-                    f"The server logged a failed login ('{text}'): wrong user name or password, or the account "
-                    "may not use FTP.", [s.line], None)  # fmt: skip
+                add(14, "login-failed", say("login-failed", "server_log", text=text), [s.line], None)
 
 
 def collect_codes(analysis: Analysis, failure: Failure | None, findings: list[Finding]) -> list[str]:

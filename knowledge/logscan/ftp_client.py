@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 
-from knowledge.logscan.clients import REPLY_LINE
 from knowledge.logscan.events import COMMAND, NOTE, REPLY, Event, iter_matches
+from knowledge.logscan.ftp import REPLY_LINE
 
 _LINE = re.compile(
     r"\n(?:(?:\x1b\[[?\d;]*[A-Za-z])*ftp> ?([^\n]*)"  # 1: the user's command at the prompt (after a

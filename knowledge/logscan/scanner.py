@@ -15,6 +15,7 @@ from knowledge.logscan.findings import Analysis, collect_codes
 from knowledge.logscan.ftp_client import parse_ftp_client
 from knowledge.logscan.masking import mask_secrets
 from knowledge.logscan.model import MAX_SCAN_BYTES, ScanResult
+from knowledge.logscan.normalize import normalize
 from knowledge.logscan.signals import find_signals
 from knowledge.logscan.summary import detect_protocol, timeline, triage_prefill
 
@@ -32,6 +33,11 @@ PARSERS: dict[str, Callable[[str], list[Event]]] = {
     "proftpd": servers.parse_proftpd,
     "iis": servers.parse_iis,
     "openssh": servers.parse_openssh,
+    "sshd": servers.parse_openssh,
+    "pure-ftpd": servers.parse_pureftpd,
+    "filezilla-server": servers.parse_filezilla_server,
+    "fluentftp": clients.parse_prefixed_labels,
+    "editor-plugin": servers.parse_openssh,
     "unknown": clients.parse_transcript,
 }
 
@@ -68,7 +74,7 @@ def clean(text: str) -> str:
 def scan_with_limit(text: str, limit: int | None = MAX_SCAN_BYTES) -> ScanResult:
     """scan() with another size limit (None: no limit); the benchmark uses it to scan a whole file."""
     text, truncated = _limit(text, limit)
-    text = mask_secrets(clean(text))
+    text = mask_secrets(normalize(clean(text)))
     fmt = detect_format(text)
     body = "\n" + text
     if len(text) >= skim.MIN_SKIM_CHARS and fmt in skim.FORMATS:
@@ -99,7 +105,7 @@ def _analyse(fmt: str, events: list[Event], head: str, truncated: bool) -> tuple
     del events
     ctx = LogContext(exchanges, signals)
     protocol = detect_protocol(fmt, ctx, head)
-    analysis = Analysis(ctx, protocol)
+    analysis = Analysis(ctx, protocol, ftps_url="ftps://" in head)
     failure = analysis.failure()
     findings = analysis.findings(failure)
     result = ScanResult(

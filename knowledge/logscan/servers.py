@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from knowledge.logscan.events import COMMAND, NOTE, REPLY, Event, iter_matches
+from knowledge.logscan.ftp import FTP_VERBS, REPLY_CODE, REPLY_LINE, verb
 
 # --- vsftpd with log_ftp_protocol=YES:
 #   Tue May  1 10:00:01 2024 [pid 1234] [alice] FTP command: Client "1.2.3.4", "USER alice"
@@ -124,7 +125,43 @@ def parse_iis(body: str) -> list[Event]:
     return events
 
 
-# --- OpenSSH ssh/sftp client messages: every non-empty line is a note.
+# --- Pure-FTPd through syslog: "Dec  2 23:25:19 host pure-ftpd: (?@203.0.113.98) [WARNING] Authentication failed ..."
+_PUREFTPD = re.compile(r"\n[^\n]*?pure-ftpd(?:\[\d+\])?: \(([^@)\n]*)@([^)\n]+)\) \[(\w+)\] ([^\n]*)")
+
+
+def parse_pureftpd(body: str) -> list[Event]:
+    return [(line, NOTE, m.group(4).rstrip(), m.group(2)) for line, m in iter_matches(_PUREFTPD, body)]
+
+
+# --- FileZilla Server. 0.9: "(000133)16/08/2026 17:01:02 - (not logged in) (203.0.113.9)> 530 Login or password
+# incorrect!"; 1.x: "<date> FTP Session 2 10.10.10.99 [Response] 220-FileZilla Server 1.8.2" and "[Error] ..." lines;
+# replies copied alone ("425 Unable to build data connection: ...") are replies too.
+_FZS = re.compile(
+    r"\n(?:\((\d{6})\)[^\n>]*?\(([^()\n]*)\)> ([^\n]*)"
+    r"|[^\n]*?FTP Session (\d+) (\S+) \[(Command|Response|Error|Status|Info|Warning)\] ([^\n]*)"
+    r"|\[(?:Error|Warning)\] ([^\n]*)"
+    r"|(" + REPLY_LINE + r"))"
+)
+
+
+def parse_filezilla_server(body: str) -> list[Event]:
+    events: list[Event] = []
+    for line, m in iter_matches(_FZS, body):
+        if m.group(3) is not None:  # 0.9: commands and replies look alike; a reply starts with its code
+            text, session = m.group(3).rstrip(), m.group(1)
+            kind = REPLY if REPLY_CODE.match(text) else COMMAND if verb(text) in FTP_VERBS else NOTE
+        elif m.group(7) is not None:
+            text, session = m.group(7).rstrip(), m.group(4)
+            kind = {"Command": COMMAND, "Response": REPLY}.get(m.group(6), NOTE)
+        elif m.group(8) is not None:
+            text, session, kind = m.group(8).rstrip(), None, NOTE
+        else:
+            text, session, kind = m.group(9).rstrip(), None, REPLY
+        events.append((line, kind, text, session))
+    return events
+
+
+# --- OpenSSH ssh/sftp client messages and sshd's log: every non-empty line is a note.
 _ANY_LINE = re.compile(r"\n([^\n]*\S[^\n]*)")
 
 

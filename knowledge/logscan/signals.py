@@ -14,11 +14,29 @@ ERROR_KINDS = frozenset(
     (
         "curl-exit", "ssh-banner", "ftp-banner", "packet-length", "ssh-no-banner", "ssh-auth", "tls-cert",
         "tls-handshake", "host-not-found", "refused", "timeout", "reset", "sftp-status", "winsock", "client-error",
+        "tls-shutdown", "tls-session-reuse", "chroot-ownership", "key-file-modes", "auth-failed", "no-route",
+        "empty-path", "sftp-setstat", "local-file",
     )
 )  # fmt: skip
 
 _PATTERNS = (
     ("curl_exit", r"^curl: \((\d+)\)"),
+    ("tls_session_reuse", r"did not reuse (?:the )?(?:SSL|TLS) session|[Ss]ession (?:of data connection |for the data "
+                          r"connection\s)?(?:was )?not resumed|not resumed from the control connection|"
+                          r"SSL session reuse required"),
+    ("chroot_ownership", r"bad ownership or modes for chroot directory"),
+    ("key_file_modes", r"Authentication refused: bad ownership or modes|bad permissions: ignore key|"
+                       r"UNPROTECTED PRIVATE KEY FILE"),
+    ("sftp_setstat", r"does not support operations to modify file attributes|error occurred while setting the "
+                     r"permissions and/or timestamp|SSH_FXP_SETSTAT"),
+    ("empty_path", r"[Ss]erver returned empty path"),
+    ("local_file", r"Can't read [“\"']|Can't open [“\"'][A-Za-z]:|[Cc]annot (?:read|open) (?:the )?local file|"
+                   r"[Ff]ailed to open (?:local )?file [“\"'][^\n]*for (?:reading|writing)|"
+                   r"local file[^\n]*(?:not found|denied)"),
+    ("auth_failed", r"Authentication failed for user|Login authentication failed|FAIL LOGIN|"
+                    r"Failed (?:password|publickey|keyboard-interactive\S*) for|Error during authentication|"
+                    r"Authentications? that can continue"),
+    ("no_route", r"No route to host|[Nn]etwork is unreachable|EHOSTUNREACH|ENETUNREACH|[Hh]ost is unreachable"),
     ("winsock", r"(?:WSAE[A-Z]+|[Ss]ocket [Ee]rror|[Ww]insock(?: [Ee]rror)?|win32 status)\D{0,6}(1[01]0\d\d)\b"),
     ("ftp_banner", r"kex_exchange_identification: banner line \d+: ?([^\n]*)"),
     ("packet_length", r"(?:Bad packet length|Received message too long) (\d+)|"
@@ -41,17 +59,20 @@ _PATTERNS = (
     ("host_not_found", r"Could not resolve|Couldn't resolve|EAI_\w+|Name or service not known|nodename nor servname|"
                        r"No such host is known|Temporary failure in name resolution|[Hh]ost not found|gaierror|"
                        r"getaddrinfo failed|Unknown host"),
-    ("refused", r"[Cc]onnection refused|ECONNREFUSED|actively refused|[Cc]onnection to \"[^\"]*\" refused"),
+    ("refused", r"[Cc]onnection refused|[Cc]onnessione rifiutata|ECONNREFUSED|actively refused|"
+                r"[Cc]onnection to \"[^\"]*\" refused"),
     ("timeout", r"[Tt]imed out|ETIMEDOUT|Timeout detected|[Cc]onnection timeout|timeout was reached|"
                 r"Accept timeout|TimeoutError|[Dd]ata transfer stall timeout|[Ii]dle timeout"),
     ("reset", r"[Cc]onnection reset|ECONNRESET|[Bb]roken pipe|Peer closed connection|closed by (?:remote host|peer)|"
               r"[Cc]onnection closed by server|ECONNABORTED|[Ss]oftware caused connection abort"),
-    ("sftp_status", r"Error code: (\d+)|remote \w+\(\"[^\"]*\"\): (No such file|Permission denied|Failure)|"
+    ("sftp_status", r"Error code: (\d+)|\b[Ee]rror: (Permission denied|No such file)|"
+                    r"remote \w+\(\"[^\"]*\"\): (No such file|Permission denied|Failure)|"
                     r"Couldn't \w+ (?:remote )?file: (No such file|Permission denied)|File \"[^\"]+\" not found"),
     ("data_connecting", r"Connecting data socket|Connect data stream|DataChannelOpened"),
     ("connecting", r"Connecting to|Trying |Connected to|Connected with|Connection established|Looking up host|"
                    r"Resolving address|ControlChannelOpened|^CONNECT: Client|FTP session opened"),
-    ("client_error", r"Could not connect to server|Failed to (?:connect|retrieve|establish|open)|"
+    ("client_error", r"Could not connect to server|fatal transfer error|Can't parse response|"
+                     r"Failed to (?:connect|retrieve|establish|open)|"
                      r"Critical (?:file transfer )?error|"
                      r"Fatal error|Transfer failed|Could not retrieve|Could not read from socket|Network error|"
                      r"FATAL ERROR|Connection closed|Login failed|Access failed|EOFError|Not connected|"
@@ -59,9 +80,14 @@ _PATTERNS = (
 )  # fmt: skip
 _COMBINED = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _PATTERNS))
 _GROUP_KIND = {name: name.replace("_", "-") for name, _ in _PATTERNS}
-_WINSOCK = re.compile(_PATTERNS[1][1])
+_WINSOCK = re.compile(dict(_PATTERNS)["winsock"])
 _WINSOCK_KIND = {"10061": "refused", "10060": "timeout", "11001": "host-not-found", "11004": "host-not-found",
                  "10054": "reset", "10053": "reset"}  # fmt: skip
+_TLS_SHUTDOWN = re.compile(
+    r"non-properly terminated|did not properly shut down|unexpected TLS packet|"
+    r"TLS packet with unexpected length"
+)
+_CERT_NAME = re.compile(r"does(?:n't| not) match|subjectAltName|common name|[Hh]ost ?name mismatch|hostname")
 _CERT_ALERT = re.compile(r"unknown CA|bad certificate|certificate (?:unknown|expired|revoked)")
 _SFTP_TEXT_STATUS = {"No such file": "2", "Permission denied": "3", "Failure": "4"}
 
@@ -88,6 +114,8 @@ def classify(text: str) -> tuple[str, str] | None:
     """Returns (kind, value) for one message, or None when it says nothing useful."""
     if _ROUTINE_CONNECT.match(text) and "refused" not in text and "fail" not in text:
         return "connecting", ""
+    if text == "Disconnected from server":
+        return "disconnected", ""  # the client closed the session itself
     routine = _ROUTINE_OTHER.match(text)
     if routine:
         return ("data-connecting" if text[0] == "C" else "tls-established"), ""
@@ -95,6 +123,10 @@ def classify(text: str) -> tuple[str, str] | None:
     if m is None:
         return None
     group = m.lastgroup or ""
+    if group == "client_error":  # "Fatal error: Certificate verification: ...": the specific part says more
+        specific = _COMBINED.search(text, m.end())
+        if specific is not None and specific.lastgroup not in ("client_error", "connecting", "data_connecting"):
+            m, group = specific, specific.lastgroup or ""
     kind = _GROUP_KIND[group]
     value = _value(kind, m)
     if kind == "tls-cert" and ("continuing anyway" in text or text.startswith("WARNING")):
@@ -102,8 +134,12 @@ def classify(text: str) -> tuple[str, str] | None:
     if kind == "tls-handshake":
         if "close notify" in text:
             return None
-        if _CERT_ALERT.search(text):
+        if _TLS_SHUTDOWN.search(text):
+            kind = "tls-shutdown"  # the connection ended without close_notify: not a handshake problem
+        elif _CERT_ALERT.search(text):
             kind = "tls-cert"  # a TLS alert that is about the certificate
+    if kind == "tls-cert" and _CERT_NAME.search(text):
+        value = "name"
     if kind == "winsock":
         kind = _WINSOCK_KIND.get(value, "client-error")
         value = f"winsock-{value}"
@@ -122,4 +158,8 @@ def find_signals(events: list[Event]) -> list[Signal]:
         found = classify(text)
         if found is not None:
             signals.append(Signal(line, found[0], text, found[1]))
+            if found[0] == "curl-exit":  # "curl: (35) ... wrong version number": also what the text says
+                detail = classify(text[text.find(")") + 1 :])
+                if detail is not None and detail[0] in ERROR_KINDS:
+                    signals.append(Signal(line, detail[0], text, detail[1]))
     return signals

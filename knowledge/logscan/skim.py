@@ -24,12 +24,11 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from knowledge.logscan.clients import _CURL_NOTES, _FZ_PREFIX, _FZ_STATUS_WORTH_KEEPING, parse_curl, parse_filezilla
-from knowledge.logscan.context import DATA_COMMANDS, LogContext, host_port, unreachable_from
+from knowledge.logscan.clients import CURL_NOTES, FZ_PREFIX, FZ_STATUS_WORTH_KEEPING, parse_curl, parse_filezilla
+from knowledge.logscan.context import LogContext, host_port, unreachable_from
 from knowledge.logscan.events import COMMAND, REPLY, Event
-from knowledge.logscan.findings import _decode_pasv
+from knowledge.logscan.ftp import DATA_COMMANDS, HOST_PORT_NUMBERS, decode_pasv
 from knowledge.logscan.model import Exchange
-from knowledge.logscan.summary import _PASV
 
 MIN_SKIM_CHARS = 512 * 1024  # below this the whole log is parsed: it is fast enough and nothing is capped
 HEAD_REPLIES = 2000
@@ -68,7 +67,7 @@ _CURL = _Format(
             + _OWN_DATA_SETUP  # active mode
             + r"|> [^\n]*+\n(?:(?![<>] )[^\n]*+\n)*+(?=> )"  # a command nobody answered
             r"|\*[ \t]++(?!(?:" + _ROUTINE_CONNECT + r"|Connect data stream)" + _NO_FAIL + r")"
-            r"(?=" + _CURL_NOTES + r")"
+            r"(?=" + CURL_NOTES + r")"
             r"|curl: \()"
         ),
     ),
@@ -90,14 +89,15 @@ _FILEZILLA = _Format(
         re.compile(r"Command:(?:[ \t]*+" + _OWN_DATA_SETUP + r"|[^\n]*+\n(?![\d \t:.,T-]*+Response:))"),
         re.compile(r"Error:"),
         re.compile(
-            r"Status:(?=[ \t]*(?:" + _FZ_STATUS_WORTH_KEEPING + r"))"
-            r"(?![ \t]*(?:Connecting to " + _NO_FAIL + r"|TLS connection established|Connection established))"
+            r"Status:(?=[ \t]*(?:" + FZ_STATUS_WORTH_KEEPING + r"))"
+            r"(?![ \t]*(?:Connecting to " + _NO_FAIL + r"|TLS connection established|Connection established|"
+            r"Disconnected from server\n))"
         ),
     ),
     reply_mark="Response:",
     note_mark="Connecting to ",
-    connect_note=re.compile(_FZ_PREFIX + r"Status:[ \t]*Connecting to " + _NO_FAIL),
-    event_line=re.compile(_FZ_PREFIX + r"(Command|Response):[ \t]*(?:(\d{3})([ -]|\s*$))?", re.M),
+    connect_note=re.compile(FZ_PREFIX + r"Status:[ \t]*Connecting to " + _NO_FAIL),
+    event_line=re.compile(FZ_PREFIX + r"(Command|Response):[ \t]*(?:(\d{3})([ -]|\s*$))?", re.M),
     passive_replies=re.compile(r"Response:[ \t]*(227 [^\n]*)"),
     reversed_replies=re.compile(r":esnopseR" + _FZ_PREFIX_REVERSED + r"\n"),
 )
@@ -171,10 +171,10 @@ class Skim:
                 at = host_port(line) if note >= 0 and self._is_cut(line_start) else None
                 host = at[0] if at and at[0] else None
                 octets = tuple(host.split(".")) if host else ()
-            pasv = _PASV.search(reply)
+            pasv = HOST_PORT_NUMBERS.search(reply)
             if pasv is None or pasv.group(1, 2, 3, 4) == octets:
                 continue  # nothing to decode, or the session's own address: the rule skips it
-            decoded = _decode_pasv(reply)
+            decoded = decode_pasv(reply)
             if decoded is None or decoded[0] == host:
                 continue
             if host is None or unreachable_from(decoded[0], host):
@@ -377,7 +377,7 @@ def _look_ahead_kept(skim: Skim, ctx: LogContext) -> bool:
             code = e.code
             if code is None or code[0] in "45" or "\n" in e.text or e.verb in _OWN_SETUP_VERBS:
                 return False
-            if code == "227" and (decoded := _decode_pasv(e.text)) is not None:
+            if code == "227" and (decoded := decode_pasv(e.text)) is not None:
                 host = ctx.host_at(e.line)
                 if unreachable_from(decoded[0], (host[0] if host else None) or e.session):
                     return False
@@ -392,5 +392,5 @@ def _has_host(text: str) -> bool:
 def _names_data_channel(e: Exchange) -> bool:
     """The exchange summary.timeline() takes the data channel line from (scanning from the end)."""
     if e.verb == "PASV" and e.code == "227":
-        return _PASV.search(e.text) is not None
+        return HOST_PORT_NUMBERS.search(e.text) is not None
     return (e.verb == "EPSV" and e.code == "229") or e.verb in ("PORT", "EPRT")

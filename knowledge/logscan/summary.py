@@ -4,16 +4,35 @@ from __future__ import annotations
 
 import re
 
-from knowledge.logscan.context import DATA_COMMANDS, LogContext, host_port
+from knowledge.logscan.context import LogContext, host_port
+from knowledge.logscan.ftp import DATA_COMMANDS, EPSV_PORT, HOST_PORT_NUMBERS
 from knowledge.logscan.model import Failure
 
-_SFTP_MARKS = re.compile(r"fzSftp|Transfer Protocol: SFTP|Using SFTP protocol|SSH_FXP|File protocol: SFTP|"
-                         r"Connected to \S+\.$|^sftp>|Remote version: SSH-|Session protocol: SFTP")  # fmt: skip
+_SFTP_MARKS = re.compile(
+    r"fzSftp|Transfer Protocol: SFTP|Using SFTP protocol|SSH_FXP?|File protocol: SFTP|^sftp>|"
+    r"Remote version: SSH-|Session protocol: SFTP|\[SFTP\]|\"protocol\": ?\"sftp\"|^Error code: \d+$|"
+    r"^Error message from server: |sshd\[\d+\]|subsystem request for sftp|internal-sftp|"
+    # messages only an SSH client prints (PuTTY's core, in WinSCP and FileZilla, and OpenSSH)
+    r"No supported authentication methods|Server refused our key|Permission denied \((?:publickey|password|keyboard)|"
+    r"Authentications? that can continue|Host key verification failed|Network error: Connection to \"[^\"]*\" |"
+    # FileZilla's SFTP sessions: lower-case commands to its fzsftp helper, and its messages
+    r"^(?:[\d:. T-]+)?Command:[ \t]*(?:open \"|pwd$|ls$|cd \"|put \"|get \"|keyfile \"|mkdir \"|chmod )|"
+    r"^(?:[\d:. T-]+)?Status:[ \t]*(?:Current directory is|Listing directory /|Using username )",
+    re.M,
+)
+# Formats that are FTP whatever they hold (a FileZilla log with only status lines is still an FTP session).
+_FTP_FORMATS = frozenset(
+    ("filezilla", "curl", "lftp", "ftplib", "ftp-client", "fluentftp", "vsftpd", "proftpd", "pure-ftpd",
+     "filezilla-server", "iis")
+)  # fmt: skip
+# sftp prints "Connected to host." - and so does the ftp command, before the server's replies.
+_SFTP_CONNECTED = re.compile(r"^Connected to \S+\.$", re.M)
+# FileZilla's debug trace of its TLS layer, in a log whose status lines say nothing about TLS
+_FZ_TLS_TRACE = re.compile(r"Trace:\s+(?:CTlsSocket|tls_layer)")
+_TLS_KINDS = frozenset(("tls-established", "tls-handshake", "tls-cert", "tls-shutdown", "tls-session-reuse"))
 _ESTABLISHED = re.compile(r"Connected (?:to|with)|Connection established")
 _CONNECT_FAILURES = frozenset(("refused", "timeout", "host-not-found"))
 _CLIENT_ADDRESS = re.compile(r"Client \"([^\"]*)\"")
-_EPSV_PORT = re.compile(r"\(\|\|\|(\d+)\|\)")
-_PASV = re.compile(r"(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3}),\s*(\d{1,3})")
 _CLIENT_OF_FORMAT = {"filezilla": "filezilla", "winscp": "winscp", "curl": "curl", "lftp": "lftp", "ftplib": "script",
                      "ftp-client": "other"}  # fmt: skip
 _TRIAGE_STAGE = {
@@ -44,7 +63,7 @@ def tls_mode(ctx: LogContext) -> str | None:
                 auth_ok = True
     if auth_ok:
         return "explicit"
-    tls_up = any(s.kind in ("tls-established", "tls-handshake", "tls-cert") for s in ctx.signals)
+    tls_up = any(s.kind in _TLS_KINDS for s in ctx.signals)
     if tls_up and not auth_tried:
         return "implicit"
     if auth_tried and ctx.exchanges and ctx.exchanges[-1].verb == "AUTH":
@@ -53,10 +72,16 @@ def tls_mode(ctx: LogContext) -> str | None:
 
 
 def detect_protocol(fmt: str, ctx: LogContext, head: str) -> str | None:
-    if fmt == "openssh" or _SFTP_MARKS.search(head):
+    """sftp for SSH logs and SFTP sessions, ftps when TLS was used or tried (a certificate, a handshake, AUTH
+    TLS accepted), ftp otherwise; None when the text shows no session at all."""
+    if fmt in ("openssh", "sshd") or _SFTP_MARKS.search(head):
         return "sftp"
-    if not ctx.exchanges and not any(s.kind != "connecting" for s in ctx.signals):
+    if not ctx.exchanges and _SFTP_CONNECTED.search(head):
+        return "sftp"
+    if not ctx.exchanges and not any(s.kind != "connecting" for s in ctx.signals) and fmt not in _FTP_FORMATS:
         return None
+    if fmt == "filezilla" and _FZ_TLS_TRACE.search(head):
+        return "ftps"
     return "ftps" if tls_mode(ctx) else "ftp"
 
 
@@ -75,12 +100,12 @@ def _data_channel_line(ctx: LogContext) -> str | None:
     for e in reversed(ctx.exchanges):
         v = e.verb
         if v == "PASV" and e.code == "227":
-            m = _PASV.search(e.text)
+            m = HOST_PORT_NUMBERS.search(e.text)
             if m:
                 parts = [int(g) for g in m.groups()]
                 return f"data channel: passive {'.'.join(map(str, parts[:4]))}:{parts[4] * 256 + parts[5]}"
         if v == "EPSV" and e.code == "229":
-            m = _EPSV_PORT.search(e.text)
+            m = EPSV_PORT.search(e.text)
             return f"data channel: passive (EPSV, port {m.group(1)})" if m else "data channel: passive (EPSV)"
         if v in ("PORT", "EPRT"):
             return f"data channel: active ({e.command}, reply {e.code or 'none'})"

@@ -112,6 +112,9 @@ class StandInRequestHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
+        method = url.path[5:] if url.path.startswith("/api/") else "response_url"
+        if delay := self.server.workspace.delay(method):
+            time.sleep(delay)  # a slow Slack: the call is recorded when it arrived, answered this much later
         if url.path.startswith("/api/"):
             self._web_api(url.path[5:], url.query, body, headers, arrived)
         elif url.path.startswith("/response/") and self.command == "POST":

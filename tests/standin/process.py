@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -159,10 +160,12 @@ class BotProcess:
         return self._reap()
 
     def kill(self) -> int | None:
+        """SIGKILL to the whole process group (a gunicorn master and its workers): a crash, not a stop."""
         if self.process is None:
             return None
         if self.process.poll() is None:
-            self.process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(5)
         return self._reap()
 

@@ -205,6 +205,10 @@ class SocketModeServer:
         self.handshakes_rejected = 0
         self.acks: dict[str, Ack] = {}
         self.sent: list[SentEnvelope] = []
+        # Slack spreads envelopes over an app's open connections (up to 10, one per replica); by default the
+        # stand-in uses the newest, which tests of one process rely on.
+        self.spread = False
+        self._turn = 0
 
     @property
     def port(self) -> int:
@@ -286,6 +290,15 @@ class SocketModeServer:
             raise NoSocketConnection("no open Socket Mode connection")
         return connections[-1]
 
+    def connection_for_next_envelope(self) -> Connection:
+        if not self.spread:
+            return self.current_connection()
+        connections = self.open_connections()
+        if not connections:
+            raise NoSocketConnection("no open Socket Mode connection")
+        self._turn += 1
+        return connections[self._turn % len(connections)]
+
     # ----- waiting -----
 
     def _wait(self, condition: Any, timeout: float, what: str) -> None:
@@ -336,7 +349,7 @@ class SocketModeServer:
         if kind == "events_api":
             envelope["retry_attempt"] = retry_attempt
             envelope["retry_reason"] = retry_reason
-        connection = self.current_connection()
+        connection = self.connection_for_next_envelope()
         if not connection.send_json(envelope):
             raise NoSocketConnection(f"connection {connection.id} refused the envelope")
         with self._lock:

@@ -119,6 +119,17 @@ class SlackStandIn:
         """
         self.workspace.fail_next(method, status, retry_after, times, error)
 
+    def fail_for(
+        self, method: str, seconds: float, status: int = 429, retry_after: int | None = 1, error: str | None = None
+    ) -> None:
+        """Every call of `method` ("*": all, "response_url" included) fails for the next `seconds`: a Slack
+        incident. 429 answers with Retry-After; 5xx "internal_error"."""
+        self.workspace.fail_for(method, seconds, status, retry_after, error)
+
+    def slow_for(self, method: str, seconds: float, delay: float) -> None:
+        """Every call of `method` ("*" for all) is answered `delay` s late for the next `seconds`."""
+        self.workspace.slow_for(method, seconds, delay)
+
     def register_file(
         self, name: str, content: bytes, mimetype: str = "text/plain", file_id: str | None = None
     ) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +49,19 @@ class InjectedFailure:
     status: int
     error: str
     retry_after: int | None
+
+
+@dataclass
+class FaultWindow:
+    """Every call of `method` ("*": any method, response_url included) fails or is slow until `until`."""
+
+    method: str
+    until: float  # time.monotonic()
+    failure: InjectedFailure | None
+    delay: float = 0.0
+
+    def covers(self, method: str, now: float) -> bool:
+        return now < self.until and self.method in ("*", method)
 
 
 def ok(**fields: Any) -> ApiAnswer:
@@ -101,6 +115,7 @@ class Workspace:
         self.file_contents: dict[str, bytes] = {}
         self.direct_messages: dict[str, str] = {}  # user id -> the id of their DM with the bot
         self._failures: dict[str, deque[InjectedFailure]] = {}
+        self._windows: list[FaultWindow] = []
 
     # ----- failure injection -----
 
@@ -115,12 +130,37 @@ class Workspace:
         with self._lock:
             self._failures.setdefault(method, deque()).extend([failure] * times)
 
-    def take_failure(self, method: str) -> ApiAnswer | None:
+    def fail_for(
+        self, method: str, seconds: float, status: int = 429, retry_after: int | None = 1, error: str | None = None
+    ) -> None:
+        """Every call of `method` ("*" for all) fails for the next `seconds`, as in a Slack incident."""
+        error = error or ("ratelimited" if status == 429 else "internal_error")
+        failure = InjectedFailure(status, error, retry_after if status == 429 else None)
         with self._lock:
+            self._windows.append(FaultWindow(method, time.monotonic() + seconds, failure))
+
+    def slow_for(self, method: str, seconds: float, delay: float) -> None:
+        """Every call of `method` ("*" for all) takes `delay` s longer for the next `seconds`."""
+        with self._lock:
+            self._windows.append(FaultWindow(method, time.monotonic() + seconds, None, delay))
+
+    def delay(self, method: str) -> float:
+        now = time.monotonic()
+        with self._lock:
+            return max((w.delay for w in self._windows if w.covers(method, now)), default=0.0)
+
+    def take_failure(self, method: str) -> ApiAnswer | None:
+        now = time.monotonic()
+        with self._lock:
+            window = next((w for w in self._windows if w.failure and w.covers(method, now)), None)
             queue = self._failures.get(method)
-            if not queue:
+            if window is not None:
+                failure = window.failure
+            elif queue:
+                failure = queue.popleft()
+            else:
                 return None
-            failure = queue.popleft()
+        assert failure is not None
         headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
         return error(failure.error, failure.status, headers)
 

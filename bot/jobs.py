@@ -1,0 +1,192 @@
+"""The work queue: Slack work (answers, scans, triage posts, hand-offs) kept in the database until it is done.
+
+A listener records the work and returns, so its acknowledgement never waits on Slack. Workers on any replica
+claim due jobs with a lease; a job whose worker died is claimed again when its lease runs out. Each job keeps a
+journal of the Web API calls and database writes it has made (bot/journal.py), so a job run again after a
+failure or a crash skips what it already did: a message is posted again only if the process died between
+Slack's answer and the journal write that follows it.
+
+A small table in our own store rather than a job-queue library: the well-kept ones need Redis or RabbitMQ
+(RQ, Dramatiq, Celery) or serve PostgreSQL alone (Procrastinate, PgQueuer), and the bot runs on SQLite by
+default. Redelivery filtering is part of the same transaction, so an event is either new and queued, or seen.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.database import Database
+
+JOBS_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS jobs (
+        id VARCHAR(36) NOT NULL PRIMARY KEY,
+        kind VARCHAR(64) NOT NULL,
+        payload TEXT NOT NULL,
+        journal TEXT NOT NULL,
+        status VARCHAR(16) NOT NULL,
+        attempts INTEGER NOT NULL,
+        run_after FLOAT NOT NULL,
+        lease_until FLOAT NOT NULL,
+        lease_owner VARCHAR(64),
+        created_at FLOAT NOT NULL,
+        last_error VARCHAR(200)
+    )""",
+    "CREATE INDEX IF NOT EXISTS ix_jobs_due ON jobs (status, run_after)",
+)
+
+# Slack retries an event for about 5 minutes; keep keys well past that.
+SEEN_EVENT_TTL_SECONDS = 3600
+FAILED_JOB_TTL_SECONDS = 7 * 86400
+_COLUMNS = "id, kind, payload, journal, attempts, created_at"
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str
+    payload: dict[str, Any]
+    journal: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 0
+    created_at: float = field(default_factory=time.time)
+    durable: bool = True
+    """False for a job kept only in memory, because the database was out of reach when it came."""
+
+
+class JobQueue:
+    def __init__(self, db: Database, owner: str | None = None) -> None:
+        self.db = db
+        self.owner = owner or uuid.uuid4().hex[:16]
+        self._added = 0
+        self._lock = threading.Lock()
+
+    def add(self, kind: str, payload: dict[str, Any], key: str | None = None) -> Job | None:
+        """Records a job; None when `key` (an event id) was seen before, a redelivery. Raises DatabaseError."""
+        now = time.time()
+        job = Job(str(uuid.uuid4()), kind, payload, created_at=now)
+        with self.db.transaction(write=True) as execute:
+            if key is not None:
+                added = execute(
+                    "INSERT INTO seen_events (event_key, seen_at) VALUES (:key, :now)"
+                    " ON CONFLICT (event_key) DO NOTHING",
+                    {"key": key[:200], "now": now},
+                ).rowcount
+                if added != 1:
+                    return None
+            execute(
+                "INSERT INTO jobs (id, kind, payload, journal, status, attempts, run_after, lease_until, created_at)"
+                " VALUES (:id, :kind, :payload, '{}', 'queued', 0, :now, 0, :now)",
+                {"id": job.id, "kind": kind, "payload": json.dumps(payload), "now": now},
+            )
+        self._purge_now_and_then(now)
+        return job
+
+    def claim(self, limit: int, lease_seconds: float) -> list[Job]:
+        """Up to `limit` due jobs, leased to this owner for `lease_seconds`."""
+        now = time.time()
+        # SQLite runs one writer at a time, so the plain subquery is safe there; PostgreSQL skips rows that
+        # another replica is claiming at the same moment.
+        lock = " FOR UPDATE SKIP LOCKED" if self.db.dialect == "postgresql" else ""
+        with self.db.transaction(write=True) as execute:
+            rows = execute(
+                "UPDATE jobs SET lease_until = :lease, lease_owner = :owner, attempts = attempts + 1"
+                " WHERE id IN (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= :now"
+                f" AND lease_until <= :now ORDER BY run_after LIMIT :limit{lock}) RETURNING {_COLUMNS}",
+                {"lease": now + lease_seconds, "owner": self.owner, "now": now, "limit": limit},
+            ).fetchall()
+        return [
+            Job(job_id, kind, json.loads(payload), json.loads(journal), attempts, created_at)
+            for job_id, kind, payload, journal, attempts, created_at in rows
+        ]
+
+    def record(self, job: Job) -> None:
+        """Saves the job's journal: what it has done so far survives a crash."""
+        with self.db.transaction(write=True) as execute:
+            execute(
+                "UPDATE jobs SET journal = :journal WHERE id = :id AND lease_owner = :owner",
+                {"journal": json.dumps(job.journal), "id": job.id, "owner": self.owner},
+            )
+
+    def done(self, job: Job) -> None:
+        with self.db.transaction(write=True) as execute:
+            execute("DELETE FROM jobs WHERE id = :id", {"id": job.id})
+
+    def retry(self, job: Job, after_seconds: float, error: str) -> None:
+        """Runs the job again, on any replica, once `after_seconds` have passed."""
+        with self.db.transaction(write=True) as execute:
+            execute(
+                "UPDATE jobs SET run_after = :at, lease_until = 0, lease_owner = NULL, last_error = :error,"
+                " journal = :journal WHERE id = :id",
+                {
+                    "at": time.time() + after_seconds,
+                    "error": error[:200],
+                    "journal": json.dumps(job.journal),
+                    "id": job.id,
+                },
+            )
+
+    def fail(self, job: Job, error: str) -> None:
+        """Gives up on the job. Its kind and error stay a while, for whoever investigates; not what users wrote."""
+        with self.db.transaction(write=True) as execute:
+            execute(
+                "UPDATE jobs SET status = 'failed', lease_until = 0, last_error = :error, payload = '{}',"
+                " journal = '{}' WHERE id = :id",
+                {"error": error[:200], "id": job.id},
+            )
+
+    def extend(self, jobs: list[Job], lease_seconds: float) -> None:
+        """Keeps the leases of jobs still running here, so no other replica claims them meanwhile."""
+        if not jobs:
+            return
+        with self.db.transaction(write=True) as execute:
+            for job in jobs:
+                execute(
+                    "UPDATE jobs SET lease_until = :lease WHERE id = :id AND lease_owner = :owner",
+                    {"lease": time.time() + lease_seconds, "id": job.id, "owner": self.owner},
+                )
+
+    def release(self, jobs: list[Job]) -> None:
+        """Hands jobs this process will not finish (it is stopping) to the next claim, at once."""
+        if not jobs:
+            return
+        with self.db.transaction(write=True) as execute:
+            for job in jobs:
+                execute(
+                    "UPDATE jobs SET lease_until = 0, lease_owner = NULL, journal = :journal"
+                    " WHERE id = :id AND lease_owner = :owner",
+                    {"journal": json.dumps(job.journal), "id": job.id, "owner": self.owner},
+                )
+
+    def stats(self) -> dict[str, float]:
+        """Queued and failed jobs, and the age in seconds of the oldest queued one (0 when none)."""
+        now = time.time()
+        with self.db.transaction(write=False) as execute:
+            rows = execute("SELECT status, COUNT(*), MIN(created_at) FROM jobs GROUP BY status", {}).fetchall()
+            due = execute(
+                "SELECT MIN(run_after) FROM jobs WHERE status = 'queued' AND run_after <= :now AND lease_until <= :now",
+                {"now": now},
+            ).fetchone()[0]
+        counts = {status: (count, oldest) for status, count, oldest in rows}
+        queued, oldest = counts.get("queued", (0, None))
+        return {
+            "queued": queued,
+            "failed": counts.get("failed", (0, None))[0],
+            "oldest_queued_seconds": round(now - oldest, 1) if oldest else 0.0,
+            "oldest_due_seconds": round(now - due, 1) if due else 0.0,
+        }
+
+    def _purge_now_and_then(self, now: float) -> None:
+        with self._lock:
+            self._added += 1
+            purge = self._added % 500 == 0
+        if purge:
+            with self.db.transaction(write=True) as execute:
+                execute("DELETE FROM seen_events WHERE seen_at < :cutoff", {"cutoff": now - SEEN_EVENT_TTL_SECONDS})
+                execute(
+                    "DELETE FROM jobs WHERE status = 'failed' AND created_at < :cutoff",
+                    {"cutoff": now - FAILED_JOB_TTL_SECONDS},
+                )

@@ -1,0 +1,207 @@
+"""What a job has done, so that running it again does not do it twice.
+
+A job's handler is ordinary code calling the Web API, the response_url and the store. Each of those calls is
+a numbered step in the job's journal: on a later run (after a 429, a 5xx or a crash) a step already in the
+journal returns what it returned the first time instead of calling out again, and the handler, deterministic
+given those answers, takes the same path up to where it stopped.
+
+Slack's refusals that only time cures (429 with Retry-After, 5xx, the network) become RetryLater, which the
+worker turns into a later run; an API error such as not_in_channel stays a SlackApiError for the handler.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, TypeVar
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+from slack_sdk.webhook import WebhookClient
+
+from bot.database import DatabaseError
+from bot.jobs import Job
+from bot.store import Store, TriageSession
+from bot.web_transport import KeepAliveWebClient, tls_context_for
+
+logger = logging.getLogger("bot.work")
+
+T = TypeVar("T")
+_NETWORK_ERRORS = (OSError, http.client.HTTPException)
+
+
+class RetryLater(Exception):
+    """The work cannot go on now; `after` seconds (None: the worker's back-off) is when to try again."""
+
+    def __init__(self, reason: str, after: float | None = None) -> None:
+        super().__init__(reason)
+        self.after = after
+
+
+def retry_after(headers: Any) -> float:
+    """Seconds from a Retry-After header (1 when missing or unreadable)."""
+    for name, value in dict(headers or {}).items():
+        if name.lower() == "retry-after":
+            value = value[0] if isinstance(value, list | tuple) and value else value
+            try:
+                return max(0.0, float(value))
+            except (TypeError, ValueError):
+                return 1.0
+    return 1.0
+
+
+class RateLimits:
+    """Web API methods Slack asked us to leave alone, until when: the process's other jobs wait too."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def block(self, method: str, seconds: float) -> None:
+        with self._lock:
+            self._until[method] = max(self._until.get(method, 0.0), time.monotonic() + seconds)
+
+    def wait(self, method: str) -> float:
+        with self._lock:
+            return max(0.0, self._until.get(method, 0.0) - time.monotonic())
+
+
+class Journal:
+    """One job's steps, in order; `save` writes the job (its journal) after every new step."""
+
+    def __init__(self, job: Job, save: Callable[[Job], None]) -> None:
+        self.job = job
+        self._save = save
+        self._next = 0
+
+    def step(
+        self,
+        name: str,
+        run: Callable[[], T],
+        encode: Callable[[T], Any] = lambda value: value,
+        decode: Callable[[Any], T] = lambda value: value,
+    ) -> T:
+        key = f"{self._next}:{name}"
+        self._next += 1
+        if key in self.job.journal:
+            return decode(self.job.journal[key])
+        result = run()
+        self.job.journal[key] = encode(result)
+        if self.job.durable:
+            try:
+                self._save(self.job)
+            except DatabaseError as exc:  # the step is done; only a crash before the next save could repeat it
+                logger.warning("job %s: journal not saved (%s)", self.job.id, exc)
+        return result
+
+
+class JournaledClient(KeepAliveWebClient):
+    """A WebClient whose every call is a journal step, and whose 429s, 5xx and network errors are RetryLater."""
+
+    journal: Journal
+    limits: RateLimits
+
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
+        return self.journal.step(
+            api_method,
+            lambda: self._call_now(api_method, **kwargs),
+            encode=lambda response: response.data if isinstance(response.data, dict) else {},
+            decode=lambda data: SlackResponse(
+                client=self, http_verb="POST", api_url=api_method, req_args={}, data=data, headers={}, status_code=200
+            ),
+        )
+
+    def _call_now(self, api_method: str, **kwargs: Any) -> SlackResponse:
+        if wait := self.limits.wait(api_method):
+            raise RetryLater(f"{api_method} is rate-limited", wait)
+        try:
+            return super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            status = getattr(exc.response, "status_code", 200)
+            if status == 429:
+                seconds = retry_after(exc.response.headers)
+                self.limits.block(api_method, seconds)
+                raise RetryLater(f"{api_method}: 429", seconds) from None
+            if status >= 500:
+                raise RetryLater(f"{api_method}: HTTP {status}") from None
+            raise
+        except _NETWORK_ERRORS as exc:
+            raise RetryLater(f"{api_method}: {exc.__class__.__name__}") from None
+
+
+def journaled_client(base: KeepAliveWebClient, journal: Journal, limits: RateLimits) -> JournaledClient:
+    client = JournaledClient(
+        token=base.token,
+        base_url=base.base_url,
+        timeout=base.timeout,
+        ssl=base.ssl,
+        proxy=base.proxy,
+        headers=base.headers,
+        logger=base.logger,
+        retry_handlers=base.retry_handlers,
+    )
+    client._local = base._local  # the worker threads' kept-alive connections
+    client.journal = journal
+    client.limits = limits
+    return client
+
+
+def journaled_respond(response_url: str | None, journal: Journal) -> Callable[..., None]:
+    """Bolt's respond(), as a journal step: posts to the response_url once, later if Slack asks."""
+
+    def respond(**message: Any) -> None:
+        if not response_url:
+            logger.info("no response_url to answer on")
+            return
+        journal.step("response_url", lambda: _post_response(response_url, message))
+
+    return respond
+
+
+def _post_response(url: str, message: dict[str, Any]) -> int:
+    client = WebhookClient(url, timeout=15, ssl=tls_context_for(url))
+    try:
+        response = client.send_dict(message)
+    except _NETWORK_ERRORS as exc:
+        raise RetryLater(f"response_url: {exc.__class__.__name__}") from None
+    if response.status_code == 429:
+        raise RetryLater("response_url: 429", retry_after(response.headers))
+    if response.status_code >= 500:
+        raise RetryLater(f"response_url: HTTP {response.status_code}")
+    if response.status_code >= 300:  # expired (30 minutes) or used up (5 posts): nothing will change that
+        logger.info("response_url refused the answer: HTTP %s", response.status_code)
+    return response.status_code
+
+
+class JournaledStore:
+    """The store as the job sees it: each call a journal step, so a rerun reads what the first run read."""
+
+    def __init__(self, store: Store, journal: Journal) -> None:
+        self._store = store
+        self._journal = journal
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._store, name)
+        if not callable(method) or name.startswith("_"):
+            return method
+
+        def step(*args: Any, **kwargs: Any) -> Any:
+            return self._journal.step(name, lambda: method(*args, **kwargs), _encode, _decode)
+
+        return step
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, TriageSession):
+        return {"triage_session": asdict(value)}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and "triage_session" in value:
+        return TriageSession(**value["triage_session"])
+    return value

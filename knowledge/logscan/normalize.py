@@ -1,0 +1,112 @@
+"""Undoes what pasting does to a log before its format is guessed, line for line (line numbers stay those of
+the paste): e-mail and Markdown quoting ("> " before each line), indentation shared by every line, lines
+wrapped in backticks or bold markers, forum BBCode, and the labels of translated FileZilla and WinSCP builds
+("Antwort:", "Réponse :", "响应:", "错误码：3"), which become FileZilla's and WinSCP's English ones.
+
+Every check looks at the head of the paste first, so a long clean log costs a few searches of 64 KiB.
+"""
+
+from __future__ import annotations
+
+import re
+
+_HEAD = 64 * 1024
+
+# --- quoting: "> Status:\tConnecting..." as mail clients, Markdown and forums quote. A curl -v log also starts
+# lines with "> " (what it sent), but then some lines start with "< " (what it received) or "* " (its notes).
+_QUOTED_LINE = re.compile(r"(?m)^[ \t]*>")
+_CURL_MARKS = re.compile(r"(?m)^(?:< |\* |\*\s+Trying )")
+_QUOTE_PREFIX = re.compile(r"(?m)^[ \t]*>[ \t]?")
+
+# --- Markdown and BBCode around lines
+# (a run of asterisks at a line end is a masked password, "PASS ********", not a bold marker)
+_WRAPPED_LINE = re.compile(r"(?m)^[ \t]*(?:`(?!``)|\*\*(?!\*))(?=[^`\n]*\S)|(?<=[^\s*`])(?:`|\*\*)[ \t]*$")
+_BBCODE = re.compile(r"\[/?(?:COLOR|CODE|QUOTE|SIZE|FONT|B|I|U)(?:=[^\]\n]*)?\]", re.I)
+
+# --- translated FileZilla labels (the client's message log in its shipped translations) -> English
+_FZ_LABELS = {
+    "Status": ("Status", "Statut", "Stato", "Estado", "Статус", "状态", "狀態"),
+    "Command": ("Befehl", "Commande", "Comando", "Команда", "命令", "指令"),
+    "Response": ("Antwort", "Réponse", "Risposta", "Respuesta", "Resposta", "Ответ", "响应", "回應", "Answer", "Reply"),
+    "Error": ("Fehler", "Erreur", "Errore", "Erro", "Ошибка", "错误", "錯誤"),
+}
+_LABEL_OF = {word: label for label, words in _FZ_LABELS.items() for word in words if word != label}
+_FZ_PREFIX = r"(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:[ \t]+\d+){0,2}[ \t]+|\d\d:\d\d:\d\d[ \t]+)?"
+_LOCAL_LABEL = re.compile(
+    r"(?m)^(" + _FZ_PREFIX + r")(" + "|".join(sorted(_LABEL_OF, key=len, reverse=True)) + r")[ \t]?[:：][ \t]*"
+)
+# FileZilla's "Connecting to host:port..." in its translations: the rules read the server's address from it.
+_CONNECTING = re.compile(r"(?m)^(" + _FZ_PREFIX + r"Status:\t)(?:Verbinde mit|Connexion à|Connessione a|Conectando a|"
+                         r"Conectando com|Подключение к|正在连接|正在連線到?) ?")  # fmt: skip
+# WinSCP's error dialog in its translations: "Error code: 3" / "Error message from server: ..."
+_WINSCP_DIALOG = (
+    (re.compile(r"(?m)^(?:错误码|錯誤碼|Fehlercode|Код ошибки)[ \t]?[:：][ \t]*"), "Error code: "),
+    (re.compile(r"(?m)^(?:服务器返回的错误消息|伺服器傳回的錯誤訊息|Fehlermeldung vom Server)[ \t]?[:：][ \t]*"),
+     "Error message from server: "),
+)  # fmt: skip
+
+
+def normalize(text: str) -> str:
+    head = text[:_HEAD]
+    if ">" in head:
+        text = _unquote(text, head)
+        head = text[:_HEAD]
+    if "`" in head or "**" in head or "[" in head:
+        text = _unwrap(text, head)
+        head = text[:_HEAD]
+    if head[:1] in " \t" or "\n " in head or "\n\t" in head:
+        text = _dedent(text, head)
+        head = text[:_HEAD]
+    if not head.isascii() or "Answer:" in head or "Reply:" in head:
+        text = _translate(text, head)
+    return text
+
+
+def _lines(head: str) -> list[str]:
+    return [line for line in head.split("\n") if line.strip()]
+
+
+def _unquote(text: str, head: str) -> str:
+    lines = _lines(head)
+    quoted = len(_QUOTED_LINE.findall(head))
+    if not lines or quoted < 0.6 * len(lines) or _CURL_MARKS.search(head):
+        return text
+    return _QUOTE_PREFIX.sub("", text)
+
+
+def _unwrap(text: str, head: str) -> str:
+    if _BBCODE.search(head):
+        text = _BBCODE.sub("", text)
+    if ("`" in head or "**" in head) and _WRAPPED_LINE.search(text[:_HEAD]):
+        text = _WRAPPED_LINE.sub("", text)
+    return text
+
+
+def _dedent(text: str, head: str) -> str:
+    """Removes the indentation every non-empty line shares (a forum's code block, a quoted paste)."""
+    common: str | None = None
+    for line in _lines(head):
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if common is None or not indent.startswith(common):
+            common = indent if common is None else _shared(common, indent)
+        if not common:
+            return text
+    if not common:
+        return text
+    return re.sub("(?m)^" + re.escape(common), "", text)
+
+
+def _shared(a: str, b: str) -> str:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
+
+
+def _translate(text: str, head: str) -> str:
+    if len(_LOCAL_LABEL.findall(head)) >= 2 or (len(_LOCAL_LABEL.findall(head)) == 1 and len(_lines(head)) <= 2):
+        text = _LOCAL_LABEL.sub(lambda m: f"{m.group(1)}{_LABEL_OF[m.group(2)]}:\t", text)
+        text = _CONNECTING.sub(r"\1Connecting to ", text)
+    for pattern, english in _WINSCP_DIALOG:
+        text = pattern.sub(english, text)
+    return text

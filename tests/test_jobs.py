@@ -1,0 +1,148 @@
+"""bot/jobs.py and bot/journal.py on SQLite and PostgreSQL: claims, leases, retries, and journal replay."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.database import DatabaseUnavailable
+from bot.jobs import Job, JobQueue
+from bot.journal import Journal, RetryLater, retry_after
+from bot.store import Store
+from tests.test_store import store  # noqa: F401 - the store fixture, on both databases
+
+
+def test_a_job_is_claimed_once_and_done(store: Store) -> None:  # noqa: F811
+    queue = JobQueue(store.db)
+    job = queue.add("mention", {"text": "425"}, key="event:EvJob1")
+    assert job is not None
+    assert queue.add("mention", {"text": "425"}, key="event:EvJob1") is None  # a redelivery
+    claimed = queue.claim(10, lease_seconds=30)
+    assert [(j.id, j.kind, j.payload, j.attempts) for j in claimed] == [(job.id, "mention", {"text": "425"}, 1)]
+    assert queue.claim(10, lease_seconds=30) == []  # leased
+    queue.done(claimed[0])
+    assert queue.stats()["queued"] == 0
+
+
+def test_two_replicas_never_claim_the_same_job(store: Store) -> None:  # noqa: F811
+    first, second = JobQueue(store.db, owner="one"), JobQueue(store.db, owner="two")
+    added = {first.add("mention", {"n": n}).id for n in range(40)}  # type: ignore[union-attr]
+    got: list[str] = []
+    lock = threading.Lock()
+
+    def drain(queue: JobQueue) -> None:
+        while jobs := queue.claim(3, lease_seconds=30):
+            with lock:
+                got.extend(job.id for job in jobs)
+
+    threads = [threading.Thread(target=drain, args=(q,)) for q in (first, second, first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(got) == sorted(added)
+
+
+def test_a_lease_that_runs_out_lets_another_replica_claim_the_job(store: Store) -> None:  # noqa: F811
+    dead, alive = JobQueue(store.db, owner="dead"), JobQueue(store.db, owner="alive")
+    job = dead.add("mention", {})
+    assert [j.id for j in dead.claim(1, lease_seconds=0.3)] == [job.id]  # type: ignore[union-attr]
+    assert alive.claim(1, lease_seconds=30) == []
+    time.sleep(0.4)
+    again = alive.claim(1, lease_seconds=30)
+    assert [(j.id, j.attempts) for j in again] == [(job.id, 2)]  # type: ignore[union-attr]
+
+
+def test_a_released_job_is_claimed_again_at_once_with_its_journal(store: Store) -> None:  # noqa: F811
+    stopping, next_one = JobQueue(store.db, owner="stopping"), JobQueue(store.db, owner="next")
+    stopping.add("mention", {})
+    job = stopping.claim(1, lease_seconds=600)[0]
+    job.journal["0:chat.postMessage"] = {"ok": True, "ts": "1.2"}
+    stopping.release([job])
+    again = next_one.claim(1, lease_seconds=30)
+    assert again and again[0].journal == {"0:chat.postMessage": {"ok": True, "ts": "1.2"}}
+
+
+def test_a_retried_job_waits_and_a_failed_one_keeps_nothing_users_wrote(store: Store) -> None:  # noqa: F811
+    queue = JobQueue(store.db)
+    queue.add("mention", {"text": "PASS hunter2"})
+    job = queue.claim(1, lease_seconds=30)[0]
+    queue.retry(job, 0.3, "chat.postMessage: 429")
+    assert queue.claim(1, lease_seconds=30) == []
+    time.sleep(0.4)
+    job = queue.claim(1, lease_seconds=30)[0]
+    queue.fail(job, "gave up")
+    assert queue.claim(1, lease_seconds=30) == []
+    assert queue.stats()["failed"] == 1
+    with store.db.transaction(write=False) as execute:
+        assert execute("SELECT payload, journal FROM jobs", {}).fetchall() == [("{}", "{}")]
+
+
+def test_an_extended_lease_keeps_a_long_job_from_other_replicas(store: Store) -> None:  # noqa: F811
+    owner, other = JobQueue(store.db, owner="owner"), JobQueue(store.db, owner="other")
+    owner.add("scan_command", {})
+    job = owner.claim(1, lease_seconds=0.3)[0]
+    owner.extend([job], lease_seconds=30)
+    time.sleep(0.4)
+    assert other.claim(1, lease_seconds=30) == []
+
+
+def test_journal_steps_replay_what_was_done_and_run_the_rest() -> None:
+    saved: list[dict] = []
+    job = Job("j1", "mention", {})
+    calls: list[str] = []
+
+    def call(name: str) -> str:
+        calls.append(name)
+        return f"{name}-done"
+
+    first = Journal(job, lambda j: saved.append(dict(j.journal)))
+    assert first.step("post", lambda: call("post")) == "post-done"
+    with pytest.raises(RetryLater):
+        first.step("update", lambda: (_ for _ in ()).throw(RetryLater("429", 2)))
+    assert saved == [{"0:post": "post-done"}]
+
+    second = Journal(job, lambda j: saved.append(dict(j.journal)))
+    assert second.step("post", lambda: call("post")) == "post-done"  # from the journal: not called again
+    assert second.step("update", lambda: call("update")) == "update-done"
+    assert calls == ["post", "update"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"), [({"Retry-After": "7"}, 7.0), ({"retry-after": ["2"]}, 2.0), ({}, 1.0)]
+)
+def test_retry_after_is_read_in_any_case_and_shape(headers: dict, seconds: float) -> None:
+    assert retry_after(headers) == seconds
+
+
+def test_a_full_disk_makes_the_database_unavailable_then_refused_at_once(tmp_path: Path) -> None:
+    full = Store(f"sqlite:///{tmp_path / 'full.sqlite3'}", timeout=0.5)
+    try:
+        with pytest.raises(DatabaseUnavailable), full.db.transaction(write=True):
+            raise sqlite3.OperationalError("database or disk is full")
+        assert full.db.guard.down
+        with pytest.raises(DatabaseUnavailable, match="a moment ago"):  # refused without asking SQLite again
+            JobQueue(full.db).add("mention", {})
+    finally:
+        full.close()
+
+
+def test_a_job_due_long_ago_and_taken_by_nobody_makes_the_queue_stuck(store: Store) -> None:  # noqa: F811
+    from bot.config import from_env
+    from bot.web_transport import KeepAliveWebClient
+    from bot.worker import STUCK_AFTER_SECONDS, Worker
+
+    config = from_env({"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "e4b1c0de5ec7e7f00d5ca1ab1e5eed01"})
+    worker = Worker(store, KeepAliveWebClient(token="xoxb-1-2-abc"), config, {"mention": lambda work: None})
+    queue = JobQueue(store.db)
+    waiting = queue.add("mention", {})
+    assert worker.stuck() is None
+    with store.db.transaction(write=True) as execute:  # due since long ago, as if no worker anywhere ran
+        execute("UPDATE jobs SET run_after = :at", {"at": time.time() - STUCK_AFTER_SECONDS - 5})
+    assert "no worker took it" in (worker.stuck() or "")
+    queue.claim(1, lease_seconds=30)  # a worker took it: running is not stuck
+    assert worker.stuck() is None and waiting is not None
