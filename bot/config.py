@@ -75,14 +75,34 @@ def _seconds(env: dict[str, str], name: str, default: float, low: float, high: f
     return value
 
 
+def _secret(env: dict[str, str], name: str) -> tuple[str, str]:
+    """The value of `name`, or the content of the file `name`_FILE names (the container secrets convention; its
+    trailing newline stripped), and which of the two variables gave it."""
+    file_variable = name + "_FILE"
+    path = env.get(file_variable, "").strip()
+    if not path:
+        return env.get(name, "").strip(), name
+    if env.get(name, "").strip():
+        raise ConfigError(f"{name} and {file_variable} are both set: keep one (the file is safer)")
+    try:
+        content = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file_variable}: {path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{file_variable}: cannot read {path} ({exc.strerror or exc.__class__.__name__})") from None
+    if not content.strip():
+        raise ConfigError(f"{file_variable}: {path} is empty")
+    return content.strip(), file_variable
+
+
 def _token(env: dict[str, str], name: str, prefix: str, where: str, required: bool) -> str | None:
-    value = env.get(name, "").strip()
+    value, source = _secret(env, name)
     if not value:
         if required:
-            raise ConfigError(f"{name} is not set: get it at {where}")
+            raise ConfigError(f"{name} (or {name}_FILE) is not set: get it at {where}")
         return None
     if not value.startswith(prefix) or not re.fullmatch(r"[A-Za-z0-9-]+", value):
-        raise ConfigError(f"{name} does not look like a token starting with {prefix}: get it at {where}")
+        raise ConfigError(f"{source} does not look like a token starting with {prefix}: get it at {where}")
     return value
 
 
@@ -95,14 +115,15 @@ def from_env(env: dict[str, str] | None = None) -> Config:
     env = dict(os.environ if env is None else env)
     bot_token = _token(env, "SLACK_BOT_TOKEN", "xoxb-", WHERE_BOT_TOKEN, required=True)
     app_token = _token(env, "SLACK_APP_TOKEN", "xapp-", _WHERE_APP, required=False)
-    secret = env.get("SLACK_SIGNING_SECRET", "").strip() or None
+    secret_value, secret_source = _secret(env, "SLACK_SIGNING_SECRET")
+    secret = secret_value or None
     if app_token is None and secret is None:
         raise ConfigError(
             "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode) must be set: "
             f"get the app token at {_WHERE_APP}, or the secret at {_WHERE_SECRET}"
         )
     if secret is not None and not re.fullmatch(r"[A-Za-z0-9]{8,128}", secret):
-        raise ConfigError(f"SLACK_SIGNING_SECRET does not look like a signing secret: get it at {_WHERE_SECRET}")
+        raise ConfigError(f"{secret_source} does not look like a signing secret: get it at {_WHERE_SECRET}")
     api_url = env.get("SLACK_API_URL", "").strip() or SLACK_API_DEFAULT
     parsed = urlparse(api_url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
