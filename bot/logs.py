@@ -7,12 +7,14 @@ adds later. Records below the level are never made, so they cost nothing.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import logging
 import re
 import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from knowledge.logscan import mask_escaped_secrets
 
@@ -61,6 +63,27 @@ class SecretMask(logging.Filter):
         return True
 
 
+# What a record is about, beside its message: the event, job and triage it was logged for (structured logs).
+_about: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("ftpcode_log_about", default=None)
+
+
+@contextlib.contextmanager
+def about(**fields: str | None) -> Iterator[None]:
+    """Records logged in this block (this thread) carry `fields`: event=..., job=..., triage=..."""
+    token = _about.set({**(_about.get() or {}), **{k: v for k, v in fields.items() if v}})
+    try:
+        yield
+    finally:
+        _about.reset(token)
+
+
+def note(**fields: str | None) -> None:
+    """Adds `fields` to what the records of the current `about` block carry (a triage found along the way)."""
+    current = _about.get()
+    if current is not None:  # only inside an `about` block: a note outside one would stick to the thread
+        current.update({k: v for k, v in fields.items() if v})
+
+
 def install(secrets: Iterable[str] = ()) -> SecretMask:
     """Every LogRecord made from now on, by any logger, is masked; installing again replaces the mask."""
     mask = SecretMask(secrets)
@@ -70,6 +93,8 @@ def install(secrets: Iterable[str] = ()) -> SecretMask:
     def make_masked(*args: object, **kwargs: object) -> logging.LogRecord:
         record = make(*args, **kwargs)
         mask.filter(record)
+        about = _about.get()
+        record.about = dict(about) if about else None
         return record
 
     make_masked.unmasked = make  # type: ignore[attr-defined]
@@ -85,9 +110,21 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        line.update(getattr(record, "about", None) or {})
         if record.exc_text:
             line["error"] = record.exc_text
         return json.dumps(line, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        about = getattr(record, "about", None)
+        if not about:
+            return text
+        fields = " ".join(f"{k}={v}" for k, v in about.items())
+        head, newline, rest = text.partition("\n")  # after the message, before a traceback
+        return f"{head} [{fields}]{newline}{rest}"
 
 
 def setup(level: str, fmt: str, secrets: Iterable[str | None] = ()) -> None:
@@ -97,7 +134,7 @@ def setup(level: str, fmt: str, secrets: Iterable[str | None] = ()) -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from bot import metrics
+from bot import logs, metrics
 from bot.config import Config
 from bot.database import DatabaseError
 from bot.jobs import Job, JobQueue
@@ -215,6 +215,10 @@ class Worker:
     # -- running one job -----------------------------------------------------------------------------------
 
     def _run(self, job: Job) -> None:
+        with logs.about(job=job.id, kind=job.kind, event=job.payload.get("event_id")):
+            self._run_logged(job)
+
+    def _run_logged(self, job: Job) -> None:
         metrics.job_started(job.kind)
         journal = Journal(job, self.queue.record)
         work = Work(
