@@ -15,8 +15,7 @@ unacknowledged waited for the peer's delayed ACK, 40 ms on Linux (the Socket Mod
 And every connection uses the process's one TLS context: slack_sdk makes a new one for each connection, ws:// too,
 and loading the CA store (~45 ms of CPU on the 2-core test machine, holding the GIL) stalled every ack in flight.
 
-What this relies on in slack_sdk: connect, process_message, send_socket_mode_response and _run_current_session
-overridden; _on_message, _on_error, _on_close and the Connection class used as slack_sdk 3.48 has them.
+What this relies on in slack_sdk is listed, and checked, in bot/slack_patches.py (SOCKET_CLIENT).
 """
 
 from __future__ import annotations

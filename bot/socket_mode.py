@@ -18,8 +18,7 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot import ws_frames
-from bot.socket_client import RefreshingSocketModeClient
+from bot import slack_patches, ws_frames
 
 logger = logging.getLogger("bot.socket")
 
@@ -46,11 +45,9 @@ class Connection:
     """The Socket Mode connection and its health: connected, and seconds since the last envelope."""
 
     def __init__(self, app: App, app_token: str) -> None:
-        if not ws_frames.install():
-            logger.info("slack_sdk's frame builder changed; Socket Mode keeps its own (slower) one")
-        self.handler = Handler(
-            app, app_token, RefreshingSocketModeClient, ping_interval=PING_INTERVAL_SECONDS, concurrency=16
-        )
+        ws_frames.install()
+        client_class = slack_patches.socket_mode_client_class()
+        self.handler = Handler(app, app_token, client_class, ping_interval=PING_INTERVAL_SECONDS, concurrency=16)
         self.client = self.handler.client
         self.started = time.monotonic()
         self.last_envelope: float | None = None

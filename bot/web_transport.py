@@ -2,8 +2,9 @@
 
 slack_sdk sends every Web API call through urllib's urlopen: a new TCP connection, and against Slack a new TLS
 handshake, per call. KeepAliveWebClient replaces only the step that sends one request and reads its answer
-(`_perform_urllib_http_request_internal`), and keeps its contract: {"status", "headers", "body"} for a 2xx, an
-HTTPError holding the body otherwise, so slack_sdk's retry handlers see what they see with urlopen.
+(`_perform_urllib_http_request_internal`, where bot/slack_patches.py finds it as this was written for), and keeps
+its contract: {"status", "headers", "body"} for a 2xx, an HTTPError holding the body otherwise, so slack_sdk's
+retry handlers see what they see with urlopen.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
+
+from bot import slack_patches
 
 Key = tuple[str, str, int]
 
@@ -111,7 +114,8 @@ class KeepAliveWebClient(WebClient):
         twin._local = self._local
         return twin
 
-    def _perform_urllib_http_request_internal(self, url: str, req: urllib.request.Request) -> dict[str, Any]:
+    def _send_kept_alive(self, url: str, req: urllib.request.Request) -> dict[str, Any]:
+        """slack_sdk's _perform_urllib_http_request_internal, over a kept-alive connection."""
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https") or self.proxy is not None or self._environment_proxy(scheme, req.host):
@@ -145,9 +149,9 @@ class KeepAliveWebClient(WebClient):
             body = data
         else:
             body = data.decode(headers.get_content_charset() or "utf-8")
-        if self._logger.level <= logging.DEBUG:
+        if self.logger.level <= logging.DEBUG:
             shown = "(binary)" if isinstance(body, bytes) else body
-            self._logger.debug(
+            self.logger.debug(
                 f"Received the following response - status: {status}, headers: {dict(headers)}, body: {shown}"
             )
         return {"status": status, "headers": headers, "body": body}
@@ -184,3 +188,6 @@ class KeepAliveWebClient(WebClient):
         for connection, _ in self._idle_connections().values():
             connection.close()
         self._idle_connections().clear()
+
+
+slack_patches.apply_web_transport(KeepAliveWebClient)
