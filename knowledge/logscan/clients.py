@@ -7,6 +7,7 @@ spent on commands, replies and the few messages that say what went wrong.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 
@@ -17,7 +18,8 @@ from knowledge.logscan.ftp import FTP_VERBS, REPLY_LINE
 FZ_PREFIX = r"(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:[ \t]+\d+){0,2}[ \t]+|\d\d:\d\d:\d\d[ \t]+)?"
 FZ_STATUS_WORTH_KEEPING = (
     r"Connecting to|Connection established|Server sent passive|Connection attempt failed|TLS connection established|"
-    r"Insecure server|Server does not support|Connection closed by server|Connection timed out|Disconnected from server"
+    r"Insecure server|Server does not support|Connection closed by server|Connection timed out|"
+    r"Disconnected from server"
 )
 _FILEZILLA = re.compile(
     r"\n" + FZ_PREFIX + r"(?:(Command|Response|Error):|Status:(?=[ \t]*(?:" + FZ_STATUS_WORTH_KEEPING + r")))"
@@ -53,6 +55,11 @@ _ANY_LINE = re.compile(r"\n([^\n]*\S[^\n]*)")
 _WINSCP = re.compile(r"\n([.<>!*]) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} ([^\n]*)")
 
 
+# A line of a session log that a forum wrapped: it goes on the line before it ("... Network error: " / "" /
+# "Connection refused").
+_WINSCP_WRAPPED = re.compile(r"\n(?![.<>!*] \d{4}-)([^\n]*\S[^\n]*)")
+
+
 def parse_winscp(body: str) -> list[Event]:
     """A session log, or an error dialog copied as text (every line a message: "Error code: 3", ...)."""
     if _WINSCP.search(body) is None:
@@ -64,6 +71,19 @@ def parse_winscp(body: str) -> list[Event]:
             continue  # SFTP packet trace, not a dialogue line
         kind = REPLY if mark == "<" else COMMAND if mark == ">" else NOTE
         events.append((line, kind, text, None))
+    if events and body.count("\n") > len(events) + 1:
+        events = _join_wrapped(events, body)
+    return events
+
+
+def _join_wrapped(events: list[Event], body: str) -> list[Event]:
+    """Appends wrapped continuation lines to the message before them (line numbers stay the first line's)."""
+    lines = [event[0] for event in events]
+    for line, m in iter_matches(_WINSCP_WRAPPED, body):
+        i = bisect.bisect_left(lines, line) - 1
+        if i >= 0 and events[i][1] == NOTE and line - lines[i] <= 3:
+            n, kind, text, key = events[i]
+            events[i] = (n, kind, f"{text.rstrip()} {m.group(1).strip()}", key)
     return events
 
 
@@ -237,6 +257,31 @@ def parse_transcript(body: str) -> list[Event]:
                     if embedded[0]:
                         events.append((line, COMMAND, embedded[0], None))
                     events.append((line, REPLY, embedded[1], None))
+    return events
+
+
+# --- Editor plug-ins (vscode-sftp and its forks): "[11-20 10:38:18] [debug] > PASV" is a command, "[debug] < '227
+# Entering Passive Mode (...).\r\n'" the server's reply as a quoted string, several replies in one when they came in
+# one packet; every other line is a message of the plug-in or its SSH library.
+_PLUGIN_LINE = re.compile(r"\n(?:\[[\d:. -]+\] )?(?:\[debug\] ([<>]) ([^\n]*)|([^\n]*\S[^\n]*))")
+_ESCAPED_LINE_END = re.compile(r"(?:\\r)?\\n")
+
+
+def parse_editor_plugin(body: str) -> list[Event]:
+    events: list[Event] = []
+    for line, m in iter_matches(_PLUGIN_LINE, body):
+        mark, text, other = m.groups()
+        if mark == ">":
+            events.append((line, COMMAND, text.rstrip(), None))
+        elif mark == "<":
+            text = text.strip()
+            if len(text) >= 2 and text[0] in "'\"" and text[-1] == text[0]:
+                text = text[1:-1]
+            for part in _ESCAPED_LINE_END.split(text):
+                if part.strip():
+                    events.append((line, REPLY, part.rstrip(), None))
+        else:
+            events.append((line, NOTE, other.strip(), None))
     return events
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from knowledge.logscan.context import OPERATION
 from knowledge.logscan.events import NOTE, Event
 from knowledge.logscan.model import Signal
 
@@ -67,7 +68,10 @@ _PATTERNS = (
               r"[Cc]onnection closed by server|ECONNABORTED|[Ss]oftware caused connection abort"),
     ("sftp_status", r"Error code: (\d+)|\b[Ee]rror: (Permission denied|No such file)|"
                     r"remote \w+\(\"[^\"]*\"\): (No such file|Permission denied|Failure)|"
-                    r"Couldn't \w+ (?:remote )?file: (No such file|Permission denied)|File \"[^\"]+\" not found"),
+                    r"Couldn't \w+ (?:remote )?file: (No such file|Permission denied)|File \"[^\"]+\" not found|"
+                    # FileZilla's SFTP helper: "/d/a.csv: open for write: permission denied"
+                    r": (?:open for (?:write|read)|mkdir|remove|rename|rmdir|setstat): "
+                    r"([Pp]ermission denied|[Nn]o such file|[Ff]ailure)"),
     ("data_connecting", r"Connecting data socket|Connect data stream|DataChannelOpened"),
     ("connecting", r"Connecting to|Trying |Connected to|Connected with|Connection established|Looking up host|"
                    r"Resolving address|ControlChannelOpened|^CONNECT: Client|FTP session opened"),
@@ -89,7 +93,8 @@ _TLS_SHUTDOWN = re.compile(
 )
 _CERT_NAME = re.compile(r"does(?:n't| not) match|subjectAltName|common name|[Hh]ost ?name mismatch|hostname")
 _CERT_ALERT = re.compile(r"unknown CA|bad certificate|certificate (?:unknown|expired|revoked)")
-_SFTP_TEXT_STATUS = {"No such file": "2", "Permission denied": "3", "Failure": "4"}
+_SFTP_TEXT_STATUS = {"No such file": "2", "Permission denied": "3", "Failure": "4", "no such file": "2",
+                     "permission denied": "3", "failure": "4"}  # fmt: skip
 
 
 def _value(kind: str, m: re.Match[str]) -> str:
@@ -156,6 +161,11 @@ def find_signals(events: list[Event]) -> list[Signal]:
         if kind != NOTE:
             continue
         found = classify(text)
+        if found is None:
+            operation = OPERATION.search(text)  # a dialog line naming what failed: the stage of the error after it
+            if operation is not None:
+                signals.append(Signal(line, "operation", text, operation.lastgroup or ""))
+            continue
         if found is not None:
             signals.append(Signal(line, found[0], text, found[1]))
             if found[0] == "curl-exit":  # "curl: (35) ... wrong version number": also what the text says
