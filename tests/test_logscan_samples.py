@@ -447,3 +447,52 @@ def test_a_password_sent_with_quotes_or_odd_characters_is_named() -> None:
     assert [f.id for f in result.findings][:2] == ["password-special-characters", "login-failed"]
     plain = scan(log.replace("'p\u00e4ss#1'", "hunter2"))
     assert "password-special-characters" not in [f.id for f in plain.findings]
+
+
+# --- round 6 -----------------------------------------------------------------------------------------------
+
+
+def test_translated_filezilla_tls_and_timeout_are_read() -> None:
+    tls = "状态:\t正在连接 192.0.2.5:21...\n状态:\t初始化 TLS 中...\n状态:\tTLS 连接已建立。\n状态:\t已登录\n"
+    assert scan(tls).protocol == "ftps"
+    timeout = "状态:\t正在连接 192.0.2.5:21...\n错误:\t20 秒后无活动，连接超时\n错误:\t无法连接到服务器\n"
+    result = scan(timeout)
+    assert result.failure is not None and result.failure.line == 2
+    assert [f.id for f in result.findings] == ["connect-timeout"]
+
+
+def test_ftp_command_meeting_an_ssh_server_is_an_ftp_session() -> None:
+    log = "ftp> open sftp.example.com 2222\nConnected to sftp.example.com.\nSSH-2.0-OpenSSH_8.9\n"
+    log += "Connection closed by remote host.\n"
+    result = scan(log)
+    assert (result.format, result.protocol) == ("ftp-client", "ftp")
+    assert result.findings[0].id == "wrong-protocol-ssh-banner"
+
+
+def test_an_unusable_key_file_is_the_failure_not_the_refused_login() -> None:
+    log = (
+        'Exception calling "Open": "No supported authentication methods available (server sent: publickey)\n'
+        "Authentication log (see session log for details):\n"
+        'Unable to load key file "C:\\k.ppk" (PuTTY key format too new)\n'
+    )
+    result = scan(log)
+    assert result.failure is not None and result.failure.line == 3 and result.failure.stage == "login"
+    assert result.findings[0].id == "key-file-unusable" and "PPK version 3" in result.findings[0].summary
+
+
+def test_server_refusing_a_shell_not_in_etc_shells() -> None:
+    log = "Oct  5 16:25:47 host proftpd[8811]: host (::ffff:192.0.2.7[::ffff:192.0.2.7]) - USER bob (Login failed): "
+    log += "Invalid shell: '/usr/bin/lshell'\n"
+    result = scan(log)
+    assert result.failure is not None and result.failure.stage == "login"
+    assert result.findings[0].id == "invalid-shell"
+
+
+def test_epsv_refused_without_fallback() -> None:
+    result = scan("FTPException: Could not start Passive Mode (Response: 500 'EPSV': command not understood.\n")
+    assert result.failure is not None and (result.failure.command, result.failure.code) == ("EPSV", "500")
+    assert result.findings[0].id == "epsv-refused"
+    fallback = scan(
+        "> EPSV\n< 500 'EPSV': command not understood.\n> PASV\n< 227 Entering Passive Mode (192,0,2,5,4,1)\n"
+    )
+    assert "epsv-refused" not in [f.id for f in fallback.findings]

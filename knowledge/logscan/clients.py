@@ -210,7 +210,12 @@ _VERB_OF_WORDS = (
     (re.compile(r"(?i)\b(?:cwd|change directory|chdir)\b"), "CWD"),
     (re.compile(r"(?i)\b(?:list\w*|directory listing)\b"), "LIST"),
     (re.compile(r"(?i)\b(?:log ?in|logon|authenticat\w*)\b"), "PASS"),
+    (re.compile(r"\bEPSV\b"), "EPSV"),
+    (re.compile(r"(?i)\bPASV\b|\bpassive mode\b"), "PASV"),
 )
+
+
+_ECHOED_COMMAND = re.compile(r"\d{3} '(\w+)[^']*':")
 
 
 def reply_in_message(text: str) -> tuple[str | None, str] | None:
@@ -219,8 +224,12 @@ def reply_in_message(text: str) -> tuple[str | None, str] | None:
     if m is None:
         return None
     before = text[: m.start(1)]
+    reply = f"{m.group(1)} {m.group(2).strip()}".rstrip()
+    echoed = _ECHOED_COMMAND.match(reply)  # "500 'EPSV': command not understood.": the reply names the command
+    if echoed and echoed.group(1).upper() in FTP_VERBS:
+        return echoed.group(1).upper(), reply
     command = next((v for pattern, v in _VERB_OF_WORDS if pattern.search(before)), None)
-    return command, f"{m.group(1)} {m.group(2).strip()}".rstrip()
+    return command, reply
 
 
 # --- Plain transcripts: "USER x" / "331 ..." lines, with optional "C:"/"S:", "-->"/"<--", "ftp>" marks.

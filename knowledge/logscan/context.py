@@ -36,7 +36,8 @@ _STAGE_OF_VERB = {
 }  # fmt: skip
 # Messages that say which stage failed whatever command came before them.
 _STAGE_OF_KIND = {"ssh-auth": "login", "auth-failed": "login", "chroot-ownership": "login", "key-file-modes": "login",
-                  "empty-path": "listing", "sftp-setstat": "upload"}  # fmt: skip
+                  "empty-path": "listing", "sftp-setstat": "upload", "key-file": "login",
+                  "invalid-shell": "login"}  # fmt: skip
 # What a client was doing, by the words of its error messages (WinSCP's dialogs, FileZilla's, sftp's): the group
 # name is the stage.
 OPERATION = re.compile(
@@ -226,7 +227,10 @@ class LogContext:
         if code == "522" and v != "EPRT":
             return "tls"
         if v is None:
-            return "connect" if self.first_in_session(e) else "disconnect"
+            if self.first_in_session(e):
+                return "connect"
+            # a reply whose command the log does not show: 552/553 only answer writes (RFC 959 4.2)
+            return "upload" if code in ("552", "553") else "disconnect"
         return _STAGE_OF_VERB.get(v, "transfer")
 
     def stage_of_signal(self, s: Signal) -> str:

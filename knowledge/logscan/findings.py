@@ -174,6 +174,8 @@ class Analysis:
                 continue
             if s.kind == "ssh-auth" and self.protocol != "sftp":
                 continue
+            if s.kind == "ssh-auth" and any(k.kind == "key-file" for k in ctx.signals_between(s.line, s.line + 3)):
+                continue  # "No supported authentication methods" because the key file could not be loaded
             if s.kind == "reset" and previous is not None and previous.kind == "disconnected":
                 continue  # FileZilla's own disconnect, then the server closing its side: the normal end
             stage = ctx.stage_of_signal(s)
@@ -295,13 +297,22 @@ class Analysis:
             elif code == "522" and v != "EPRT":
                 said["command"] = e.command or "the transfer"
                 add(16, "tls-handshake", say("tls-handshake", "data_522", **said), [e.line], entry)
+            elif v == "EPSV" and code[0] == "5" and self._next_verb(i) != "PASV":
+                summary = say("epsv-refused", command=e.command or "EPSV", code=code, reply=reply)
+                add(16, "epsv-refused", summary, [e.line], entry)
             elif v == "PASV" and code[0] == "5":
                 why = say("passive-refused", "ipv6" if self._over_ipv6(e) else "other")
                 summary = say("passive-refused", command=e.command or "PASV", code=code, reply=reply, why=why)
                 add(16, "passive-refused", summary, [e.line], entry)
             elif code in ("530", "430") and v in ("USER", "PASS", "ACCT", None):
                 who = say("login-failed", "who", user=user) if user else ""
-                extra = say("login-failed", "vsftpd_pam") if self._vsftpd_login_incorrect(e) else ""
+                extra = (
+                    say("login-failed", "vsftpd_pam")
+                    if self._vsftpd_login_incorrect(e)
+                    else say("login-failed", "curl_url")
+                    if "67" in self.curl_exits
+                    else ""
+                )
                 summary = say("login-failed", who=who, code=code, reply=reply, extra=extra)
                 add(14, "login-failed", summary, [e.line], entry)
                 if self.odd_password:
@@ -532,6 +543,12 @@ class Analysis:
                 add(12, "sftp-setstat", say("sftp-setstat", text=text), [s.line], "sftp-3")
             elif kind == "chroot-ownership":
                 add(10, "chroot-ownership", say("chroot-ownership", text=text), [s.line], None)
+            elif kind == "key-file":
+                part = "too_new" if "too new" in s.text else "other"
+                add(9, "key-file-unusable", say("key-file-unusable", text=text, why=say("key-file-unusable", part)),
+                    [s.line], None)  # fmt: skip
+            elif kind == "invalid-shell":
+                add(10, "invalid-shell", say("invalid-shell", text=text), [s.line], None)
             elif kind == "key-file-modes":
                 add(10, "key-file-modes", say("key-file-modes", text=text), [s.line], None)
             elif kind == "local-file":

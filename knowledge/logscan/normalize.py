@@ -46,6 +46,12 @@ _STATUS_SOCKET_ERROR = re.compile(
     r"(?m)^(" + _FZ_PREFIX + r"Status:\t)"
     r"(?=[^\n]*\bE(?:CONNREFUSED|TIMEDOUT|CONNRESET|CONNABORTED|HOSTUNREACH|NETUNREACH)\b)"
 )
+# "TLS connection established." in FileZilla's translations: the rules read TLS from it.
+_TLS_ESTABLISHED = re.compile(
+    r"(?m)^(" + _FZ_PREFIX + r"Status:\t)(?:TLS ?连接已建立|TLS ?連線已建立|TLS-Verbindung hergestellt|"
+    r"Connexion TLS établie|Conexión TLS establecida|Connessione TLS stabilita|Conexão TLS estabelecida|"
+    r"TLS-соединение установлено)"
+)
 # WinSCP's error dialog in its translations: "Error code: 3" / "Error message from server: ..."
 # --- libcurl's debug callback as applications log it: the info type (0 text, 1 header in, 2 header out) or its
 # CURLINFO_ name before the text. They become curl -v's "* ", "< " and "> ".
@@ -125,6 +131,7 @@ def _translate(text: str, head: str) -> str:
         text = _LOCAL_LABEL.sub(lambda m: f"{m.group(1)}{_LABEL_OF[m.group(2)]}:\t", text)
         text = _CONNECTING.sub(r"\1Connecting to ", text)
         text = _STATUS_SOCKET_ERROR.sub(r"\1Connection attempt failed: ", text)
+        text = _TLS_ESTABLISHED.sub(r"\1TLS connection established. ", text)
     for pattern, english in _WINSCP_DIALOG:
         text = pattern.sub(english, text)
     return text

@@ -82,7 +82,7 @@ def detect_protocol(fmt: str, ctx: LogContext, head: str) -> str | None:
         return "sftp"
     if fmt == "xferlog" and _XFERLOG_SFTP.search(head):
         return "sftp"
-    if not ctx.exchanges and _SFTP_CONNECTED.search(head):
+    if not ctx.exchanges and fmt != "ftp-client" and _SFTP_CONNECTED.search(head):
         return "sftp"
     if not ctx.exchanges and not any(s.kind != "connecting" for s in ctx.signals) and fmt not in _FTP_FORMATS:
         return None
