@@ -90,6 +90,27 @@ def _key_value_masker(letters: str) -> Callable[[re.Match[str]], str]:
 _KEY_VALUE_MASKERS = tuple((pattern, _key_value_masker(letters)) for pattern, letters in _KEY_VALUES)
 
 
+# The password a log shows before it is masked, when the client printed it ("> PASS 'x§y'"): quotes around it,
+# %-escapes or characters outside ASCII mean a special character may have been mangled on the way.
+_PASS_SHOWN = re.compile(r"(?<![A-Za-z])PASS[ \t]+([^\r\n]+)")
+_MASKED_ALREADY = re.compile(r"\**(?:HIDDEN|hidden)?\**\)?$|\(hidden\)")
+
+
+def odd_password(head: str) -> bool:
+    """True when a PASS argument in `head` (unmasked text) is quoted, %-escaped or not ASCII."""
+    if "PASS" not in head:
+        return False
+    for m in _PASS_SHOWN.finditer(head):
+        argument = m.group(1).strip()
+        if not argument or _MASKED_ALREADY.match(argument):
+            continue
+        if argument[0] in "'\"" and len(argument) > 2 and argument[-1] == argument[0]:
+            return True
+        if not argument.isascii() or re.search(r"%[0-9A-Fa-f]{2}", argument):
+            return True
+    return False
+
+
 def mask_secrets(text: str) -> str:
     """Returns `text` with passwords replaced by `****`; everything else, line breaks included, is kept."""
     if "PASS" in text:
