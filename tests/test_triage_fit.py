@@ -36,7 +36,8 @@ SERVERS = {
 }
 # FTP commands are matched in capitals only: "PORT" is a command, "port" a number on any protocol
 FTP_WORDS = re.compile(
-    r"\bFTPS?\b|\bFTPES\b|\b(?:PASV|EPSV|EPRT|PORT|PROT|PBSZ|AUTH TLS)\b|\b22[79]\b|"
+    r"\bFTPS?\b|\bFTPES\b|\b22[79]\b|\b(?:PASV|EPSV|EPRT|PORT|PROT|PBSZ|AUTH TLS|CCC|STOR|RETR|APPE|NLST|MLSD|CWD|PWD|"
+    r"MKD|RMD|DELE|RNFR|RNTO|REST|ABOR|NOOP)\b|"
     r"(?i:\bpassive\b|\bactive mode\b|\bport 21\b|\bport 990\b|\bftps?://|\bftpes://)"
 )
 SSH_WORDS = re.compile(
