@@ -10,7 +10,7 @@ import functools
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 DATA_DIR = Path(__file__).parent / "data" / "codes"
@@ -23,13 +23,14 @@ KINDS = {
 }
 PROTOCOLS = ("ftp", "ftps", "sftp")
 
-_REQUIRED_TEXT = ("code", "title", "summary")
-_OPTIONAL_TEXT = ("details", "name", "client", "message", "origin")
-_REQUIRED_LISTS = ("causes", "user_action", "admin_action", "sources")
-_OPTIONAL_LISTS = ("commands", "related", "messages", "aliases", "notes")
-_OTHER = ("id", "standard", "protocols", "sftp_version", "openssh")
-_KNOWN_KEYS = set(_REQUIRED_TEXT + _OPTIONAL_TEXT + _REQUIRED_LISTS + _OPTIONAL_LISTS + _OTHER)
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+
+# What a field of an entry holds in the TOML file; the Entry dataclass below is the one list of fields.
+TEXT, TEXTS, FLAG, NUMBER, BY_PROTOCOL = "text", "list of texts", "true or false", "whole number", "by protocol"
+
+
+def _in_file(holds: str, required: bool = False) -> dict[str, object]:
+    return {"holds": holds, "required": required}
 
 
 class KnowledgeError(ValueError):
@@ -38,34 +39,40 @@ class KnowledgeError(ValueError):
 
 @dataclass(frozen=True)
 class Entry:
-    id: str
-    kind: str
-    code: str
-    title: str
-    summary: str
-    causes: tuple[str, ...]
-    user_action: tuple[str, ...]
-    admin_action: tuple[str, ...]
-    sources: tuple[str, ...]
-    standard: bool = True
-    details: str = ""
-    name: str = ""
-    client: str = ""
-    message: str = ""
-    origin: str = ""
-    commands: tuple[str, ...] = ()
-    related: tuple[str, ...] = ()
-    messages: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-    protocols: dict[str, str] = field(default_factory=dict)
-    sftp_version: int | None = None
-    openssh: bool | None = None
+    """One code or message. Fields with `_in_file` metadata are read from the TOML file (knowledge/README.md)."""
+
+    id: str = field(metadata=_in_file(TEXT))  # derived from kind and code when the file does not give one
+    kind: str  # from the file's top-level `kind`
+    code: str = field(metadata=_in_file(TEXT, required=True))
+    title: str = field(metadata=_in_file(TEXT, required=True))
+    summary: str = field(metadata=_in_file(TEXT, required=True))
+    causes: tuple[str, ...] = field(metadata=_in_file(TEXTS, required=True))
+    user_action: tuple[str, ...] = field(metadata=_in_file(TEXTS, required=True))
+    admin_action: tuple[str, ...] = field(metadata=_in_file(TEXTS, required=True))
+    sources: tuple[str, ...] = field(metadata=_in_file(TEXTS, required=True))
+    standard: bool = field(default=True, metadata=_in_file(FLAG))
+    details: str = field(default="", metadata=_in_file(TEXT))
+    name: str = field(default="", metadata=_in_file(TEXT))
+    client: str = field(default="", metadata=_in_file(TEXT))
+    message: str = field(default="", metadata=_in_file(TEXT))
+    origin: str = field(default="", metadata=_in_file(TEXT))
+    commands: tuple[str, ...] = field(default=(), metadata=_in_file(TEXTS))
+    related: tuple[str, ...] = field(default=(), metadata=_in_file(TEXTS))
+    messages: tuple[str, ...] = field(default=(), metadata=_in_file(TEXTS))
+    aliases: tuple[str, ...] = field(default=(), metadata=_in_file(TEXTS))
+    notes: tuple[str, ...] = field(default=(), metadata=_in_file(TEXTS))
+    protocols: dict[str, str] = field(default_factory=dict, metadata=_in_file(BY_PROTOCOL))
+    sftp_version: int | None = field(default=None, metadata=_in_file(NUMBER))
+    openssh: bool | None = field(default=None, metadata=_in_file(FLAG))
     source_file: str = ""
 
     @property
     def is_three_digit(self) -> bool:
         return self.kind == "ftp-reply" and len(self.code) == 3 and self.code.isdigit()
+
+
+# name -> {"holds": ..., "required": ...}, for every field a knowledge file may set
+FILE_FIELDS: dict[str, dict[str, object]] = {f.name: dict(f.metadata) for f in fields(Entry) if f.metadata}
 
 
 @dataclass
@@ -84,67 +91,53 @@ def _fail(path: Path, where: str, problem: str) -> KnowledgeError:
     return KnowledgeError(f"{path.name}: {where}: {problem}")
 
 
-def _text_list(path: Path, where: str, key: str, value: object, required: bool) -> tuple[str, ...]:
-    if value is None:
-        if required:
-            raise _fail(path, where, f"'{key}' is missing (a list of strings)")
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise _fail(path, where, f"'{key}' must be a list of non-empty strings")
-    if required and not value:
-        raise _fail(path, where, f"'{key}' must not be empty")
-    return tuple(v.strip() for v in value)
+def _value(path: Path, where: str, key: str, holds: object, value: object) -> object:
+    """The field's value as the Entry keeps it; raises naming the field when the file holds something else."""
+    if holds == TEXT:
+        if not isinstance(value, str) or not value.strip():
+            raise _fail(path, where, f"'{key}' must be a non-empty string")
+        return value.strip()
+    if holds == TEXTS:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise _fail(path, where, f"'{key}' must be a list of non-empty strings")
+        return tuple(v.strip() for v in value)
+    if holds == FLAG:
+        if not isinstance(value, bool):
+            raise _fail(path, where, f"'{key}' must be true or false")
+        return value
+    if holds == NUMBER:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise _fail(path, where, f"'{key}' must be a whole number")
+        return value
+    if not isinstance(value, dict) or not all(
+        k in PROTOCOLS and isinstance(v, str) and v.strip() for k, v in value.items()
+    ):
+        raise _fail(path, where, f"'{key}' must map some of {', '.join(PROTOCOLS)} to text")
+    return {k: v.strip() for k, v in value.items()}
 
 
 def _entry(path: Path, kind: str, index: int, raw: dict) -> Entry:
     where = f"entry {index + 1}" + (f" (code {raw['code']!r})" if "code" in raw else "")
-    unknown = set(raw) - _KNOWN_KEYS
+    unknown = set(raw) - set(FILE_FIELDS)
     if unknown:
         raise _fail(path, where, f"unknown field(s) {', '.join(sorted(unknown))}")
-    text: dict[str, str] = {}
-    for key in _REQUIRED_TEXT + _OPTIONAL_TEXT:
-        value = raw.get(key)
-        if value is None:
-            if key in _REQUIRED_TEXT:
-                raise _fail(path, where, f"'{key}' is missing")
+    values: dict[str, object] = {}
+    for key, spec in FILE_FIELDS.items():
+        if key not in raw:
+            if spec["required"]:
+                raise _fail(path, where, f"'{key}' is missing ({spec['holds']})")
             continue
-        if not isinstance(value, str) or not value.strip():
-            raise _fail(path, where, f"'{key}' must be a non-empty string")
-        text[key] = value.strip()
-    lists = {k: _text_list(path, where, k, raw.get(k), True) for k in _REQUIRED_LISTS}
-    lists |= {k: _text_list(path, where, k, raw.get(k), False) for k in _OPTIONAL_LISTS}
-    standard = raw.get("standard", True)
-    if not isinstance(standard, bool):
-        raise _fail(path, where, "'standard' must be true or false")
-    if not standard and "origin" not in text:
+        values[key] = _value(path, where, key, spec["holds"], raw[key])
+        if spec["required"] and not values[key]:
+            raise _fail(path, where, f"'{key}' must not be empty")
+    if values.get("standard") is False and "origin" not in values:
         raise _fail(path, where, "a non-standard entry needs 'origin' (where the code comes from)")
-    protocols = raw.get("protocols", {})
-    if not isinstance(protocols, dict) or not all(
-        k in PROTOCOLS and isinstance(v, str) and v.strip() for k, v in protocols.items()
-    ):
-        raise _fail(path, where, f"'protocols' must map some of {', '.join(PROTOCOLS)} to text")
-    if kind == "client-message" and "client" not in text:
+    if kind == "client-message" and "client" not in values:
         raise _fail(path, where, "a client message needs 'client'")
-    entry_id = raw.get("id") or f"{KINDS[kind]}-{text['code'].lower()}"
-    if not isinstance(entry_id, str) or not _ID_RE.match(entry_id):
+    entry_id = values.setdefault("id", f"{KINDS[kind]}-{str(values['code']).lower()}")
+    if not _ID_RE.match(str(entry_id)):
         raise _fail(path, where, f"'id' {entry_id!r} must be lower-case letters, digits, '.' and '-'")
-    sftp_version = raw.get("sftp_version")
-    if sftp_version is not None and not isinstance(sftp_version, int):
-        raise _fail(path, where, "'sftp_version' must be a whole number")
-    openssh = raw.get("openssh")
-    if openssh is not None and not isinstance(openssh, bool):
-        raise _fail(path, where, "'openssh' must be true or false")
-    return Entry(
-        id=entry_id,
-        kind=kind,
-        standard=standard,
-        protocols={k: v.strip() for k, v in protocols.items()},
-        sftp_version=sftp_version,
-        openssh=openssh,
-        source_file=path.name,
-        **text,
-        **lists,
-    )
+    return Entry(kind=kind, source_file=path.name, **values)  # type: ignore[arg-type]
 
 
 def load_file(path: Path) -> list[Entry]:

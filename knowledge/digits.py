@@ -18,10 +18,51 @@ class Digit:
     meaning: str
 
 
+_POSITIONS = {"first": "123456", "second": "012345"}
+_ROW_FIELDS = ("short", "meaning")
+
+
+class DigitsError(ValueError):
+    """digits.toml is malformed; the message names the file and the row."""
+
+
+def load_table(path: Path) -> dict:
+    """digits.toml read and checked: `source`, and a `short` and `meaning` for each class and group digit."""
+
+    def fail(where: str, problem: str) -> DigitsError:
+        return DigitsError(f"{path.name}: {where}: {problem}")
+
+    try:
+        with path.open("rb") as handle:
+            table = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise DigitsError(f"{path.name}: not valid TOML: {exc}") from exc
+    unknown = set(table) - {"source", *_POSITIONS}
+    if unknown:
+        raise fail("top level", f"unknown key(s) {', '.join(sorted(unknown))}")
+    if not isinstance(table.get("source"), str) or not table["source"].strip():
+        raise fail("top level", "'source' is missing (the defining documents)")
+    for position, wanted in _POSITIONS.items():
+        rows = table.get(position)
+        if not isinstance(rows, dict):
+            raise fail(position, f"[{position}] is missing (a row for each of {', '.join(wanted)})")
+        if set(rows) != set(wanted):
+            raise fail(position, f"needs exactly the digits {', '.join(wanted)}, has {', '.join(sorted(rows))}")
+        for digit, row in rows.items():
+            where = f"{position}.{digit}"
+            if not isinstance(row, dict):
+                raise fail(where, "must be a table { short = ..., meaning = ... }")
+            if set(row) - set(_ROW_FIELDS):
+                raise fail(where, f"unknown field(s) {', '.join(sorted(set(row) - set(_ROW_FIELDS)))}")
+            for key in _ROW_FIELDS:
+                if not isinstance(row.get(key), str) or not row[key].strip():
+                    raise fail(where, f"'{key}' is missing or empty")
+    return table
+
+
 @functools.cache
 def _table() -> dict:
-    with DIGITS_FILE.open("rb") as handle:
-        return tomllib.load(handle)
+    return load_table(DIGITS_FILE)
 
 
 def is_reply_code(code: str) -> bool:
