@@ -6,7 +6,11 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from knowledge.probe.config import ProbeConfig
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
 
@@ -36,6 +40,7 @@ class Config:
     job_max_wait_seconds: float = 900.0
     job_lease_seconds: float = 60.0
     job_retry_base_seconds: float = 1.0
+    probe: ProbeConfig | None = None  # FTPCODE_PROBE_*: None only where a Config is built by hand (tests)
 
     @property
     def socket_mode(self) -> bool:
@@ -139,4 +144,31 @@ def from_env(env: dict[str, str] | None = None) -> Config:
         job_max_wait_seconds=_seconds(env, "JOB_MAX_WAIT_SECONDS", 900.0, 1, 7 * 86400),
         job_lease_seconds=_seconds(env, "JOB_LEASE_SECONDS", 60.0, 1, 3600),
         job_retry_base_seconds=_seconds(env, "JOB_RETRY_BASE_SECONDS", 1.0, 0.01, 600),
+        probe=probe_settings(env),
     )
+
+
+def probe_settings(env: dict[str, str]) -> ProbeConfig:
+    """FTPCODE_PROBE_*, checked now rather than at a user's first `/ftpcode test`: the allow-list, the limits,
+    and that the credentials and CA files can be used (the probe would refuse, or fail, on each use)."""
+    import ssl
+
+    from knowledge.probe import credentials
+    from knowledge.probe.config import ProbeConfig, ProbeConfigError
+    from knowledge.probe.model import Refused
+
+    try:
+        probe = ProbeConfig.from_env(env)
+    except ProbeConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        credentials.load(probe.credentials_file, "", 0)  # reads and checks the whole file; no entry is named ""
+    except Refused as exc:
+        # The line the user would read ends "ask your admin to fix it"; here the admin is reading.
+        raise ConfigError(exc.message.removesuffix("; ask your admin to fix it.")) from None
+    if probe.ca_file:
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=probe.ca_file)
+        except (ssl.SSLError, OSError):
+            raise ConfigError("FTPCODE_PROBE_CA_FILE must name a PEM file of CA certificates") from None
+    return probe
