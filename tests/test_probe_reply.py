@@ -7,6 +7,7 @@ The same paths run through the real process in tests/test_bot_probe.py."""
 from __future__ import annotations
 
 import json
+import threading
 from types import SimpleNamespace
 from typing import Any
 
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from bot import probe_job, probe_reply
 from bot.jobs import Job
-from bot.journal import Journal
+from bot.journal import Journal, RetryLater
 from bot.worker import Work
 from knowledge.lookup import finder
 from knowledge.probe.allowlist import AllowList
@@ -197,3 +198,16 @@ def test_a_job_run_again_to_post_its_answer_posts_the_kept_one(no_probe: None) -
     answers: list[dict[str, Any]] = []
     probe_job.run(work_for({"0:probe_started": "an earlier run", "1:probe": kept}, answers))
     assert answers == [{"response_type": "ephemeral", **kept}]
+
+
+def test_a_probe_waits_in_the_queue_while_its_process_has_no_probe_slot(
+    no_probe: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probes hold at most half the workers: one more goes back to the queue, its journal untouched."""
+    slots = threading.BoundedSemaphore(1)
+    monkeypatch.setattr(probe_job, "_slots", slots)
+    slots.acquire()  # another probe is running
+    work = work_for({}, [])
+    with pytest.raises(RetryLater):
+        probe_job.run(work)
+    assert work.job.journal == {}
