@@ -73,18 +73,16 @@ class DatabaseLimiter:
             if taken != 1:
                 raise busy()  # raised inside the transaction: it rolls back, and nothing was counted
             execute(_TAKE_TARGET, {"key": "target:" + target, "now": now})
-            mine, my_first = execute(
-                "SELECT COUNT(*), MIN(started_at) FROM probe_runs WHERE user_key = :user AND started_at > :since",
-                {"user": user, "since": since},
-            ).fetchone()
-            if mine >= self.per_user_hour:
-                raise over_limit("user-limit", target, self.per_user_hour, my_first + HOUR - now)
-            theirs, their_first = execute(
-                "SELECT COUNT(*), MIN(started_at) FROM probe_runs WHERE target = :target AND started_at > :since",
-                {"target": target, "since": since},
-            ).fetchone()
-            if theirs >= self.per_target_hour:
-                raise over_limit("target-limit", target, self.per_target_hour, their_first + HOUR - now)
+            for reason, column, key, limit in (
+                ("user-limit", "user_key", user, self.per_user_hour),
+                ("target-limit", "target", target, self.per_target_hour),
+            ):
+                count, first = execute(
+                    f"SELECT COUNT(*), MIN(started_at) FROM probe_runs WHERE {column} = :key AND started_at > :since",
+                    {"key": key, "since": since},
+                ).fetchone()
+                if count >= limit:
+                    raise over_limit(reason, target, limit, first + HOUR - now)
             execute(
                 "INSERT INTO probe_runs (id, user_key, target, started_at) VALUES (:id, :user, :target, :now)",
                 {"id": str(uuid.uuid4()), "user": user, "target": target, "now": now},

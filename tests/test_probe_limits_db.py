@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -97,48 +97,39 @@ def test_the_lock_of_a_replica_that_died_frees_itself(two_replicas: tuple[Store,
     assert refusal(alive, "T1:U1", "ftp.example.com:21") == "busy"
 
 
-def test_racing_replicas_never_pass_the_target_limit(two_replicas: tuple[Store, Store]) -> None:
-    """20 users on two replicas start a probe of one target at the same moment; 5 an hour are allowed."""
-    replicas = [DatabaseLimiter(store.db, 100, 5) for store in two_replicas]
-    start = threading.Barrier(20)
+def race(count: int, attempt: Callable[[int], str | None]) -> list[str | None]:
+    """`attempt(n)` for n in range(count), each on its own thread, all let go at the same moment."""
+    start = threading.Barrier(count)
     outcomes: list[str | None] = []
     lock = threading.Lock()
 
-    def probe(n: int) -> None:
+    def run(n: int) -> None:
         start.wait()
-        limiter = replicas[n % 2]
         try:
-            outcome = refusal(limiter, f"T1:U{n}", "ftp.example.com:21")
-        except Exception as exc:  # a database error would show here rather than in a thread's traceback
+            outcome = attempt(n)
+        except Exception as exc:  # a database error shows here rather than in a thread's traceback
             outcome = exc.__class__.__name__
         with lock:
             outcomes.append(outcome)
 
-    threads = [threading.Thread(target=probe, args=(n,)) for n in range(20)]
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert len(outcomes) == 20
+    assert len(outcomes) == count
+    return outcomes
+
+
+def test_racing_replicas_never_pass_the_target_limit(two_replicas: tuple[Store, Store]) -> None:
+    """20 users on two replicas start a probe of one target at the same moment; 5 an hour are allowed."""
+    replicas = [DatabaseLimiter(store.db, 100, 5) for store in two_replicas]
+    outcomes = race(20, lambda n: refusal(replicas[n % 2], f"T1:U{n}", "ftp.example.com:21"))
     assert outcomes.count(None) == 5, outcomes
     assert outcomes.count("target-limit") == 15, outcomes
 
 
 def test_racing_probes_of_one_user_let_exactly_one_run(two_replicas: tuple[Store, Store]) -> None:
     replicas = [DatabaseLimiter(store.db, 100, 100) for store in two_replicas]
-    start = threading.Barrier(10)
-    outcomes: list[str | None] = []
-    lock = threading.Lock()
-
-    def probe(n: int) -> None:
-        start.wait()
-        outcome = refusal(replicas[n % 2], "T1:U1", f"host{n}.example.com:21")
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=probe, args=(n,)) for n in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    outcomes = race(10, lambda n: refusal(replicas[n % 2], "T1:U1", f"host{n}.example.com:21"))
     assert sorted(outcomes, key=str) == [None] + ["busy"] * 9
