@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from bot import metrics
+from bot import logs, metrics
 from bot.config import Config
 from bot.database import DatabaseError
 from bot.jobs import Job, JobQueue
@@ -147,8 +147,11 @@ class Worker:
             return len(self._running)
 
     def stuck(self) -> str | None:
-        """Why the queue is stuck (for /readyz), or None."""
-        waited = self.queue.stats()["oldest_due_seconds"]
+        """Why the queue is stuck (for /readyz), or None. A database out of reach is the database check's to say."""
+        try:
+            waited = self.queue.stats()["oldest_due_seconds"]
+        except DatabaseError:
+            return None
         if waited > STUCK_AFTER_SECONDS:
             return f"a job has been due for {waited:.0f} s and no worker took it"
         return None
@@ -214,6 +217,10 @@ class Worker:
     # -- running one job -----------------------------------------------------------------------------------
 
     def _run(self, job: Job) -> None:
+        with logs.about(job=job.id, kind=job.kind, event=job.payload.get("event_id")):
+            self._run_logged(job)
+
+    def _run_logged(self, job: Job) -> None:
         metrics.job_started(job.kind)
         journal = Journal(job, self.queue.record)
         work = Work(

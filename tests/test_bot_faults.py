@@ -217,3 +217,24 @@ def test_a_database_that_stops_answering_leaves_answers_that_need_none(slack: Sl
     finally:
         blocker.close()
         bot.stop()
+
+
+def test_log_lines_carry_the_event_job_and_triage_they_were_written_for(slack: SlackStandIn, tmp_path: Path) -> None:
+    bot = start(slack, tmp_path, LOG_FORMAT="json")
+    try:
+        channel = new_id("C")
+        event = payloads.app_mention("530 when I log in", channel=channel)
+        body = payloads.event_callback(event)
+        slack.fail_next("chat.postMessage", status=429, retry_after=1)  # so the job logs that it runs again
+        assert slack.send_event(bot.events_url, event, event_id=body["event_id"]).status == 200
+        slack.wait_for_call(
+            "chat.postMessage",
+            lambda c: c.params.get("channel") == channel and c.params.get("text", "").startswith("Triage for"),
+            timeout=15,
+        )
+        lines = [json.loads(line) for line in bot.logs().splitlines() if line.startswith("{")]
+        about_event = [line for line in lines if line.get("event") == body["event_id"]]
+        assert any("runs again" in line["message"] and line.get("job") for line in about_event), about_event
+        assert any(line.get("triage") for line in about_event), "no line names the triage"
+    finally:
+        bot.stop()
