@@ -6,7 +6,11 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from knowledge.probe.config import ProbeConfig
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
 
@@ -41,6 +45,7 @@ class Config:
     http_max_body_bytes: int = 1024 * 1024
     http_body_timeout: int = 10
     http_keepalive: int = 75
+    probe: ProbeConfig | None = None  # FTPCODE_PROBE_*: None only where a Config is built by hand (tests)
 
     @property
     def socket_mode(self) -> bool:
@@ -173,4 +178,31 @@ def from_env(env: dict[str, str] | None = None) -> Config:
         http_max_body_bytes=max_body,
         http_body_timeout=body_timeout,
         http_keepalive=keepalive,
+        probe=probe_settings(env),
     )
+
+
+def probe_settings(env: dict[str, str]) -> ProbeConfig:
+    """FTPCODE_PROBE_*, checked now rather than at a user's first `/ftpcode test`: the allow-list, the limits,
+    and that the credentials and CA files can be used (the probe would refuse, or fail, on each use)."""
+    import ssl
+
+    from knowledge.probe import credentials
+    from knowledge.probe.config import ProbeConfig, ProbeConfigError
+    from knowledge.probe.model import Refused
+
+    try:
+        probe = ProbeConfig.from_env(env)
+    except ProbeConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        credentials.load(probe.credentials_file, "", 0)  # reads and checks the whole file; no entry is named ""
+    except Refused as exc:
+        # The line the user would read ends "ask your admin to fix it"; here the admin is reading.
+        raise ConfigError(exc.message.removesuffix("; ask your admin to fix it.")) from None
+    if probe.ca_file:
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=probe.ca_file)
+        except (ssl.SSLError, OSError):
+            raise ConfigError("FTPCODE_PROBE_CA_FILE must name a PEM file of CA certificates") from None
+    return probe

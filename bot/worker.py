@@ -52,6 +52,8 @@ class Work:
     store: JournaledStore
     config: Config
     respond: Callable[..., None]
+    journal: Journal
+    """For work whose result is data rather than a call (a probe): journal.step() it, so a rerun reuses it."""
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -233,6 +235,7 @@ class Worker:
             JournaledStore(self.store, journal, self.db),
             self.config,
             journaled_respond(job.payload.get("response_url"), journal),
+            journal,
         )
         try:
             try:
