@@ -43,7 +43,7 @@ def open_store(config: Config) -> Store:
     from bot.store import DatabaseError, Store
 
     try:
-        return Store(config.database_url, config.database_timeout_seconds)
+        return Store(config.database_url, config.database_timeout_seconds, config.feedback_secret)
     except DatabaseError as exc:  # its message never holds the URL, which may hold a password
         problem = str(exc)
     except OSError as exc:
@@ -139,9 +139,10 @@ def main() -> int:
         return 2
     # Keeps the secrets from processes started from here on. /proc/PID/environ of this process still shows
     # them: only the SLACK_*_FILE form keeps them out of it (README, Configuration).
-    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "FTPCODE_FEEDBACK_SECRET"):
         os.environ.pop(name, None)
-    logs.setup(config.log_level, config.log_format, secrets=(config.bot_token, config.app_token, config.signing_secret))
+    secrets = (config.bot_token, config.app_token, config.signing_secret, config.feedback_secret)
+    logs.setup(config.log_level, config.log_format, secrets=secrets)
     for line in readable_by_others(dotenv_path, os.environ):
         logger.warning(line)
     store = None

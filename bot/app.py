@@ -10,6 +10,7 @@ from slack_bolt.error import BoltUnhandledRequestError
 
 from bot import listeners, metrics
 from bot.config import Config
+from bot.housekeeping import PURGE_SECONDS, Housekeeping
 from bot.middleware import ProvideWork, RefuseMalformed
 from bot.slack_client import web_client
 from bot.store import DatabaseError, Store
@@ -54,4 +55,12 @@ def build_app(config: Config, store: Store) -> App:
     listeners.register(app)
     app.worker = worker  # type: ignore[attr-defined]
     worker.start()
+    chores = Housekeeping().every(PURGE_SECONDS, "feedback purge", lambda: purge_feedback(worker, config))
+    worker.on_stop.append(chores.start().stop)
     return app
+
+
+def purge_feedback(worker: Worker, config: Config) -> None:
+    removed = worker.db(worker.store.purge_feedback, config.feedback_ttl_days * 86400)
+    if removed:
+        logger.info("%d feedback row(s) older than %d days deleted", removed, config.feedback_ttl_days)

@@ -16,6 +16,12 @@ class Reply:
     message: Message
     matches: list[Match] = field(default_factory=list)
     is_log: bool = False
+    subject: str = ""
+    """What was answered: the first entry's id, or for a log its first finding's (or code's) id."""
+    subject_kind: str = ""
+    """"entry", "finding", "nothing" (a query that found nothing), or "" (help, a list, a log with nothing in it)."""
+    summary: str = ""
+    """For a log, what is stored of it instead of the paste: its format and the failing reply."""
 
 
 def for_text(text: str, *, ephemeral: bool) -> Reply:
@@ -23,7 +29,9 @@ def for_text(text: str, *, ephemeral: bool) -> Reply:
     if scan_reply.looks_like_log(text):
         message, result = scan_reply.for_log(text, ephemeral=ephemeral)
         if scan_reply.found_anything(result) or not scan_reply.names_a_code(text):
-            return Reply(message, finder().resolve(result.codes[:1]), is_log=True)
+            subject, kind = scan_reply.subject_of(result)
+            matches = finder().resolve(result.codes[:1])
+            return Reply(message, matches, True, subject, kind, scan_reply.summary_of(result))
         # No log, but a code in a code block (```Error: 530 Login incorrect```): a question about that code.
     return _answer(text, ephemeral)
 
@@ -45,4 +53,7 @@ def _answer(text: str, ephemeral: bool) -> Reply:
             return Reply(blocks.finish("Unknown list.", [hint]))
         return Reply(blocks.list_message(title, entries))
     result = finder().lookup(text)
-    return Reply(blocks.answer_message(result, ephemeral=ephemeral), result.matches)
+    message = blocks.answer_message(result, ephemeral=ephemeral)
+    if not result.matches:
+        return Reply(message, subject_kind="nothing")
+    return Reply(message, result.matches, subject=result.matches[0].entry.id, subject_kind="entry")

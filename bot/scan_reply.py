@@ -78,6 +78,24 @@ def scan_message(result: ScanResult, *, ephemeral: bool) -> Message:
     return finish(f"I read your {name}: {summary}.{first}", blocks)
 
 
+def subject_of(result: ScanResult) -> tuple[str, str]:
+    """What a scan answered, for feedback: its first finding, else the entry it explained, else nothing."""
+    if not found_anything(result):
+        return "", ""
+    if result.findings:
+        return result.findings[0].id, "finding"
+    entries = _entries(result)
+    return (entries[0].id, "entry") if entries else ("", "")
+
+
+def summary_of(result: ScanResult) -> str:
+    """What is kept of a log for feedback, instead of the paste: its format and the reply that failed."""
+    summary = format_name(result)
+    if result.failure:
+        summary += f": {failure_reply(result.failure)}"
+    return summary
+
+
 def found_anything(result: ScanResult) -> bool:
     """Whether the scan read a log. In text of no known format whose only "replies" are bare numbers (noise
     such as `4660/P5ih`, a number in prose) there is nothing to explain."""

@@ -184,9 +184,11 @@ class TriageFlow:
             return Reply(tb.not_yours_text(session.user_id))
         return None
 
-    def _save(self, session: TriageSession, state: TriageState, user_id: str) -> TriageSession | None:
+    def _save(
+        self, session: TriageSession, state: TriageState, user_id: str, fixed_by: tuple[str, ...] = ()
+    ) -> TriageSession | None:
         try:
-            return self.store.save_triage(session, state.to_dict(), user_id=user_id)
+            return self.store.save_triage(session, state.to_dict(), user_id=user_id, fixed_by=fixed_by)
         except StaleSession:
             return None
 
@@ -222,7 +224,9 @@ class TriageFlow:
         if state.status != "checklist":
             return Reply("This triage is already closed.")
         new_state = self.tree.feedback(state, fixed)
-        saved = self._save(session, new_state, user_id)
+        checklist = self.tree.checklist(state)
+        shown = tuple(s.id for s in (*checklist.user_steps, *checklist.admin_steps)) if fixed else ()
+        saved = self._save(session, new_state, user_id, shown)
         if saved is None:
             return Reply("Someone answered at the same moment.")
         outcome = "Fixed, said" if fixed else "Still broken, said"

@@ -16,6 +16,7 @@ MESSAGE_BLOCK_LIMIT = 50
 VIEW_BLOCK_LIMIT = 100
 SECTION_TEXT_LIMIT = 3000
 HEADER_TEXT_LIMIT = 150
+TRIGGER_SECONDS = 3.0
 
 # Methods that a bot token may call; anything else answers unknown_method.
 BOT_METHODS = frozenset(
@@ -114,6 +115,8 @@ class Workspace:
         self.files: dict[str, dict[str, Any]] = {}
         self.file_contents: dict[str, bytes] = {}
         self.direct_messages: dict[str, str] = {}  # user id -> the id of their DM with the bot
+        # trigger_id -> when it was issued (time.monotonic()) and whether a view was opened with it
+        self.triggers: dict[str, list[float | bool]] = {}
         self._failures: dict[str, deque[InjectedFailure]] = {}
         self._windows: list[FaultWindow] = []
 
@@ -163,6 +166,12 @@ class Workspace:
         assert failure is not None
         headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
         return error(failure.error, failure.status, headers)
+
+    def issue_trigger(self, trigger_id: str) -> str:
+        """A trigger_id as Slack hands one out with an interaction: good for one views.open within 3 s."""
+        with self._lock:
+            self.triggers[trigger_id] = [time.monotonic(), False]
+        return trigger_id
 
     # ----- registration of fixtures -----
 
@@ -359,6 +368,14 @@ class Workspace:
     def _views_open(self, params: dict[str, Any]) -> ApiAnswer:
         if not params.get("trigger_id"):
             return error("invalid_trigger_id")
+        with self._lock:
+            issued = self.triggers.get(params["trigger_id"])
+            if issued is not None:  # one the stand-in issued: Slack's 3 s, and once
+                if issued[1]:
+                    return error("trigger_exchanged")
+                if time.monotonic() - float(issued[0]) > TRIGGER_SECONDS:
+                    return error("expired_trigger_id")
+                issued[1] = True
         stored = self._stored_view(params.get("view"), "modal")
         if isinstance(stored, str):
             return error(stored)
