@@ -389,8 +389,8 @@ def test_the_modal_opens_while_the_queue_is_stuck_behind_slow_posts(slack: Slack
     """views.open does not wait in the work queue, where the click's trigger would expire (3 s)."""
     user = new_id("U")
     answer = command(slack, checked, "530", user=user)
-    slack.slow_for("chat.postMessage", 6, 2.0)
-    for _ in range(12):
+    slack.slow_for("chat.postMessage", 8, 2.5)
+    for _ in range(24):  # three rounds of the 8 workers, 2.5 s each: a queued views.open would come after 5 s
         event(slack, checked, payloads.message_im("425", channel=new_id("D")))
     click = vote_click(slack, answer, "down", user=user)
     action(slack, checked, click)
