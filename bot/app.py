@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_bolt import App, BoltResponse
 from slack_bolt.error import BoltUnhandledRequestError
 
-from bot import listeners, metrics
+from bot import digest, listeners, metrics
 from bot.config import Config
 from bot.housekeeping import PURGE_SECONDS, Housekeeping
 from bot.middleware import ProvideWork, RefuseMalformed
@@ -56,6 +56,9 @@ def build_app(config: Config, store: Store) -> App:
     app.worker = worker  # type: ignore[attr-defined]
     worker.start()
     chores = Housekeeping().every(PURGE_SECONDS, "feedback purge", lambda: purge_feedback(worker, config))
+    if config.digest_channel:
+        digest.warn_without_chart(config)
+        chores.every(digest.CHECK_SECONDS, "weekly digest", lambda: digest.queue_if_due(worker, config))
     worker.on_stop.append(chores.start().stop)
     return app
 

@@ -15,7 +15,7 @@ from slack_sdk.models.views import View
 
 from bot.blocks import Message, button, context, finish, section
 from bot.feedback import COMMENT_CHARS, Answered, FeedbackKeys, Vote
-from bot.mrkdwn import clip, escape, escape_clipped
+from bot.mrkdwn import clip, escape, literal
 
 try:  # slack_sdk 3.36 and later
     from slack_sdk.models.blocks import ContextActionsBlock, FeedbackButtonObject, FeedbackButtonsElement
@@ -145,10 +145,10 @@ def handoff_message(
 ) -> Message:
     who = f"<!subteam^{mention}> " if mention else ""
     link = f" <{permalink}|Open the answer>" if permalink else ""
-    asked = f" to “{escape_clipped(query, 300)}”" if query else ""
+    asked = f" to “{literal(query, 300)}”" if query else ""
     lines = [f"{who}<@{user_id}> says my answer{asked} (*{escape(label)}*) did not help and asks for a human.{link}"]
     if comment:
-        lines.append(f"*What was missing:* {escape_clipped(comment, 2500)}")
+        lines.append(f"*What was missing:* {literal(comment, 2500)}")
     return finish(
         f"Hand-off from <@{user_id}>: the answer about {label} did not help.", [section(line) for line in lines]
     )

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bot import insights
 from bot.database import Database, Execute
 from bot.feedback import FeedbackKeys, new_secret
 
@@ -41,7 +42,8 @@ FEEDBACK_SCHEMA = (
         triage_id VARCHAR(36),
         seconds FLOAT
     )""",
-    "CREATE INDEX IF NOT EXISTS ix_feedback_event_at ON feedback (event, at)",
+    # The figures read only this index (bot/insights.py): one range of it per kind of row and period.
+    "CREATE INDEX IF NOT EXISTS ix_feedback_figures ON feedback (event, at, subject, vote, outcome, seconds)",
     "CREATE INDEX IF NOT EXISTS ix_feedback_user_hash ON feedback (user_hash)",
     "CREATE INDEX IF NOT EXISTS ix_feedback_answer ON feedback (answer_id)",
     "CREATE UNIQUE INDEX IF NOT EXISTS one_vote_per_user ON feedback (answer_id, user_hash) WHERE event = 'vote'",
@@ -227,6 +229,23 @@ class FeedbackStore:
                 channel_type=channel_type_of(channel),
             )
             execute(_INSERT, row)
+
+    # -- reading ------------------------------------------------------------------------------------------
+
+    def feedback_stats(self, days: int, until: float | None = None, top: int = insights.TOP) -> insights.Stats:
+        return insights.compute(self.db, days, until, top)
+
+    def daily_answers(self, since: float, until: float) -> list[int]:
+        """Answers given each day from `since` to `until` (whole days)."""
+        days = [0] * round((until - since) / 86400)
+        with self.db.transaction(write=False) as execute:
+            rows = execute(
+                "SELECT at FROM feedback WHERE event = 'asked' AND at >= :since AND at < :until",
+                {"since": since, "until": until},
+            ).fetchall()
+        for (at,) in rows:
+            days[min(len(days) - 1, int((at - since) // 86400))] += 1
+        return days
 
     # -- forgetting ----------------------------------------------------------------------------------------
 

@@ -102,20 +102,23 @@ class Worker:
 
     # -- what listeners call -------------------------------------------------------------------------------
 
-    def submit(self, kind: str, payload: dict[str, Any], key: str | None = None) -> bool:
+    def submit(self, kind: str, payload: dict[str, Any], key: str | None = None, once: str | None = None) -> bool:
         """Queues work; False when it was a redelivery (seen before) or could not be kept at all.
 
-        Never waits on the database longer than DATABASE_TIMEOUT_SECONDS: the work is kept in memory instead.
+        Never waits on the database longer than DATABASE_TIMEOUT_SECONDS: the work is kept in memory instead,
+        except work to be done `once` across replicas, which only the database can promise.
         """
         if kind not in self.handlers:
             raise ValueError(f"no handler for job kind {kind!r}")
         try:
-            job = self.db(self.queue.add, kind, payload, key)
+            job = self.db(self.queue.add, kind, payload, key, once)
         except DatabaseError as exc:
+            if once is not None:
+                raise
             logger.warning("database out of reach (%s): %s kept in memory", exc, kind)
             return self._keep_in_memory(kind, payload, key)
         if job is None:
-            logger.info("%s was delivered before; skipped", key)
+            logger.info("%s was queued before; skipped", key or once)
             return False
         metrics.job_queued(kind)
         self._wake.set()

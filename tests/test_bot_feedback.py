@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from bot.feedback import FeedbackKeys
-from bot.mrkdwn import escape
+from bot.mrkdwn import literal
 from bot.store import Store
 from tests.slack_e2e import (
     ANSWER_TIMEOUT,
@@ -425,7 +425,8 @@ def test_a_comment_of_40_kb_with_markup_is_stored_cut_and_handed_off_escaped(
         assert_block_within_limits(block)
     [vote] = wait_rows(database, "event = 'vote' AND user_hash = ? AND comment IS NOT NULL", (KEYS.user_hash(user),))
     missing = handoff.params["blocks"][1]["text"]["text"]
-    assert missing == "*What was missing:* " + escape(vote["comment"]), "the comment as stored, escaped"
+    assert missing == "*What was missing:* " + literal(vote["comment"], 2500), "the comment as stored, escaped"
+    assert "*\u200bbold*\u200b" in missing, "shown as written, not made bold"
     assert "<!" not in missing and "<@" not in missing
     thanks = wait_for_response(slack, click["response_url"], "noted what was missing")
     assert f"passed it on to <#{ESCALATION_CHANNEL}>" in thanks["text"]

@@ -25,6 +25,7 @@ NEEDED_BOT_SCOPES = {
     "chat:write": "post answers and triage steps (chat.postMessage)",
     "commands": "the /ftpcode slash command and the 'explain_message' message shortcut",
     "files:read": "read client logs pasted as snippets or uploaded as files",
+    "files:write": "post the weekly digest's chart (files.getUploadURLExternal, files.completeUploadExternal)",
 }
 
 # The scope Slack requires before it delivers each bot event (None: no scope needed).

@@ -12,7 +12,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import answered, files, home, payloads, replies, scan_reply
+from bot import answered, files, home, insights_blocks, payloads, replies, scan_reply
 from bot.mrkdwn import plain_from_slack
 from bot.triage_flow import TriageFlow
 from bot.worker import Work
@@ -154,8 +154,12 @@ def run_message(work: Work) -> None:
 
 
 def run_home_opened(work: Work) -> None:
+    user = work.payload["event"]["user"]
+    extra = None
+    if user in work.config.admins:
+        extra = insights_blocks.home_blocks(work.store.feedback_stats(30))
     try:
-        work.client.views_publish(user_id=work.payload["event"]["user"], view=home.home_view())
+        work.client.views_publish(user_id=user, view=home.home_view(extra))
     except SlackApiError as exc:
         logger.error("views.publish failed: %s", exc.response.get("error"))
 

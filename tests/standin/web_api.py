@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -33,6 +34,8 @@ BOT_METHODS = frozenset(
         "conversations.open",
         "users.info",
         "files.info",
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
     }
 )
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
@@ -115,6 +118,9 @@ class Workspace:
         self.files: dict[str, dict[str, Any]] = {}
         self.file_contents: dict[str, bytes] = {}
         self.direct_messages: dict[str, str] = {}  # user id -> the id of their DM with the bot
+        # files.getUploadURLExternal: file id -> its name, declared length and the bytes posted to its URL
+        self.uploads: dict[str, dict[str, Any]] = {}
+        self.shared_files: list[dict[str, Any]] = []  # files.completeUploadExternal: what was shared where
         # trigger_id -> when it was issued (time.monotonic()) and whether a view was opened with it
         self.triggers: dict[str, list[float | bool]] = {}
         self._failures: dict[str, deque[InjectedFailure]] = {}
@@ -433,6 +439,40 @@ class Workspace:
         if file is None:
             return error("file_not_found")
         return ok(file=file, comments=[], response_metadata={"next_cursor": ""})
+
+    def _files_getUploadURLExternal(self, params: dict[str, Any]) -> ApiAnswer:
+        name, length = params.get("filename"), str(params.get("length", ""))
+        if not name or not length.isdecimal():
+            return error("invalid_arguments")
+        file_id = "F" + secrets.token_hex(5).upper()
+        with self._lock:
+            self.uploads[file_id] = {"filename": name, "length": int(length), "content": None}
+        return ok(upload_url=f"{self._files_base_url()}/upload/v1/{file_id}", file_id=file_id)
+
+    def receive_upload(self, file_id: str, content: bytes) -> bool:
+        with self._lock:
+            upload = self.uploads.get(file_id)
+            if upload is None:
+                return False
+            upload["content"] = content
+            return True
+
+    def _files_completeUploadExternal(self, params: dict[str, Any]) -> ApiAnswer:
+        try:
+            files = json.loads(params.get("files") or "[]")
+        except ValueError:
+            return error("invalid_arguments")
+        with self._lock:
+            for file in files:
+                upload = self.uploads.get(file.get("id", ""))
+                if upload is None or upload["content"] is None or len(upload["content"]) != upload["length"]:
+                    return error("file_not_found")
+            shared = [
+                {"id": f["id"], "title": f.get("title"), "channel": params.get("channel_id"), **self.uploads[f["id"]]}
+                for f in files
+            ]
+            self.shared_files += shared
+        return ok(files=[{"id": f["id"], "title": f["title"]} for f in shared])
 
     def file_for_download(self, file_id: str) -> tuple[dict[str, Any], bytes] | None:
         with self._lock:
