@@ -51,6 +51,19 @@ def open_store(config: Config) -> Store:
     raise StartupProblem(f"DATABASE_URL: the database cannot be opened ({problem}): check its path or server")
 
 
+def load_site_notes(config: Config) -> None:
+    """FTPCODE_SITE_DIR, read and checked whole; in HTTP mode here in the master, whose copy the workers inherit."""
+    if not config.site_dir:
+        return
+    from bot.site_notes import SITE
+    from knowledge.site import SiteError
+
+    try:
+        SITE.load(config.site_dir)
+    except SiteError as exc:
+        raise StartupProblem(f"FTPCODE_SITE_DIR: {exc}") from None
+
+
 def check_slack(config: Config) -> None:
     """Asks Slack who the token belongs to, once, so a bad token or no route to Slack is one clear line
     (a StartupProblem).
@@ -110,7 +123,9 @@ def run_http(config: Config) -> None:
 
 def run_socket(config: Config, store: Store) -> None:
     from bot import metrics
+    from bot.app import SITE_CHORE
     from bot.health import serve_in_background
+    from bot.site_notes import SITE
     from bot.socket_mode import Connection
 
     metrics.use_one_process()
@@ -118,6 +133,8 @@ def run_socket(config: Config, store: Store) -> None:
     connection = Connection(app, config.app_token or "")
     signal.signal(signal.SIGTERM, lambda *_: connection.stop())
     signal.signal(signal.SIGINT, lambda *_: connection.stop())
+    # HTTP mode leaves SIGHUP to gunicorn's master, which starts new workers: they read the site notes afresh.
+    signal.signal(signal.SIGHUP, lambda *_: (SITE.ask_reload(), app.chores.soon(SITE_CHORE)))
     if config.port_given:
         watch_readiness(store, app.worker, connection.client.is_connected)
         serve_in_background(config.port, connection.health)
@@ -145,6 +162,11 @@ def main() -> int:
     logs.setup(config.log_level, config.log_format, secrets=secrets)
     for line in readable_by_others(dotenv_path, os.environ):
         logger.warning(line)
+    try:
+        load_site_notes(config)
+    except StartupProblem as exc:
+        print(f"ftpcode-bot: {exc}", file=sys.stderr)
+        return 2
     store = None
     try:
         store = open_store(config)  # the schema is created or migrated here, once

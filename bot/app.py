@@ -12,11 +12,13 @@ from bot import digest, listeners, metrics
 from bot.config import Config
 from bot.housekeeping import PURGE_SECONDS, Housekeeping
 from bot.middleware import ProvideWork, RefuseMalformed
+from bot.site_notes import RELOAD_SECONDS, SITE
 from bot.slack_client import web_client
 from bot.store import DatabaseError, Store
 from bot.worker import Worker
 
 logger = logging.getLogger("bot")
+SITE_CHORE = "site notes"
 
 
 def build_app(config: Config, store: Store) -> App:
@@ -59,7 +61,12 @@ def build_app(config: Config, store: Store) -> App:
     if config.digest_channel:
         digest.warn_without_chart(config)
         chores.every(digest.CHECK_SECONDS, "weekly digest", lambda: digest.queue_if_due(worker, config))
+    if config.site_dir:
+        # A gunicorn worker started by SIGHUP holds the master's notes from start-up: it reads the folder at once.
+        SITE.ask_reload()
+        chores.every(RELOAD_SECONDS, SITE_CHORE, SITE.reload)
     worker.on_stop.append(chores.start().stop)
+    app.chores = chores  # type: ignore[attr-defined]
     return app
 
 

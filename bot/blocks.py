@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot import site_blocks
 from bot.mrkdwn import clip, escape
 from knowledge import answer as answers
 from knowledge.base import Entry
@@ -137,6 +138,7 @@ def answer_message(result: LookupResult, *, ephemeral: bool, shared_by: str | No
         blocks.append(context(f"Shared by <@{shared_by}>"))
     blocks += [context(escape(note)) for note in result.notes]
     blocks += answer_top_blocks(first)
+    blocks += site_blocks.entry_blocks(first.entry.id)  # the team's own facts, right under the summary
     actions = answer_buttons(matches, ephemeral=ephemeral)
     others = [section(f"*{escape(answers.heading(m.entry))}*\n{escape(m.entry.summary)}") for m in matches[1:]]
     tail: list[Block] = [DividerBlock(), *others] if others else []

@@ -53,6 +53,7 @@ class Config:
     feedback_secret: str | None = None
     admins: tuple[str, ...] = ()
     digest_channel: str | None = None
+    site_dir: str | None = None  # FTPCODE_SITE_DIR: the team's site notes (knowledge/site.py)
 
     @property
     def socket_mode(self) -> bool:
@@ -187,7 +188,16 @@ def from_env(env: dict[str, str] | None = None) -> Config:
         http_keepalive=keepalive,
         probe=probe_settings(env),
         **feedback_settings(env),
+        site_dir=site_dir(env),
     )
+
+
+def site_dir(env: dict[str, str]) -> str | None:
+    """FTPCODE_SITE_DIR: a folder; what is in it is checked when the bot starts (bot/site_notes.py)."""
+    directory = env.get("FTPCODE_SITE_DIR", "").strip()
+    if directory and not Path(directory).is_dir():
+        raise ConfigError("FTPCODE_SITE_DIR must name a folder of site notes (see knowledge/site-example/)")
+    return directory or None
 
 
 def feedback_settings(env: dict[str, str]) -> dict:

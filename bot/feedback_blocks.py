@@ -32,25 +32,46 @@ PROMPT = "Was this helpful?"
 NEXT_STEPS = {"none": "Nothing more", "triage": "Walk me through a triage", "human": "Ask a human"}
 
 
-def feedback_blocks(keys: FeedbackKeys, answered: Answered, plain: bool = False) -> list[dict[str, Any]]:
-    """The two blocks that end an answer: the question, and the buttons."""
-    up, down = keys.sign(answered.fields("up")), keys.sign(answered.fields("down"))
+def _template(plain: bool) -> list[dict[str, Any]]:
+    """The two blocks that end an answer, built (and checked) once by slack_sdk, with "{up}" and "{down}" where
+    the signed values go: building them anew for each answer took 0.18 ms of an acknowledgement's CPU."""
     buttons: Block
     if ContextActionsBlock is not None and not plain:
         element = FeedbackButtonsElement(
             action_id=VOTE_ACTION,
-            positive_button=FeedbackButtonObject(text="👍 Yes", value=up, accessibility_label="Yes, this helped"),
-            negative_button=FeedbackButtonObject(text="👎 No", value=down, accessibility_label="No, this did not help"),
+            positive_button=FeedbackButtonObject(text="👍 Yes", value="{up}", accessibility_label="Yes, this helped"),
+            negative_button=FeedbackButtonObject(
+                text="👎 No", value="{down}", accessibility_label="No, this did not help"
+            ),
         )
         buttons = ContextActionsBlock(block_id=BUTTONS_BLOCK, elements=[element])
     else:
         buttons = ActionsBlock(
             block_id=BUTTONS_BLOCK,
-            elements=[button("👍 Yes", f"{VOTE_ACTION}_up", up), button("👎 No", f"{VOTE_ACTION}_down", down)],
+            elements=[button("👍 Yes", f"{VOTE_ACTION}_up", "{up}"), button("👎 No", f"{VOTE_ACTION}_down", "{down}")],
         )
     prompt = context(PROMPT)
     prompt.block_id = PROMPT_BLOCK
     return [prompt.to_dict(), buttons.to_dict()]
+
+
+_TEMPLATES = {plain: _template(plain) for plain in (False, True)}
+
+
+def _filled(node: Any, values: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {key: _filled(value, values) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_filled(item, values) for item in node]
+    return values.get(node, node) if isinstance(node, str) else node
+
+
+def feedback_blocks(keys: FeedbackKeys, answered: Answered, plain: bool = False) -> list[dict[str, Any]]:
+    """The two blocks that end an answer: the question, and the buttons carrying the signed values."""
+    values = {"{up}": keys.sign(answered.fields("up")), "{down}": keys.sign(answered.fields("down"))}
+    if any(len(value) > 2000 for value in values.values()):  # Slack's limit for a button's value
+        raise ValueError("a feedback value is longer than Slack takes")
+    return _filled(_TEMPLATES[plain], values)
 
 
 def with_feedback(message: Message, keys: FeedbackKeys, answered: Answered | None) -> Message:

@@ -24,6 +24,7 @@ class Housekeeping:
         self._chores: list[tuple[str, float, Callable[[], None]]] = []
         self._next: dict[str, float] = {}
         self._stopping = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="housekeeping", daemon=True)
 
     def every(self, seconds: float, name: str, chore: Callable[[], None]) -> Housekeeping:
@@ -36,6 +37,12 @@ class Housekeeping:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._wake.set()
+
+    def soon(self, name: str) -> None:
+        """Runs the chore `name` now rather than at its turn (safe from a signal handler)."""
+        self._next[name] = 0.0
+        self._wake.set()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -51,4 +58,5 @@ class Housekeeping:
                 except Exception:
                     logger.exception("%s failed; next turn in %.0f s", name, seconds)
             waits = [self._next[name] - time.monotonic() for name, _, _ in self._chores]
-            self._stopping.wait(max(0.05, min(waits, default=60.0)))
+            self._wake.wait(max(0.05, min(waits, default=60.0)))
+            self._wake.clear()

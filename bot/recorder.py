@@ -21,6 +21,9 @@ logger = logging.getLogger("bot.feedback")
 MAX_ROWS = 10_000
 BATCH = 500
 RETRY_SECONDS = 5.0
+# Rows that come close together are written together: under load one transaction takes many rows, and the
+# writing thread takes less of the CPU the acknowledgements need.
+GATHER_SECONDS = 0.25
 
 
 class Recorder:
@@ -55,6 +58,7 @@ class Recorder:
     def _run(self) -> None:
         while True:
             self._wake.wait()
+            self._stopping.wait(GATHER_SECONDS)
             self._wake.clear()
             if not self._flush() and not self._stopping.is_set():
                 self._stopping.wait(RETRY_SECONDS)

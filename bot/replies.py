@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from bot import blocks, scan_reply
+from bot import blocks, scan_reply, site_notes
 from bot.blocks import Message
 from knowledge import listing
 from knowledge.lookup import Match, finder
@@ -33,14 +33,15 @@ def for_text(text: str, *, ephemeral: bool) -> Reply:
             matches = finder().resolve(result.codes[:1])
             return Reply(message, matches, True, subject, kind, scan_reply.summary_of(result))
         # No log, but a code in a code block (```Error: 530 Login incorrect```): a question about that code.
-    return _answer(text, ephemeral)
+    return _answer(text, ephemeral, site_notes.SITE.version)
 
 
 # The knowledge is read-only while the bot runs and the same few codes are asked all day: rendering (mostly
 # slack_sdk's limit checks) was two thirds of the CPU a /ftpcode answer cost (bench/README.md). Callers must
 # not change a cached Reply.
 @functools.lru_cache(maxsize=512)
-def _answer(text: str, ephemeral: bool) -> Reply:
+def _answer(text: str, ephemeral: bool, site_version: int) -> Reply:
+    """`site_version` is there for the cache: answers drawn with older site notes are not reused."""
     words = text.split()
     first = words[0].lower() if words else ""
     if first in ("", "help", "?", "-h", "--help"):

@@ -6,6 +6,7 @@ import re
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
+from bot import site_blocks
 from bot import triage_blocks as tb
 from bot.blocks import Message, button, context, finish, header, section
 from bot.mrkdwn import clip, escape
@@ -56,11 +57,13 @@ def scan_message(result: ScanResult, *, ephemeral: bool) -> Message:
     if result.findings:
         lines = [f"• {escape(f.summary)}" for f in result.findings[:4]]
         blocks.append(section("*Why*\n" + "\n".join(lines)))
+        blocks += site_blocks.finding_blocks([f.id for f in result.findings[:4]])
     explained = _entries(result)
     # Only the first entry is summarised: the others (a 530 to AUTH TLS next to a failed listing) would
     # distract from the failure; their buttons are there.
     for entry in explained[:1]:
         blocks.append(section(f"*{escape(answers.heading(entry))}*\n{escape(entry.summary)}"))
+        blocks += site_blocks.entry_blocks(entry.id)
     if result.timeline:
         blocks.append(section("*What happened*\n" + "\n".join(f"• {escape(t)}" for t in result.timeline[:10])))
     elements = []

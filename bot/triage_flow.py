@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import logs
+from bot import logs, site_blocks
 from bot import triage_blocks as tb
 from bot.blocks import Message
 from bot.config import Config
@@ -242,7 +242,7 @@ class TriageFlow:
     def _hand_off(self, session: TriageSession, state: TriageState, user_id: str) -> None:
         entry = finder().kb.by_id.get(state.entry_id)
         summary = self.tree.handoff_summary(state, entry.title if entry else "")
-        channel = self.config.escalation_channel
+        channel = site_blocks.handoff_channel(state.entry_id, self.config.escalation_channel)
         if channel:
             permalink = None
             try:
@@ -271,7 +271,8 @@ class TriageFlow:
             return
         entry = finder().kb.by_id.get(state.entry_id)
         title = entry.title if entry else "your problem"
-        self._post(session, tb.checklist_message(session.id, self.tree.checklist(state), code, title))
+        checklist = self.tree.checklist(state)
+        self._post(session, tb.checklist_message(session.id, checklist, code, title, state.entry_id))
 
     def _ask_again(self, session: TriageSession, question: Question, state: TriageState) -> Message:
         step = len(state.asked) + 1

@@ -21,7 +21,8 @@ ftpcode list [FILTER]       the table: 1xx..6xx, ftp, winsock, sftp, client, cur
 ftpcode triage CODE         a guided troubleshooting conversation for CODE
 ftpcode scan FILE | -       read a client or server log and find what failed
 ftpcode probe HOST[:PORT]   test an allowed server step by step [--protocol ftp|ftpes|ftps|sftp]
-ftpcode stats               what the Slack bot was asked, votes, gaps, triages [--database URL] [--days N]"""
+ftpcode stats               what the Slack bot was asked, votes, gaps, triages [--database URL] [--days N]
+ftpcode kb check [DIR]      check the knowledge base, or a folder of site notes against it"""
 
 EPILOG = """\
 examples:
@@ -33,6 +34,7 @@ examples:
   ftpcode triage 425           ftpcode scan filezilla.log
   ftpcode probe ftp.example.com          ftpcode probe sftp.example.com:2222 --protocol sftp
   ftpcode stats --database sqlite:///data/ftpcode.sqlite3 --days 7
+  ftpcode kb check knowledge/site-example
 
 exit status: 0 found, 1 nothing matched, 2 usage error.
 probe: 0 every step passed, 1 a step failed, 2 usage error or refused."""
@@ -223,6 +225,32 @@ def cmd_stats(args: Sequence[str], database: str | None, days: int, as_json: boo
     return 0
 
 
+def cmd_kb(args: Sequence[str], out: TextIO) -> int:
+    """`ftpcode kb check`: the shipped knowledge base; `ftpcode kb check DIR`: a folder of site notes against it.
+    The first problem found, in one line naming the file and the entry, and exit status 1."""
+    from pathlib import Path
+
+    from knowledge.base import KnowledgeError
+
+    if not args or args[0] != "check" or len(args) > 2:
+        print("usage: ftpcode kb check [DIR]", file=sys.stderr)
+        return 2
+    try:
+        if len(args) == 1:
+            from knowledge.datafiles import check_all
+
+            out.write(f"knowledge base: {len(check_all())} files checked, no problem found\n")
+            return 0
+        from knowledge.site import load_site
+
+        notes = load_site(Path(args[1]))
+    except KnowledgeError as exc:
+        print(f"ftpcode kb check: {exc}", file=sys.stderr)
+        return 1
+    out.write(f"{args[1]}: {notes.count} notes for {notes.site} in {notes.files} files, no problem found\n")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ftpcode",
@@ -262,6 +290,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return cmd_probe(words[1:], args.protocol, args.json, style, out)
         if command == "stats":
             return cmd_stats(words[1:], args.database, args.days, args.json, out)
+        if command == "kb":
+            return cmd_kb(words[1:], out)
         if not words:
             parser().print_help(out)
             return 2

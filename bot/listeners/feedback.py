@@ -16,7 +16,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks, payloads
+from bot import blocks, payloads, site_blocks
 from bot import feedback_blocks as fb
 from bot.feedback import Vote, clean_comment, read_vote
 from bot.listeners.actions import start_triage
@@ -53,7 +53,8 @@ def _open_modal(work: Any, body: dict, fields: dict[str, Any], response_url: str
     metadata = work.keys.sign({**fields, "ru": response_url or ""})
     entry = finder().kb.by_id.get(fields["s"]) if fields["k"] == "entry" else None
     vote = Vote(fields["a"], fields["s"], fields["k"], fields["c"], 0, "down", ())
-    view = fb.comment_modal(metadata, fb.vote_label(vote), entry is not None, work.config.escalation_channel)
+    handoff = site_blocks.handoff_channel(fields["s"], work.config.escalation_channel)
+    view = fb.comment_modal(metadata, fb.vote_label(vote), entry is not None, handoff)
     reopen = work.keys.sign(fields)
 
     def failed(error: str) -> None:
@@ -193,7 +194,7 @@ def run_comment(work: Work) -> None:
             "ephemeral": bool(fields["e"]),
         }
         done = start_triage(work, fields["s"], {}, who) or "I started a triage in the answer's thread."
-    elif p["next"] == "human" and work.config.escalation_channel:
+    elif p["next"] == "human" and site_blocks.handoff_channel(fields["s"], work.config.escalation_channel):
         done = _hand_off(work, fields, user, team, p["comment"])
     work.respond(
         response_type="ephemeral", replace_original=False, text=fb.comment_thanks(bool(p["comment"]), p["next"], done)
@@ -201,7 +202,7 @@ def run_comment(work: Work) -> None:
 
 
 def _hand_off(work: Work, fields: dict[str, Any], user: str, team: str, comment: str) -> str:
-    channel = work.config.escalation_channel or ""
+    channel = site_blocks.handoff_channel(fields["s"], work.config.escalation_channel) or ""
     permalink = None
     if fields["ch"] and fields["mt"] and not fields["e"]:
         try:
