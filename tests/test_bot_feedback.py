@@ -571,3 +571,30 @@ def test_rows_older_than_feedback_ttl_days_are_deleted(slack: SlackStandIn, tmp_
             time.sleep(0.05)
     [kept] = rows(database)
     assert kept["at"] > time.time() - 2 * 86400
+
+
+# ----- 8. the same in Socket Mode -----
+
+
+def test_a_vote_and_the_modal_in_socket_mode(slack: SlackStandIn, tmp_path: Path) -> None:
+    database = tmp_path / "socket.sqlite3"
+    env = {**slack.bot_env("socket"), "DATABASE_URL": f"sqlite:///{database}", "FTPCODE_FEEDBACK_SECRET": SECRET}
+    with BotProcess(env, mode="socket", standin=slack, log_path=tmp_path / "bot.log") as bot:
+        user, dm = new_id("U"), new_id("D")
+        slack.wait_for_ack(slack.send_event_envelope(payloads.message_im("530", channel=dm, user=user)))
+        [answer] = wait_posts(slack, dm)
+        click = vote_click(slack, answer.params, "down", user, dm, answer.response["ts"])
+        slack.wait_for_ack(slack.send_action_envelope(click))
+        view = modal_opened(slack, click["trigger_id"]).params["view"]
+        values = {"comment": {"comment": {"type": "plain_text_input", "value": "which port?"}}}
+        submission = slack.view_submission(
+            view["callback_id"], values, user_id=user, private_metadata=view["private_metadata"]
+        )
+        slack.wait_for_ack(slack.send_action_envelope(submission))
+        [vote] = wait_rows(database, "event = 'vote' AND comment IS NOT NULL")
+        assert (vote["vote"], vote["comment"], vote["channel_type"]) == ("down", "which port?", "dm")
+        update = slack.wait_for_call(
+            "chat.update", lambda c: c.params.get("ts") == answer.response["ts"], ANSWER_TIMEOUT
+        )
+        assert "You said this did not help" in all_text(update.params)
+        assert "Traceback" not in bot.logs()

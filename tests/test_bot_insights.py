@@ -290,3 +290,7 @@ def test_without_the_digest_extra_the_digest_says_so(slack: SlackStandIn, tmp_pa
     assert not [f for f in slack.workspace.shared_files if f["channel"] == channel]
     assert "the digest extra is missing" in process.logs()
     assert "Traceback" not in process.logs()
+
+
+def test_nothing_above_left_a_traceback(bot: BotProcess) -> None:
+    assert "Traceback" not in bot.logs()

@@ -223,3 +223,7 @@ def test_sighup_in_http_mode_restarts_the_workers_on_the_new_notes(slack: SlackS
         os.kill(bot.pid, signal.SIGHUP)
         assert wait_for_answer(slack, bot, "530", "every 30 days", ANSWER_TIMEOUT)
         assert bot.is_running()
+
+
+def test_nothing_above_left_a_traceback(bot: BotProcess) -> None:
+    assert "Traceback" not in bot.logs()
