@@ -55,8 +55,9 @@ class FeedbackKeys:
         """`fields` as compact JSON with its signature under "h"."""
         return json.dumps({**fields, "h": self._mac(fields)}, separators=(",", ":"), ensure_ascii=False)
 
-    def verify(self, raw: Any) -> dict[str, Any] | None:
-        """The fields of a value `sign` made, or None for anything else (forged, edited, not JSON)."""
+    def verify(self, raw: Any, unsigned: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        """The fields of a value `sign` made, or None for anything else (forged, edited, not JSON). Fields in
+        `unsigned` are returned but not part of the signature."""
         if not isinstance(raw, str) or len(raw) > 3000:
             return None
         try:
@@ -66,9 +67,17 @@ class FeedbackKeys:
         if not isinstance(data, dict) or not isinstance(data.get("h"), str):
             return None
         given = data.pop("h")
+        loose = {key: data.pop(key) for key in unsigned if key in data}
         if not hmac.compare_digest(given, self._mac(data)):
             return None
-        return data
+        return {**data, **loose}
+
+    def vote_values(self, fields: dict[str, Any]) -> tuple[str, str]:
+        """The values of 👍 and 👎: the answer's fields, signed once, and which way the vote goes. The way is not
+        signed: whoever could change it could as well press the other button."""
+        signed = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)[:-1]
+        mac = self._mac(fields)
+        return f'{signed},"v":"up","h":"{mac}"}}', f'{signed},"v":"down","h":"{mac}"}}'
 
 
 def new_secret() -> str:
@@ -102,14 +111,13 @@ class Answered:
     entries: tuple[str, ...] = ()  # the entries the answer showed, to draw a private answer again after a vote
     issued: int = 0
 
-    def fields(self, vote: str) -> dict[str, Any]:
+    def fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = {
             "a": self.answer_id,
             "s": self.subject,
             "k": self.kind,
             "c": self.channel_type,
             "t": self.issued or int(time.time()),
-            "v": vote,
         }
         if self.entries:
             fields["m"] = ",".join(self.entries)[:400]
@@ -154,7 +162,7 @@ class Vote:
 
 def read_vote(keys: FeedbackKeys, raw: Any) -> Vote | None:
     """The vote a button value holds, or None when the value is not one the bot signed, or makes no sense."""
-    data = keys.verify(raw)
+    data = keys.verify(raw, unsigned=("v",))
     if data is None:
         return None
     answer_id, subject, kind = data.get("a"), data.get("s"), data.get("k")

@@ -58,20 +58,22 @@ def _template(plain: bool) -> list[dict[str, Any]]:
 _TEMPLATES = {plain: _template(plain) for plain in (False, True)}
 
 
-def _filled(node: Any, values: dict[str, str]) -> Any:
-    if isinstance(node, dict):
-        return {key: _filled(value, values) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_filled(item, values) for item in node]
-    return values.get(node, node) if isinstance(node, str) else node
-
-
 def feedback_blocks(keys: FeedbackKeys, answered: Answered, plain: bool = False) -> list[dict[str, Any]]:
     """The two blocks that end an answer: the question, and the buttons carrying the signed values."""
-    values = {"{up}": keys.sign(answered.fields("up")), "{down}": keys.sign(answered.fields("down"))}
-    if any(len(value) > 2000 for value in values.values()):  # Slack's limit for a button's value
+    up, down = keys.vote_values(answered.fields())
+    if len(down) > 2000:  # Slack's limit for a button's value
         raise ValueError("a feedback value is longer than Slack takes")
-    return _filled(_TEMPLATES[plain], values)
+    prompt, buttons = _TEMPLATES[plain]
+    if buttons["type"] == "context_actions":
+        element = buttons["elements"][0]
+        filled = {
+            **element,
+            "positive_button": {**element["positive_button"], "value": up},
+            "negative_button": {**element["negative_button"], "value": down},
+        }
+        return [{**prompt}, {**buttons, "elements": [filled]}]
+    yes, no = buttons["elements"]
+    return [{**prompt}, {**buttons, "elements": [{**yes, "value": up}, {**no, "value": down}]}]
 
 
 def with_feedback(message: Message, keys: FeedbackKeys, answered: Answered | None) -> Message:

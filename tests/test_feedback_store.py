@@ -123,11 +123,14 @@ def test_triage_outcomes_are_written_with_the_triage(store: Store) -> None:  # n
 
 def test_a_vote_value_is_read_only_as_signed() -> None:
     keys = FeedbackKeys(b"k" * 32)
-    fields = AnsweredFields("answer-sig01", "ftp-425", "entry", "dm", "q", ("ftp-425",), 1_800_000_000).fields("up")
-    value = keys.sign(fields)
+    fields = AnsweredFields("answer-sig01", "ftp-425", "entry", "dm", "q", ("ftp-425",), 1_800_000_000).fields()
+    value, down = keys.vote_values(fields)
     vote = read_vote(keys, value)
     assert vote is not None and (vote.subject, vote.vote, vote.entries) == ("ftp-425", "up", ("ftp-425",))
+    assert read_vote(keys, down).vote == "down"  # type: ignore[union-attr]
     assert read_vote(FeedbackKeys(b"x" * 32), value) is None
     assert read_vote(keys, value.replace("ftp-425", "ftp-530", 1)) is None
-    assert read_vote(keys, keys.sign({**fields, "s": "<!channel>"})) is None, "signed, but not a subject"
+    assert read_vote(keys, value.replace('"a":"answer-sig01"', '"a":"answer-sig02"')) is None
+    assert read_vote(keys, keys.vote_values({**fields, "s": "<!channel>"})[0]) is None, "signed, but not a subject"
+    assert read_vote(keys, value.replace('"v":"up"', '"v":"sideways"')) is None
     assert read_vote(keys, None) is None and read_vote(keys, "{") is None and read_vote(keys, "x" * 5000) is None
