@@ -37,7 +37,7 @@ _STAGE_OF_VERB = {
 # Messages that say which stage failed whatever command came before them.
 _STAGE_OF_KIND = {"ssh-auth": "login", "auth-failed": "login", "chroot-ownership": "login", "key-file-modes": "login",
                   "empty-path": "listing", "sftp-setstat": "upload", "key-file": "login",
-                  "invalid-shell": "login"}  # fmt: skip
+                  "invalid-shell": "login", "sftp-subsystem": "login"}  # fmt: skip
 # What a client was doing, by the words of its error messages (WinSCP's dialogs, FileZilla's, sftp's): the group
 # name is the stage.
 OPERATION = re.compile(
@@ -48,6 +48,7 @@ OPERATION = re.compile(
     r"(?P<listing>Error listing directory|Could not retrieve directory listing|Failed to retrieve directory listing|"
     r"Error changing directory to|Cannot change directory|Could not (?:read|open) directory)"
 )
+_ANONYMOUS_USERS = frozenset(("anonymous", "ftp"))
 _HOST_PORT = re.compile(
     r"(?:Connecting to|Connected to|Connected with|Trying|connect to (?:host|address)|Host name:)\s+"
     r"\[?([A-Za-z0-9_.-]*[A-Za-z0-9]|[0-9a-fA-F:]+:[0-9a-fA-F:]*)\]?"
@@ -139,6 +140,24 @@ class LogContext:
                 starts.append(e.line)
         starts.sort()
         return starts
+
+    @functools.cached_property
+    def anonymous_probes(self) -> frozenset[int]:
+        """Lines of anonymous logins refused before a login with a user name: browsers and Windows Explorer try
+        anonymous first and then ask for the account, so that refusal is no failure."""
+        user_of: dict[str | None, str] = {}
+        refused: list[int] = []
+        probes: set[int] = set()
+        for e in self.exchanges:
+            if e.verb == "USER" and e.command and " " in e.command:
+                name = e.command.split(None, 1)[1].strip().lower()
+                user_of[e.session] = name
+                if name not in _ANONYMOUS_USERS:
+                    probes.update(refused)
+                    refused.clear()
+            if e.code == "530" and e.verb in ("USER", "PASS") and user_of.get(e.session) in _ANONYMOUS_USERS:
+                refused.append(e.line)
+        return frozenset(probes)
 
     def host_at(self, line: int) -> tuple[str, str] | None:
         """The server the client was connected to at `line` (the latest 'Connecting to' before it)."""
