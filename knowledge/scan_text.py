@@ -22,6 +22,8 @@ FORMAT_NAMES = {
     "ftp-client": "ftp command", "fluentftp": "FluentFTP", "editor-plugin": "editor plug-in", "pure-ftpd": "Pure-FTPd",
     "filezilla-server": "FileZilla Server", "sshd": "sshd", "xferlog": "xferlog transfer log",
 }  # fmt: skip
+# Names spelled in lower case by their authors, even first in a line ("sshd log", not "Sshd log").
+_LOWER_CASE_NAMES = ("curl", "lftp", "vsftpd", "sshd", "xferlog", "ftp command")
 # "It failed ..." for each stage of model.STAGES.
 _STAGE_PHRASES = {
     "connect": "while connecting", "tls": "during the TLS handshake", "login": "at login",
@@ -35,7 +37,8 @@ def format_name(result: ScanResult) -> str:
     name = FORMAT_NAMES.get(result.format)
     protocol = result.protocol.upper() if result.protocol else ""
     if name:
-        return f"{name} log ({protocol})" if protocol else f"{name} log"
+        name = name if name.endswith(" log") else f"{name} log"
+        return f"{name} ({protocol})" if protocol else name
     return f"{protocol} log".lstrip()
 
 
@@ -72,8 +75,7 @@ def render_scan(result: ScanResult, style: Styler, width: int) -> str:
         return "I could not find FTP commands, replies or client errors in this text.\n"
     bullet = textwrap.TextWrapper(width=width, initial_indent="  • ", subsequent_indent="    ")
     name = format_name(result)
-    lower_case_names = ("curl", "lftp", "vsftpd")  # spelled so by their authors, even first in a line
-    out = [style.bold(name if name.startswith(lower_case_names) else name[:1].upper() + name[1:])]
+    out = [style.bold(name if name.startswith(_LOWER_CASE_NAMES) else name[:1].upper() + name[1:])]
     if result.truncated:
         out.append(f"Only the first {MAX_SCAN_BYTES // 1_000_000} MB were read.")
     if result.failure:
