@@ -6,6 +6,7 @@ import textwrap
 from typing import BinaryIO, Protocol
 
 from knowledge import answer as answers
+from knowledge.base import Entry
 from knowledge.logscan import MAX_SCAN_BYTES, Failure, ScanResult, scan
 from knowledge.lookup import finder
 
@@ -44,6 +45,20 @@ def format_name(result: ScanResult) -> str:
 
 def stage_phrase(stage: str) -> str:
     return _STAGE_PHRASES.get(stage, f"at {stage}")
+
+
+def explained_entries(result: ScanResult) -> list[Entry]:
+    """The knowledge entries for a scanned log, at most three: the codes the scanner found, else the entry the
+    failing line names (a code, ECONNREFUSED), else the one whose client message it is ("Connection timed out
+    after 20 seconds of inactivity"), so the answer still explains it and can start a triage."""
+    kb = finder().kb
+    entries = [kb.by_id[i] for i in result.codes if i in kb.by_id]
+    if not entries and result.failure:
+        text = result.failure.text
+        entries = [m.entry for m in finder().lookup(text).matches if m.reason in ("code", "name")]
+        client = None if result.format == "unknown" else FORMAT_NAMES.get(result.format, "")
+        entries = entries or finder().by_message(text, client)[:1]
+    return entries[:3]
 
 
 def failure_reply(failure: Failure) -> str:
@@ -93,14 +108,17 @@ def render_scan(result: ScanResult, style: Styler, width: int) -> str:
             out.append(bullet.fill(finding.summary + where))
     if result.timeline:
         out += ["", style.title("What happened")] + [bullet.fill(line) for line in result.timeline]
-    out += codes_section(result.codes, style, bullet)
+    out += entries_section(explained_entries(result), style, bullet)
     return "\n".join(out) + "\n"
 
 
 def codes_section(codes: list[str], style: Styler, bullet: textwrap.TextWrapper) -> list[str]:
-    """The first three knowledge entries of a scan or a probe, summarised, and how to read more."""
+    """The first three knowledge entries of a probe's codes, summarised, and how to read more."""
     kb = finder().kb
-    explained = [kb.by_id[i] for i in codes if i in kb.by_id][:3]
+    return entries_section([kb.by_id[i] for i in codes if i in kb.by_id][:3], style, bullet)
+
+
+def entries_section(explained: list[Entry], style: Styler, bullet: textwrap.TextWrapper) -> list[str]:
     if not explained:
         return []
     out = ["", style.title("The codes in it")]
