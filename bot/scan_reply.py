@@ -56,7 +56,7 @@ def scan_message(result: ScanResult, *, ephemeral: bool) -> Message:
     if explained:
         elements.append(button("Start triage", "start_triage", tb.start_value(explained[0].id, result.triage_prefill)))
         explain = enumerate(explained)
-        elements += [button(f"Explain {answers.label(e)}", f"show_answer_{n}", e.id) for n, e in explain]
+        elements += [button(f"Explain {answers.button_name(e)}", f"show_answer_{n}", e.id) for n, e in explain]
     if elements:
         blocks.append(ActionsBlock(elements=elements))
     blocks.append(context("Passwords in the log are masked; I keep nothing of what you pasted."))

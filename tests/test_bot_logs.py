@@ -341,6 +341,8 @@ def test_a_client_message_the_knowledge_base_lists_starts_an_informed_triage(bot
     assert entry.title in all_text(reply.params) and entry.title in reply.params["text"]
     found = buttons(reply.params)
     assert found["show_answer_0"] == entry.id
+    [explain] = [e for b in reply.params["blocks"] if b["type"] == "actions" for e in b["elements"][1:]]
+    assert explain["text"]["text"] == f"Explain FileZilla: {entry.title}"  # not just "Explain FileZilla"
     entry_id, prefill = json.loads(found["start_triage"])["e"], json.loads(found["start_triage"])["p"]
     assert entry_id == entry.id and prefill["mode"] == "passive" and prefill["client"] == "filezilla"
 
