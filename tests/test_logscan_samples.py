@@ -83,7 +83,7 @@ def test_winscp_sftp_packet_too_large_is_text_this() -> None:
     assert decode_length(1416128883) == "This"
     result = scan(sample("winscp_sftp_too_large.log"))
     assert result.protocol == "sftp"
-    assert result.failure is not None and result.failure.stage == "connect"
+    assert result.failure is not None and result.failure.stage == "login"  # after "Access granted"
     first = result.findings[0]
     assert first.id == "sftp-shell-output"
     assert "0x54686973" in first.summary and "'This'" in first.summary
@@ -546,6 +546,14 @@ def test_winscp_sftp_subsystem_ending_at_once_is_no_wrong_password() -> None:
     assert result.codes[0] == "client-winscp-unexpectedly-closed-exit-status"
     closing = ". 2014-01-19 21:51:59.000 Server sent command exit status 0\n"  # a normal end of session
     assert scan(log.split("\n")[0] + "\n" + closing).failure is None
+
+
+def test_text_read_as_an_sftp_packet_length_is_after_the_login_an_ftp_greeting_before() -> None:
+    profile = scan("Received too large (172781415 B) SFTP packet. Max supported packet size is 102400 B\n")
+    assert profile.failure is not None and profile.failure.stage == "login"
+    assert profile.triage_prefill["stage"] == "login"
+    greeting = scan(f"Received message too long {int.from_bytes(b'220 ', 'big')}\n")
+    assert greeting.failure is not None and greeting.failure.stage == "connect"
 
 
 def test_a_dialog_pasted_in_double_quotes() -> None:

@@ -56,6 +56,12 @@ _HOST_PORT = re.compile(
 )
 
 
+def _reply_code_bytes(length: str) -> bool:
+    """Whether a bogus SFTP packet length's first three bytes are digits: an FTP reply code."""
+    number = int(length) if length.isdigit() else -1
+    return 0 <= number < 2**32 and number.to_bytes(4, "big")[:3].isdigit()
+
+
 @functools.lru_cache(maxsize=1024)
 def unreachable_from(announced: str, peer: str | None) -> bool:
     """True when a client at `peer` (None: unknown) could not reach `announced`: a private, loopback or
@@ -256,7 +262,11 @@ class LogContext:
         kind = s.kind
         if kind in ("tls-cert", "tls-handshake"):
             return "tls"
-        if kind in ("ssh-banner", "ftp-banner", "ssh-no-banner", "host-not-found", "packet-length"):
+        if kind == "packet-length":
+            # an FTP greeting read as a length ("220 ") comes before any login; other text is a shell's or a
+            # profile's output when the SFTP session starts, after the login
+            return "connect" if _reply_code_bytes(s.value) else "login"
+        if kind in ("ssh-banner", "ftp-banner", "ssh-no-banner", "host-not-found"):
             return "connect"
         fixed = _STAGE_OF_KIND.get(kind)
         if fixed:
