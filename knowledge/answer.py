@@ -52,6 +52,13 @@ def label(entry: Entry) -> str:
     return f"{_KIND_LABELS[entry.kind]} {entry.code}"
 
 
+def button_name(entry: Entry) -> str:
+    """What an Explain button names: the label, and for a client's message its title too ('FileZilla: No answer
+    for 20 seconds'), since one client has many messages."""
+    name = label(entry)
+    return name if name != entry.client else f"{name}: {entry.title}"
+
+
 def heading(entry: Entry) -> str:
     name = f" ({entry.name})" if entry.name and entry.kind != "client-message" else ""
     return f"{label(entry)}{name}: {entry.title}"

@@ -35,6 +35,13 @@ _PORT_PREFIX = re.compile(r"\bport\s*:?\s*$|:$", re.I)
 _SERVER_LINE = re.compile(r"^([1-6][0-5]\d)[ -](.+)$")
 # A quoted text this short ("Timeout.") says too little to pick one server's message over the code itself.
 _MIN_QUOTED_CHARS = 10
+# A client's message as the knowledge base lists it ("Error: Connection timed out after 20 seconds of
+# inactivity") against the line a log holds: without the log label, without what stands in parentheses
+# (a size, the methods a server sent), any number of two digits or more in its place.
+_MESSAGE_LABEL = re.compile(r"^(?:Error|Status|Response|Disconnected|Fehler|Erreur):\s*", re.I)
+_IN_PARENTHESES = re.compile(r"\s*\([^()]*\)")
+_NUMBER = re.compile(r"\d{2,}")
+MIN_MESSAGE_CHARS = 20  # "Permission denied", "Error code: 4": too common to name one entry
 _KIND_WORDS = {
     "ftp": "ftp-reply",
     "reply": "ftp-reply",
@@ -84,6 +91,11 @@ def clean(query: object) -> tuple[str, list[str]]:
     return text.strip(), notes
 
 
+def _message_key(text: str) -> str:
+    text = _IN_PARENTHESES.sub("", _MESSAGE_LABEL.sub("", text.strip()))
+    return " ".join(text.split()).lower()
+
+
 class Finder:
     """Lookup over one knowledge base; the text index is built on the first free-text query."""
 
@@ -95,6 +107,7 @@ class Finder:
                 self._aliases.setdefault(alias.upper(), []).append(entry)
         self._server_lines = _server_lines(kb)
         self._index: TextIndex | None = None
+        self._messages: list[tuple[re.Pattern[str], int, Entry]] | None = None
 
     @property
     def index(self) -> TextIndex:
@@ -114,6 +127,32 @@ class Finder:
         if not result.matches:
             result.suggestions = self._suggest(text)
         return result
+
+    def by_message(self, line: str, client: str | None = None) -> list[Entry]:
+        """The entries whose listed messages the line holds, the longest (most specific) first. With `client`
+        ("FileZilla"), another client's messages do not count: "Authentication failed" in a server's log is
+        not WinSCP's."""
+        if self._messages is None:
+            self._messages = []
+            for entry in self.kb.entries:
+                for message in entry.messages:
+                    key = _message_key(message)
+                    if len(key) >= MIN_MESSAGE_CHARS:
+                        pattern = r"\d{2,}".join(re.escape(part) for part in _NUMBER.split(key))
+                        self._messages.append((re.compile(pattern), len(key), entry))
+        key = _message_key(line)
+        found = sorted(
+            (
+                (size, entry)
+                for pattern, size, entry in self._messages
+                if (client is None or entry.client.split(" (")[0] in ("", client)) and pattern.search(key)
+            ),
+            key=lambda hit: -hit[0],
+        )
+        entries: dict[str, Entry] = {}
+        for _, entry in found:
+            entries.setdefault(entry.id, entry)
+        return list(entries.values())
 
     def _by_form(self, text: str) -> list[Match]:
         explicit = _KIND_AND_NUMBER.match(text)
