@@ -7,13 +7,16 @@ The files are TOML so that a support engineer can fix an answer with a text edit
 from __future__ import annotations
 
 import functools
+import os
 import re
-import tomllib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections import namedtuple
+from types import MappingProxyType
 
-DATA_DIR = Path(__file__).parent / "data" / "codes"
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+PACKAGE_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
 KINDS = {
     "ftp-reply": "ftp",
@@ -29,49 +32,44 @@ _REQUIRED_LISTS = ("causes", "user_action", "admin_action", "sources")
 _OPTIONAL_LISTS = ("commands", "related", "messages", "aliases", "notes")
 _OTHER = ("id", "standard", "protocols", "sftp_version", "openssh")
 _KNOWN_KEYS = set(_REQUIRED_TEXT + _OPTIONAL_TEXT + _REQUIRED_LISTS + _OPTIONAL_LISTS + _OTHER)
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+_ID_PATTERN = r"^[a-z0-9][a-z0-9.-]*$"
+DIGITS_FILE = "digits.toml"
 
 
 class KnowledgeError(ValueError):
     """A knowledge file is malformed; the message names the file and the entry."""
 
 
-@dataclass(frozen=True)
-class Entry:
-    id: str
-    kind: str
-    code: str
-    title: str
-    summary: str
-    causes: tuple[str, ...]
-    user_action: tuple[str, ...]
-    admin_action: tuple[str, ...]
-    sources: tuple[str, ...]
-    standard: bool = True
-    details: str = ""
-    name: str = ""
-    client: str = ""
-    message: str = ""
-    origin: str = ""
-    commands: tuple[str, ...] = ()
-    related: tuple[str, ...] = ()
-    messages: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-    protocols: dict[str, str] = field(default_factory=dict)
-    sftp_version: int | None = None
-    openssh: bool | None = None
-    source_file: str = ""
+# Entries and the other answer records are named tuples and plain classes, not dataclasses: importing
+# dataclasses (it imports inspect) and building the classes took ~10 ms of every `ftpcode` start.
+_NO_PROTOCOLS: Mapping[str, str] = MappingProxyType({})
+
+_EntryTuple = namedtuple(
+    "Entry",
+    (
+        "id kind code title summary causes user_action admin_action sources standard details name client message "
+        "origin commands related messages aliases notes protocols sftp_version openssh source_file"
+    ),
+    defaults=(True, "", "", "", "", "", (), (), (), (), (), _NO_PROTOCOLS, None, None, ""),
+)
+
+
+class Entry(_EntryTuple):
+    """One checked entry (knowledge/README.md says what each field holds). Text fields are str, list fields
+    tuples of str; `standard` is a bool, `protocols` maps ftp/ftps/sftp to text, `sftp_version` an int or None,
+    `openssh` a bool or None, `source_file` the file's name."""
+
+    __slots__ = ()
 
     @property
     def is_three_digit(self) -> bool:
         return self.kind == "ftp-reply" and len(self.code) == 3 and self.code.isdigit()
 
 
-@dataclass
 class KnowledgeBase:
-    entries: list[Entry]
-    by_id: dict[str, Entry]
+    def __init__(self, entries: list[Entry], by_id: dict[str, Entry]) -> None:
+        self.entries = entries
+        self.by_id = by_id
 
     def of_kind(self, kind: str) -> list[Entry]:
         return [e for e in self.entries if e.kind == kind]
@@ -80,11 +78,11 @@ class KnowledgeBase:
         return self.by_id.get(f"{KINDS[kind]}-{code.lower()}")
 
 
-def _fail(path: Path, where: str, problem: str) -> KnowledgeError:
-    return KnowledgeError(f"{path.name}: {where}: {problem}")
+def _fail(name: str, where: str, problem: str) -> KnowledgeError:
+    return KnowledgeError(f"{name}: {where}: {problem}")
 
 
-def _text_list(path: Path, where: str, key: str, value: object, required: bool) -> tuple[str, ...]:
+def _text_list(path: str, where: str, key: str, value: object, required: bool) -> tuple[str, ...]:
     if value is None:
         if required:
             raise _fail(path, where, f"'{key}' is missing (a list of strings)")
@@ -96,7 +94,7 @@ def _text_list(path: Path, where: str, key: str, value: object, required: bool) 
     return tuple(v.strip() for v in value)
 
 
-def _entry(path: Path, kind: str, index: int, raw: dict) -> Entry:
+def _entry(path: str, kind: str, index: int, raw: dict) -> Entry:
     where = f"entry {index + 1}" + (f" (code {raw['code']!r})" if "code" in raw else "")
     unknown = set(raw) - _KNOWN_KEYS
     if unknown:
@@ -126,7 +124,7 @@ def _entry(path: Path, kind: str, index: int, raw: dict) -> Entry:
     if kind == "client-message" and "client" not in text:
         raise _fail(path, where, "a client message needs 'client'")
     entry_id = raw.get("id") or f"{KINDS[kind]}-{text['code'].lower()}"
-    if not isinstance(entry_id, str) or not _ID_RE.match(entry_id):
+    if not isinstance(entry_id, str) or not re.match(_ID_PATTERN, entry_id):
         raise _fail(path, where, f"'id' {entry_id!r} must be lower-case letters, digits, '.' and '-'")
     sftp_version = raw.get("sftp_version")
     if sftp_version is not None and not isinstance(sftp_version, int):
@@ -141,25 +139,32 @@ def _entry(path: Path, kind: str, index: int, raw: dict) -> Entry:
         protocols={k: v.strip() for k, v in protocols.items()},
         sftp_version=sftp_version,
         openssh=openssh,
-        source_file=path.name,
+        source_file=path,
         **text,
         **lists,
     )
 
 
-def load_file(path: Path) -> list[Entry]:
+def parse_file(name: str, data: bytes) -> list[Entry]:
+    """The checked entries of one knowledge file, `name` being how errors name it."""
+    import tomllib  # only when the snapshot is rebuilt
+
     try:
-        with path.open("rb") as handle:
-            document = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise KnowledgeError(f"{path.name}: not valid TOML: {exc}") from exc
+        document = tomllib.loads(data.decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise KnowledgeError(f"{name}: not valid TOML: {exc}") from exc
     kind = document.get("kind")
     if kind not in KINDS:
-        raise KnowledgeError(f"{path.name}: top-level 'kind' must be one of {', '.join(KINDS)}")
+        raise KnowledgeError(f"{name}: top-level 'kind' must be one of {', '.join(KINDS)}")
     raw_entries = document.get("entries")
     if not isinstance(raw_entries, list) or not raw_entries:
-        raise KnowledgeError(f"{path.name}: no [[entries]]")
-    return [_entry(path, kind, i, raw) for i, raw in enumerate(raw_entries)]
+        raise KnowledgeError(f"{name}: no [[entries]]")
+    return [_entry(name, kind, i, raw) for i, raw in enumerate(raw_entries)]
+
+
+def load_file(path: str | os.PathLike) -> list[Entry]:
+    with open(path, "rb") as handle:
+        return parse_file(os.path.basename(path), handle.read())
 
 
 def build(entries: Iterable[Entry]) -> KnowledgeBase:
@@ -178,12 +183,75 @@ def build(entries: Iterable[Entry]) -> KnowledgeBase:
     return KnowledgeBase(entries=entries, by_id=by_id)
 
 
-def load_dir(directory: Path) -> KnowledgeBase:
-    files = sorted(directory.glob("*.toml"))
-    return build(e for path in files for e in load_file(path))
+def toml_files(directory: str | os.PathLike) -> list[str]:
+    """The knowledge files in one directory, in load order (hidden files, such as editor locks, left out)."""
+    names = sorted(n for n in os.listdir(directory) if n.endswith(".toml") and not n.startswith("."))
+    return [os.path.join(directory, n) for n in names]
+
+
+def load_dir(directory: str | os.PathLike) -> KnowledgeBase:
+    return build(e for path in toml_files(directory) for e in load_file(path))
+
+
+def knowledge_dir() -> str:
+    """Where the knowledge files are read from: FTPCODE_KNOWLEDGE_DIR (laid out like knowledge/data) or ours."""
+    return os.environ.get("FTPCODE_KNOWLEDGE_DIR") or PACKAGE_DATA
+
+
+def source_files(directory: str) -> list[str]:
+    """Every file `compile_sources` reads from a knowledge directory: codes/*.toml and digits.toml."""
+    return [*toml_files(os.path.join(directory, "codes")), os.path.join(directory, DIGITS_FILE)]
+
+
+def compile_sources(sources: dict[str, bytes]) -> tuple[KnowledgeBase, dict]:
+    """The checked knowledge base and the digits table, from the files' contents by their path in the directory."""
+    import tomllib
+
+    entries = [
+        e for name, data in sources.items() if name != DIGITS_FILE for e in parse_file(os.path.basename(name), data)
+    ]
+    try:
+        digit_table = tomllib.loads(sources[DIGITS_FILE].decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise KnowledgeError(f"{DIGITS_FILE}: not valid TOML: {exc}") from exc
+    return build(entries), digit_table
+
+
+ENTRY_FIELDS = Entry._fields
+
+
+def to_rows(kb: KnowledgeBase) -> list[tuple]:
+    """The entries as plain tuples, for the snapshot."""
+    return [tuple(entry) for entry in kb.entries]
+
+
+def from_rows(rows: list[tuple]) -> KnowledgeBase:
+    """The knowledge base again from `to_rows`, already checked."""
+    entries = [Entry._make(row) for row in rows]
+    return KnowledgeBase(entries=entries, by_id={e.id: e for e in entries})
 
 
 @functools.cache
+def _loaded() -> tuple[KnowledgeBase, dict]:
+    from knowledge import snapshot
+
+    return snapshot.load(knowledge_dir())
+
+
 def load() -> KnowledgeBase:
-    """The knowledge base shipped with ftpcode, loaded and checked once per process."""
-    return load_dir(DATA_DIR)
+    """The knowledge base (FTPCODE_KNOWLEDGE_DIR or the shipped one), loaded and checked once per process."""
+    return _loaded()[0]
+
+
+def digit_table() -> dict:
+    """digits.toml of the same knowledge directory: what each digit of a reply code means."""
+    return _loaded()[1]
+
+
+def __getattr__(name: str) -> object:
+    # DATA_DIR, the shipped codes as a Path, is made on first use: pathlib is not needed to answer a query.
+    if name == "DATA_DIR":
+        from pathlib import Path
+
+        return Path(PACKAGE_DATA) / "codes"
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import functools
-import tomllib
-from dataclasses import dataclass
-from pathlib import Path
+from collections import namedtuple
 
-DIGITS_FILE = Path(__file__).parent / "data" / "digits.toml"
+from knowledge.base import digit_table
 
 
-@dataclass(frozen=True)
-class Digit:
-    position: int
-    digit: str
-    short: str
-    meaning: str
+class Digit(namedtuple("Digit", "position digit short meaning")):
+    """One digit of a reply code: its position (1-3), the digit, a short label and what it means."""
 
-
-@functools.cache
-def _table() -> dict:
-    with DIGITS_FILE.open("rb") as handle:
-        return tomllib.load(handle)
+    __slots__ = ()
 
 
 def is_reply_code(code: str) -> bool:
@@ -30,12 +19,12 @@ def is_reply_code(code: str) -> bool:
 
 
 def first_digit(digit: str) -> tuple[str, str]:
-    row = _table()["first"][digit]
+    row = digit_table()["first"][digit]
     return row["short"], row["meaning"]
 
 
 def second_digit(digit: str) -> tuple[str, str]:
-    row = _table()["second"][digit]
+    row = digit_table()["second"][digit]
     return row["short"], row["meaning"]
 
 
@@ -57,4 +46,4 @@ def explain(code: str, title: str | None = None) -> list[Digit]:
 
 
 def source() -> str:
-    return _table()["source"]
+    return digit_table()["source"]
