@@ -5,14 +5,15 @@
 
 from __future__ import annotations
 
-import difflib
 import re
-import unicodedata
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 from knowledge import digits
 from knowledge.base import Entry, KnowledgeBase, load
-from knowledge.search import TextIndex
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from knowledge.search import TextIndex
 
 MAX_QUERY_CHARS = 4000
 MAX_CODE_MATCHES = 6
@@ -20,18 +21,19 @@ MAX_TEXT_MATCHES = 3
 
 EXAMPLES = ("425", "530 when I log in", "winsock 10061", "ECONNREFUSED", "sftp 3", "passive mode", "list 4xx")
 
+# The patterns are compiled on first use, by re's own cache: compiling them all took ~1 ms of every start,
+# and a bare number (the commonest query) needs none of them.
 # A reply code standing on its own: not part of an IP address, a port tuple, a time or a longer number.
-_REPLY_CODE = re.compile(r"(?<![\w.,:/(|$-])([1-6][0-5]\d)(?![\w]|[.,:]\d)")
-_WINSOCK = re.compile(r"(?<![\w.])(1[01]\d{3})(?!\w)")
-_SERIES = re.compile(r"^\s*([1-6])(?:xx|\*\*|00s|00\s+series)(?:\s+(?:series|class|codes?))?\s*$", re.I)
-_KIND_AND_NUMBER = re.compile(
-    r"^\s*(?P<kind>ftp|reply|response|winsock|wsa|socket(?:\s+error)?|sftp|ssh_fx|curl|exit(?:\s+code)?)"
-    r"\s*(?:error|status|code)?\s*[:#(]?\s*(?P<number>\d{1,5})\)?\s*$",
-    re.I,
+_REPLY_CODE = r"(?<![\w.,:/(|$-])([1-6][0-5]\d)(?![\w]|[.,:]\d)"
+_WINSOCK = r"(?<![\w.])(1[01]\d{3})(?!\w)"
+_SERIES = r"(?i)^\s*([1-6])(?:xx|\*\*|00s|00\s+series)(?:\s+(?:series|class|codes?))?\s*$"
+_KIND_AND_NUMBER = (
+    r"(?i)^\s*(?P<kind>ftp|reply|response|winsock|wsa|socket(?:\s+error)?|sftp|ssh_fx|curl|exit(?:\s+code)?)"
+    r"\s*(?:error|status|code)?\s*[:#(]?\s*(?P<number>\d{1,5})\)?\s*$"
 )
-_CURL_LINE = re.compile(r"curl:\s*\((\d{1,3})\)")
-_SYMBOL = re.compile(r"\b(?:WSA[A-Z_]+|E[A-Z]{3,}|SSH_FX_[A-Z_]+|CURLE_[A-Z_]+|EAI_[A-Z]+)\b", re.I)
-_PORT_PREFIX = re.compile(r"\bport\s*:?\s*$|:$", re.I)
+_CURL_LINE = r"curl:\s*\((\d{1,3})\)"
+_SYMBOL = r"(?i)\b(?:WSA[A-Z_]+|E[A-Z]{3,}|SSH_FX_[A-Z_]+|CURLE_[A-Z_]+|EAI_[A-Z]+)\b"
+_PORT_PREFIX = r"(?i)\bport\s*:?\s*$|:$"
 _KIND_WORDS = {
     "ftp": "ftp-reply",
     "reply": "ftp-reply",
@@ -46,23 +48,31 @@ _KIND_WORDS = {
 }
 
 
-@dataclass(frozen=True)
-class Match:
-    entry: Entry
-    reason: str  # "code", "name", "text", "unknown-code"
-    score: float = 1.0
+class Match(namedtuple("Match", "entry reason score", defaults=(1.0,))):
+    """An entry found for a query; `reason` is "code", "name", "text" or "unknown-code"."""
+
+    __slots__ = ()
 
     @property
     def known(self) -> bool:
         return self.reason != "unknown-code"
 
 
-@dataclass
 class LookupResult:
-    query: str
-    matches: list[Match] = field(default_factory=list)
-    suggestions: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    def __init__(
+        self,
+        query: str,
+        matches: list[Match] | None = None,
+        suggestions: list[str] | None = None,
+        notes: list[str] | None = None,
+    ) -> None:
+        self.query = query
+        self.matches = [] if matches is None else matches
+        self.suggestions = [] if suggestions is None else suggestions
+        self.notes = [] if notes is None else notes
+
+    def __repr__(self) -> str:
+        return f"LookupResult({self.query!r}, matches={self.matches!r}, suggestions={self.suggestions!r})"
 
     @property
     def found(self) -> bool:
@@ -73,7 +83,10 @@ def clean(query: object) -> tuple[str, list[str]]:
     """Normalises what a person typed (unicode forms, control characters, length); returns notes to show."""
     notes: list[str] = []
     text = query if isinstance(query, str) else ""
-    text = unicodedata.normalize("NFKC", text)
+    if not text.isascii():  # NFKC leaves ASCII as it is
+        import unicodedata
+
+        text = unicodedata.normalize("NFKC", text)
     text = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
     if len(text) > MAX_QUERY_CHARS:
         text = text[:MAX_QUERY_CHARS]
@@ -95,6 +108,8 @@ class Finder:
     @property
     def index(self) -> TextIndex:
         if self._index is None:
+            from knowledge.search import TextIndex
+
             self._index = TextIndex(self.kb.entries)
         return self._index
 
@@ -112,15 +127,21 @@ class Finder:
         return result
 
     def _by_form(self, text: str) -> list[Match]:
-        explicit = _KIND_AND_NUMBER.match(text)
+        if text.isdigit() and len(text) <= 2:
+            return [Match(e, "code") for e in self._small_number(text)]
+        if text.isascii() and text.isdigit():  # what the patterns below would find in a bare number
+            if len(text) == 3 and digits.is_reply_code(text):
+                return self._explicit("ftp-reply", text)
+            if len(text) == 5 and text[:2] in ("10", "11"):
+                return [Match(e, "code") for e in [self.kb.get("winsock", text)] if e]
+            return []
+        explicit = re.match(_KIND_AND_NUMBER, text)
         if explicit:
             return self._explicit(_KIND_WORDS[explicit["kind"].split()[0].lower()], explicit["number"])
-        series = _SERIES.match(text)
+        series = re.match(_SERIES, text)
         if series:
             entry = self.kb.by_id.get(f"ftp-{series[1]}xx")
             return [Match(entry, "code")] if entry else []
-        if text.isdigit() and len(text) <= 2:
-            return [Match(e, "code") for e in self._small_number(text)]
         matches: list[Match] = []
         seen: set[str] = set()
 
@@ -129,14 +150,14 @@ class Finder:
                 seen.add(entry.id)
                 matches.append(Match(entry, reason))
 
-        for number in _CURL_LINE.findall(text):
+        for number in re.findall(_CURL_LINE, text):
             if curl := self.kb.by_id.get(f"curl-{int(number)}"):
                 add(curl, "code")
-        for symbol in _SYMBOL.findall(text):
+        for symbol in re.findall(_SYMBOL, text):
             for entry in self._aliases.get(symbol.upper(), []):
                 add(entry, "name")
-        for found in _REPLY_CODE.finditer(text):
-            if _PORT_PREFIX.search(text[: found.start()]):
+        for found in re.finditer(_REPLY_CODE, text):
+            if re.search(_PORT_PREFIX, text[: found.start()]):
                 continue
             code = found[1]
             entry = self.kb.get("ftp-reply", code)
@@ -145,7 +166,7 @@ class Finder:
             elif f"ftp-{code}" not in seen:
                 seen.add(f"ftp-{code}")
                 matches.append(Match(self.unknown_reply(code), "unknown-code"))
-        for number in _WINSOCK.findall(text):
+        for number in re.findall(_WINSOCK, text):
             if entry := self.kb.get("winsock", number):
                 add(entry, "code")
         matches.sort(key=_relevance)
@@ -216,6 +237,8 @@ class Finder:
         return sorted(known, key=distance)[:count]
 
     def _suggest(self, text: str) -> list[str]:
+        import difflib
+
         words = re.findall(r"[A-Za-z_]{4,}", text)[:20]
         close = []
         for word in words:
