@@ -24,6 +24,7 @@ import argparse
 import compileall
 import math
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -69,17 +70,21 @@ def ftpcode_script(python: str) -> str:
     return str(beside) if beside.exists() else shutil.which("ftpcode") or "ftpcode"
 
 
-def _timed(command: list[str], env: dict[str, str]) -> float:
+def _timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one run of `command`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, stdout=subprocess.DEVNULL, check=True, cwd="/", env=env)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def time_processes(python: str, checkout: Path, rounds: int, runs: int, cache: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(checkout), "XDG_CACHE_HOME": cache}
     commands = {"ftpcode 425": [ftpcode_script(python), "425"], "python -c pass": [python, "-c", "pass"]}
     compileall.compile_dir(checkout / "knowledge", quiet=2)
-    cold = _timed(commands["ftpcode 425"], env)  # builds the snapshot in the fresh cache directory
+    cold, _ = _timed(commands["ftpcode 425"], env)  # builds the snapshot in the fresh cache directory
     for command in commands.values():  # warm the page cache
         _timed(command, env)
     model = cpu_model()
@@ -87,11 +92,15 @@ def time_processes(python: str, checkout: Path, rounds: int, runs: int, cache: s
     for number in range(rounds):
         order = list(commands) if number % 2 == 0 else list(reversed(commands))
         times: dict[str, list[float]] = {name: [] for name in commands}
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
         load_before = load_average()
         for _ in range(runs):
             for name in order:
-                times[name].append(_timed(commands[name], env))
+                wall, used = _timed(commands[name], env)
+                times[name].append(wall)
+                cpu[name].append(used)
         medians = {name: statistics.median(t) for name, t in times.items()}
+        cpu_medians = {name: statistics.median(t) for name, t in cpu.items()}
         results.append(
             {
                 "round": number + 1,
@@ -102,6 +111,9 @@ def time_processes(python: str, checkout: Path, rounds: int, runs: int, cache: s
                 "ratio": medians["ftpcode 425"] / medians["python -c pass"],
                 "ftpcode_best_s": min(times["ftpcode 425"]),
                 "python_best_s": min(times["python -c pass"]),
+                "ftpcode_cpu_s": cpu_medians["ftpcode 425"],
+                "python_cpu_s": cpu_medians["python -c pass"],
+                "cpu_ratio": cpu_medians["ftpcode 425"] / cpu_medians["python -c pass"],
             }
         )
     ratios = [r["ratio"] for r in results]
@@ -185,18 +197,21 @@ def main() -> int:
         index_seconds, lookups = time_lookups(settings.passes)
     forbidden = [m for m in modules if m.startswith(FORBIDDEN_PREFIXES)]
 
-    print(f"`ftpcode 425` against `python -c pass`: medians of {settings.runs} runs each, per round")
+    print(f"`ftpcode 425` against `python -c pass`: medians of {settings.runs} runs each, per round (wall time;")
+    print("CPU time, user + system, beside it: steadier than wall time on a shared machine)")
     print(f"interpreter {settings.python}, code from {checkout}")
     print_table(
-        ["round", "CPU", "load avg", "ftpcode 425 (s)", "python -c pass (s)", "ratio"],
+        ["round", "CPU", "load avg", "ftpcode 425 (ms)", "python -c pass (ms)", "ratio", "CPU time (ms)", "ratio"],
         [
             [
                 r["round"],
                 r["cpu"],
                 "{:.2f} → {:.2f}".format(*r["load_average"]),
-                r["ftpcode_s"],
-                r["python_s"],
+                r["ftpcode_s"] * 1000,
+                r["python_s"] * 1000,
                 r["ratio"],
+                f"{r['ftpcode_cpu_s'] * 1000:.1f} / {r['python_cpu_s'] * 1000:.1f}",
+                r["cpu_ratio"],
             ]
             for r in processes["rounds"]
         ],
