@@ -17,6 +17,7 @@ from dotenv import find_dotenv, load_dotenv
 
 from bot import logs
 from bot.config import WHERE_BOT_TOKEN, Config, ConfigError, from_env
+from bot.secret_files import readable_by_others
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -96,13 +97,13 @@ def watch_readiness(store: Store, worker: Worker, connected: Callable[[], bool] 
 
 
 def run_http(config: Config) -> None:
-    from bot.http_mode import serve, wsgi_app
+    from bot.http_mode import asgi_app, serve
 
     def factory():
         store = open_store(config)
         app = _build(config, store)
         watch_readiness(store, app.worker)
-        return wsgi_app(app, lambda: {"ok": True, "mode": "http"})
+        return asgi_app(app, lambda: {"ok": True, "mode": "http"}, config)
 
     serve(factory, config)
 
@@ -129,16 +130,20 @@ def run_socket(config: Config, store: Store) -> None:
 
 def main() -> int:
     # The .env of the directory the bot is started in, wherever the package is installed.
-    load_dotenv(find_dotenv(usecwd=True), override=False)
+    dotenv_path = find_dotenv(usecwd=True)
+    load_dotenv(dotenv_path, override=False)
     try:
         config = from_env()
     except ConfigError as exc:
         print(f"ftpcode-bot: {exc}", file=sys.stderr)
         return 2
-    # Nothing started from here on needs the secrets in its environment; Config holds them.
+    # Keeps the secrets from processes started from here on. /proc/PID/environ of this process still shows
+    # them: only the SLACK_*_FILE form keeps them out of it (README, Configuration).
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
         os.environ.pop(name, None)
-    logs.setup(config.log_level, config.log_format)
+    logs.setup(config.log_level, config.log_format, secrets=(config.bot_token, config.app_token, config.signing_secret))
+    for line in readable_by_others(dotenv_path, os.environ):
+        logger.warning(line)
     store = None
     try:
         store = open_store(config)  # the schema is created or migrated here, once

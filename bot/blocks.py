@@ -189,7 +189,10 @@ def help_message() -> Message:
             "message your client printed. I explain it, digit by digit, with the likely causes and the fixes, "
             "and can walk you through a triage."
         ),
-        section(f"*Examples*\n{examples}\n• `/ftpcode list 4xx` for a table"),
+        section(
+            f"*Examples*\n{examples}\n• `/ftpcode list 4xx` for a table\n"
+            "• `/ftpcode test ftp.example.com` to test a server, step by step (one your admin allows)"
+        ),
         section(
             "*Elsewhere*\n• Mention me in a channel: `@ftpcode 530 when I log in`: I answer in a thread.\n"
             "• Send me a direct message, or paste a client log."

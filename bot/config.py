@@ -6,7 +6,11 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from knowledge.probe.config import ProbeConfig
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
 
@@ -36,6 +40,12 @@ class Config:
     job_max_wait_seconds: float = 900.0
     job_lease_seconds: float = 60.0
     job_retry_base_seconds: float = 1.0
+    # HTTP mode's front (bot/http_front.py): the largest body read, how long a body may take, how long an idle
+    # kept-alive connection is held.
+    http_max_body_bytes: int = 1024 * 1024
+    http_body_timeout: int = 10
+    http_keepalive: int = 75
+    probe: ProbeConfig | None = None  # FTPCODE_PROBE_*: None only where a Config is built by hand (tests)
 
     @property
     def socket_mode(self) -> bool:
@@ -70,14 +80,34 @@ def _seconds(env: dict[str, str], name: str, default: float, low: float, high: f
     return value
 
 
+def _secret(env: dict[str, str], name: str) -> tuple[str, str]:
+    """The value of `name`, or the content of the file `name`_FILE names (the container secrets convention; its
+    trailing newline stripped), and which of the two variables gave it."""
+    file_variable = name + "_FILE"
+    path = env.get(file_variable, "").strip()
+    if not path:
+        return env.get(name, "").strip(), name
+    if env.get(name, "").strip():
+        raise ConfigError(f"{name} and {file_variable} are both set: keep one (the file is safer)")
+    try:
+        content = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file_variable}: {path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{file_variable}: cannot read {path} ({exc.strerror or exc.__class__.__name__})") from None
+    if not content.strip():
+        raise ConfigError(f"{file_variable}: {path} is empty")
+    return content.strip(), file_variable
+
+
 def _token(env: dict[str, str], name: str, prefix: str, where: str, required: bool) -> str | None:
-    value = env.get(name, "").strip()
+    value, source = _secret(env, name)
     if not value:
         if required:
-            raise ConfigError(f"{name} is not set: get it at {where}")
+            raise ConfigError(f"{name} (or {name}_FILE) is not set: get it at {where}")
         return None
     if not value.startswith(prefix) or not re.fullmatch(r"[A-Za-z0-9-]+", value):
-        raise ConfigError(f"{name} does not look like a token starting with {prefix}: get it at {where}")
+        raise ConfigError(f"{source} does not look like a token starting with {prefix}: get it at {where}")
     return value
 
 
@@ -90,14 +120,15 @@ def from_env(env: dict[str, str] | None = None) -> Config:
     env = dict(os.environ if env is None else env)
     bot_token = _token(env, "SLACK_BOT_TOKEN", "xoxb-", WHERE_BOT_TOKEN, required=True)
     app_token = _token(env, "SLACK_APP_TOKEN", "xapp-", _WHERE_APP, required=False)
-    secret = env.get("SLACK_SIGNING_SECRET", "").strip() or None
+    secret_value, secret_source = _secret(env, "SLACK_SIGNING_SECRET")
+    secret = secret_value or None
     if app_token is None and secret is None:
         raise ConfigError(
             "SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode) must be set: "
             f"get the app token at {_WHERE_APP}, or the secret at {_WHERE_SECRET}"
         )
     if secret is not None and not re.fullmatch(r"[A-Za-z0-9]{8,128}", secret):
-        raise ConfigError(f"SLACK_SIGNING_SECRET does not look like a signing secret: get it at {_WHERE_SECRET}")
+        raise ConfigError(f"{secret_source} does not look like a signing secret: get it at {_WHERE_SECRET}")
     api_url = env.get("SLACK_API_URL", "").strip() or SLACK_API_DEFAULT
     parsed = urlparse(api_url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -119,6 +150,11 @@ def from_env(env: dict[str, str] | None = None) -> Config:
     mention = env.get("TRIAGE_ESCALATION_MENTION", "").strip() or None
     if mention is not None and not re.fullmatch(r"S[A-Z0-9]{2,}", mention):
         raise ConfigError("TRIAGE_ESCALATION_MENTION must be a user group ID such as S0123456789")
+    # HTTP mode's front. The keep-alive must outlast the idle timeout of the load balancer in front (AWS ALB's
+    # default: 60 s), or it reuses a connection closed here and the delivery fails.
+    max_body = _number(env, "HTTP_MAX_BODY_BYTES", 1024 * 1024, 1024, 100 * 1024 * 1024)
+    body_timeout = _number(env, "HTTP_BODY_TIMEOUT_SECONDS", 10, 1, 30)
+    keepalive = _number(env, "HTTP_KEEPALIVE_SECONDS", 75, 1, 3600)
     return Config(
         bot_token=bot_token or "",
         app_token=app_token,
@@ -139,4 +175,34 @@ def from_env(env: dict[str, str] | None = None) -> Config:
         job_max_wait_seconds=_seconds(env, "JOB_MAX_WAIT_SECONDS", 900.0, 1, 7 * 86400),
         job_lease_seconds=_seconds(env, "JOB_LEASE_SECONDS", 60.0, 1, 3600),
         job_retry_base_seconds=_seconds(env, "JOB_RETRY_BASE_SECONDS", 1.0, 0.01, 600),
+        http_max_body_bytes=max_body,
+        http_body_timeout=body_timeout,
+        http_keepalive=keepalive,
+        probe=probe_settings(env),
     )
+
+
+def probe_settings(env: dict[str, str]) -> ProbeConfig:
+    """FTPCODE_PROBE_*, checked now rather than at a user's first `/ftpcode test`: the allow-list, the limits,
+    and that the credentials and CA files can be used (the probe would refuse, or fail, on each use)."""
+    import ssl
+
+    from knowledge.probe import credentials
+    from knowledge.probe.config import ProbeConfig, ProbeConfigError
+    from knowledge.probe.model import Refused
+
+    try:
+        probe = ProbeConfig.from_env(env)
+    except ProbeConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        credentials.load(probe.credentials_file, "", 0)  # reads and checks the whole file; no entry is named ""
+    except Refused as exc:
+        # The line the user would read ends "ask your admin to fix it"; here the admin is reading.
+        raise ConfigError(exc.message.removesuffix("; ask your admin to fix it.")) from None
+    if probe.ca_file:
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=probe.ca_file)
+        except (ssl.SSLError, OSError):
+            raise ConfigError("FTPCODE_PROBE_CA_FILE must name a PEM file of CA certificates") from None
+    return probe

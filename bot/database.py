@@ -11,12 +11,15 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
+T = TypeVar("T")
 Execute = Callable[[str, Mapping[str, Any]], Any]
 """Runs one statement and returns its DB-API cursor (`fetchone`, `rowcount`, `description`)."""
 
@@ -71,6 +74,10 @@ class OutageGuard:
     def down(self) -> bool:
         return time.monotonic() < self._down_until
 
+    def trip(self) -> None:
+        """The database did not answer in time: refuse at once for OUTAGE_SECONDS."""
+        self._down_until = time.monotonic() + OUTAGE_SECONDS
+
     @contextmanager
     def watch(self) -> Iterator[None]:
         if self.down:
@@ -78,9 +85,34 @@ class OutageGuard:
         try:
             yield
         except self.outage_errors as exc:
-            self._down_until = time.monotonic() + OUTAGE_SECONDS
+            self.trip()
             raise DatabaseUnavailable(f"the database is out of reach ({exc.__class__.__name__})") from exc
         self._down_until = 0.0
+
+
+class BoundedCalls:
+    """Runs database calls in threads of their own, and waits for each at most `timeout` seconds.
+
+    A database host that froze, or a network that drops its packets, answers nothing and closes nothing: no
+    driver timeout covers a query already sent (statement_timeout is the server's, tcp_user_timeout sees only
+    unacknowledged bytes). The caller gets DatabaseUnavailable in time and the guard refuses at once after;
+    the stuck call stays in its thread until the connection breaks.
+    """
+
+    def __init__(self, guard: OutageGuard, timeout: float, threads: int = 4) -> None:
+        self.guard = guard
+        self.timeout = timeout
+        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="database")
+
+    def __call__(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self.guard.down:
+            raise DatabaseUnavailable("the database was out of reach a moment ago")
+        running = self._threads.submit(call, *args, **kwargs)
+        try:
+            return running.result(timeout=self.timeout)
+        except FutureTimeout:
+            self.guard.trip()
+            raise DatabaseUnavailable(f"the database did not answer within {self.timeout:g} s") from None
 
 
 class SQLiteDatabase:
@@ -174,9 +206,16 @@ class PostgresDatabase:
         self.timeout = timeout
         self.guard = OutageGuard((psycopg.OperationalError, PoolTimeout))
         # connect_timeout is whole seconds; statement_timeout stops a query the server is stuck on.
+        # A server gone silent (a network partition, a frozen host) answers nothing, not even a reset: without
+        # tcp_user_timeout and keepalives, a query sent to it waits for the kernel's retransmissions (minutes).
         connect = {
             "connect_timeout": max(1, math.ceil(timeout)),
             "options": f"-c statement_timeout={int(timeout * 1000)}",
+            "tcp_user_timeout": int(timeout * 1000),
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 2,
+            "keepalives_count": 3,
         }
         try:
             # One plain connection first: a refused one fails at once, where the pool would keep retrying.

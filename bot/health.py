@@ -1,8 +1,8 @@
 """The paths that are not Slack's: /healthz (liveness), /readyz (readiness) and /metrics (Prometheus).
 
-`answer(path, method)` knows nothing of the HTTP server that calls it, so HTTP mode's server and Socket Mode's
-small one (`serve_in_background`) answer the same. The process says once what "alive" and "ready" mean:
-`set_liveness()` and `add_readiness_check()`.
+`answer(path, method)` knows nothing of the HTTP server that calls it, so HTTP mode's ASGI front
+(bot/http_front.py) and Socket Mode's small WSGI server (`serve_in_background`) answer the same. The process
+says once what "alive" and "ready" mean: `set_liveness()` and `add_readiness_check()`.
 """
 
 from __future__ import annotations
@@ -119,20 +119,19 @@ def _in_background(check: Check) -> Future:
     return future
 
 
-def _not_found(_environ: dict, start_response: Callable) -> Iterable[bytes]:
-    start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")])
-    return [b"Not Found"]
+def plain_answer(status: int) -> Answer:
+    """A short text answer with the status's own phrase (404 Not Found, 413 Content Too Large...)."""
+    body = HTTPStatus(status).phrase.encode()
+    return status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))], body
 
 
-def health_app(health: Health, otherwise: WsgiApp = _not_found) -> WsgiApp:
-    """A WSGI app answering what `answer` answers (liveness from `health`), handing the rest to `otherwise`."""
+def health_app(health: Health) -> WsgiApp:
+    """A WSGI app answering what `answer` answers (liveness from `health`); 404 for everything else."""
     set_liveness(health)
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        answered = answer(environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", ""))
-        if answered is None:
-            return otherwise(environ, start_response)
-        code, headers, body = answered
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+        code, headers, body = answer(path, method) or plain_answer(404)
         start_response(f"{code} {HTTPStatus(code).phrase}", headers)
         return [body]
 

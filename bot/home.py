@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import tomllib
-from pathlib import Path
 
 from slack_sdk.models.blocks import Block, DividerBlock
 from slack_sdk.models.views import View
@@ -14,14 +12,12 @@ from bot.mrkdwn import escape
 from knowledge import answer as answers
 from knowledge import digits
 from knowledge.lookup import finder
-
-POPULAR_FILE = Path(digits.__file__).parent / "data" / "popular.toml"
+from knowledge.popular import load_popular
 
 
 @functools.cache
 def _popular_ids() -> tuple[str, ...]:
-    with POPULAR_FILE.open("rb") as handle:
-        return tuple(tomllib.load(handle)["ids"])
+    return load_popular(finder().kb)
 
 
 def _digit_row(pattern: str, short: str, meaning: str) -> str:
@@ -32,7 +28,7 @@ def home_view() -> dict:
     kb = finder().kb
     classes = "\n".join(_digit_row(f"{d}xx", *digits.first_digit(d)) for d in "123456")
     groups = "\n".join(_digit_row(f"x{d}x", *digits.second_digit(d)) for d in "012345")
-    popular = [kb.by_id[i] for i in _popular_ids() if i in kb.by_id]
+    popular = [kb.by_id[i] for i in _popular_ids()]
     asked = "\n".join(
         f"`/ftpcode {escape(answers.query_for(e))}` {escape(answers.label(e))}: {escape(e.title)}" for e in popular
     )

@@ -180,9 +180,10 @@ def _post_response(url: str, message: dict[str, Any]) -> int:
 class JournaledStore:
     """The store as the job sees it: each call a journal step, so a rerun reads what the first run read."""
 
-    def __init__(self, store: Store, journal: Journal) -> None:
+    def __init__(self, store: Store, journal: Journal, run: Callable[..., Any]) -> None:
         self._store = store
         self._journal = journal
+        self._run = run  # how a call reaches the database: bot.database.BoundedCalls, in time or not at all
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         method = getattr(self._store, name)
@@ -190,7 +191,7 @@ class JournaledStore:
             return method
 
         def step(*args: Any, **kwargs: Any) -> Any:
-            return self._journal.step(name, lambda: method(*args, **kwargs), _encode, _decode)
+            return self._journal.step(name, lambda: self._run(method, *args, **kwargs), _encode, _decode)
 
         return step
 

@@ -10,6 +10,8 @@ from typing import Any
 from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 
+from bot import logs
+
 logger = logging.getLogger("bot")
 
 
@@ -46,4 +48,6 @@ class ProvideWork(Middleware):
 
     def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
         req.context["work"] = self.work
-        return next()
+        event_id = req.body.get("event_id")
+        with logs.about(event=event_id if isinstance(event_id, str) else None):
+            return next()

@@ -13,6 +13,21 @@ def escape(text: str) -> str:
     return _CONTROL.sub(" ", text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def escape_clipped(text: str, limit: int) -> str:
+    """escape(text) in at most `limit` characters, cut between entities (never inside `&lt;`), with "…"."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    pieces, used = [], 0
+    for char in text:
+        piece = escape(char)
+        if used + len(piece) > limit - 1:
+            break
+        pieces.append(piece)
+        used += len(piece)
+    return "".join(pieces).rstrip() + "…"
+
+
 def unescape(text: str) -> str:
     """What the user typed, from the escaped form Slack delivers (for reading pasted logs)."""
     return html.unescape(text) if "&" in text else text

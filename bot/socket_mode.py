@@ -1,57 +1,51 @@
-"""Socket Mode on slack_sdk's built-in client, pinging every second.
+"""Socket Mode: Bolt's adapter on slack_sdk's built-in client as bot/socket_client.py extends it, pinging every second.
 
 Measured against the stand-in (tests/test_standin.py, tests/test_bot_socket.py): with ping_interval=1 the
-built-in client answers again ~3 s after a `disconnect` message, ~1 s after a close frame and ~6 s after the
-TCP connection silently dies (it calls a connection stale after four missed pongs). The websocket-client
-adapter never notices a dead connection, because slack_sdk runs it without a pong timeout.
-
-The built-in client leaves Nagle's algorithm on (it sets TCP_NODELAY only when it goes through a proxy), so
-an ack sent while an earlier one is still unacknowledged waited for the peer's delayed ACK: 40 ms on Linux,
-the Socket Mode p99 stalls in bench/bench_ack.py. Every connection it opens gets TCP_NODELAY here, as the
-websocket-client adapter does by default.
+client answers again ~1 s after a close frame and ~6 s after the TCP connection silently dies (it calls a
+connection stale after four missed pongs). After a `disconnect` message it never stops answering: the old
+connection serves until the new one takes over (slack_sdk's own client answered again only after ~3 s, and lost the
+requests in flight). The websocket-client adapter never notices a dead connection, because slack_sdk runs it
+without a pong timeout.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 import threading
 import time
+from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
-from slack_sdk.socket_mode.builtin import SocketModeClient
+from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
-from bot import metrics, ws_frames
+from bot import metrics, slack_patches, ws_frames
 
 logger = logging.getLogger("bot.socket")
 
 PING_INTERVAL_SECONDS = 1.0
 
 
-def send_without_delay(client: SocketModeClient) -> None:
-    """Every connection `client` opens from now on, reconnections included, sends each frame at once."""
-    connect = client.connect
+class Handler(SocketModeHandler):
+    """Bolt's Socket Mode adapter on `client_class`.
 
-    def connect_without_nagle() -> None:
-        connect()
-        session = client.current_session
-        sock = session.sock if session is not None else None
-        if sock is not None:
-            with contextlib.suppress(OSError):  # already closed again: the next connect() sets it
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    Bolt's own __init__ would build and start slack_sdk's client; this sets what Bolt's __init__ sets (app, app_token,
+    client) and keeps Bolt's handle().
+    """
 
-    client.connect = connect_without_nagle  # type: ignore[method-assign]
+    def __init__(self, app: App, app_token: str, client_class: type, **settings: Any) -> None:
+        self.app = app
+        self.app_token = app_token
+        self.client = client_class(
+            app_token=app_token, logger=app.logger, web_client=app.client, proxy=app.client.proxy, **settings
+        )
+        self.client.socket_mode_request_listeners.append(self.handle)
 
-
-class MeasuredSocketModeHandler(SocketModeHandler):
-    """Bolt's Socket Mode listener, timing each envelope from the start of its handling to its ack being sent."""
-
-    def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
-        # As SocketModeHandler.handle (run Bolt, then send its answer as the ack), measured.
+    def handle(self, client: BaseSocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        """As Bolt's handle (run Bolt, then send its answer as the ack), timed from the start of the handling
+        to the ack sent, for ftpcode_ack_seconds."""
         started, started_wall = time.perf_counter(), time.time()
         response = run_bolt_app(self.app, req)
         send_response(client, req, response, started_wall)
@@ -62,11 +56,10 @@ class Connection:
     """The Socket Mode connection and its health: connected, and seconds since the last envelope."""
 
     def __init__(self, app: App, app_token: str) -> None:
-        if not ws_frames.install():
-            logger.info("slack_sdk's frame builder changed; Socket Mode keeps its own (slower) one")
-        self.handler = MeasuredSocketModeHandler(app, app_token, ping_interval=PING_INTERVAL_SECONDS, concurrency=16)
+        ws_frames.install()
+        client_class = slack_patches.socket_mode_client_class()
+        self.handler = Handler(app, app_token, client_class, ping_interval=PING_INTERVAL_SECONDS, concurrency=16)
         self.client = self.handler.client
-        send_without_delay(self.client)
         self.started = time.monotonic()
         self.last_envelope: float | None = None
         self._stop = threading.Event()

@@ -1,4 +1,5 @@
-"""State that must outlive a restart and be shared by replicas: seen events and triage sessions.
+"""State that must outlive a restart and be shared by replicas: seen events, triage sessions, and (through
+bot/jobs.py and bot/probe_limits.py, whose tables are created here too) the work queue and the probe's limits.
 
 Plain SQL on SQLite by default, on PostgreSQL when DATABASE_URL names one (bot/database.py runs it on either).
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass, replace
 from bot import metrics
 from bot.database import DEFAULT_TIMEOUT_SECONDS, Database, DatabaseError, DatabaseUnavailable, open_database
 from bot.jobs import JOBS_SCHEMA
+from bot.probe_limits import PROBE_SCHEMA
 
 __all__ = ["DatabaseError", "DatabaseUnavailable", "StaleSession", "Store", "TriageSession"]
 
@@ -80,7 +82,7 @@ class Store:
 
     def _create_schema(self) -> None:
         with self.db.transaction(write=True) as execute:
-            for statement in (*SCHEMA, *JOBS_SCHEMA):
+            for statement in (*SCHEMA, *JOBS_SCHEMA, *PROBE_SCHEMA):
                 execute(statement, {})
             present = {column[0] for column in execute("SELECT * FROM triage_sessions WHERE 1 = 0", {}).description}
             for column, kind in ADDED_COLUMNS.items():

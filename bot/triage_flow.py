@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import logs
 from bot import triage_blocks as tb
 from bot.blocks import Message
 from bot.config import Config
@@ -61,6 +62,7 @@ class TriageFlow:
             return Reply(tb.someone_elses_triage_text(current.user_id))
         state = self.tree.start(entry_id, prefilled)
         session = self.store.create_triage(channel, thread_ts, user_id, state.to_dict(), team_id)
+        logs.note(triage=session.id)
         self._post_next(session, state)
         return Reply()
 
@@ -97,6 +99,7 @@ class TriageFlow:
         session = self.store.triage_by_id(fields.get("s", ""))
         if session is None or session.channel_id != channel:
             return Reply("This triage is no longer open. Start a new one from an answer.")
+        logs.note(triage=session.id)
         if self._expired(session):
             self._expire(session)
             return Reply("This triage has expired: start it again with the button in the thread.")
@@ -125,6 +128,7 @@ class TriageFlow:
         session = self.store.triage_in_thread(channel, thread_ts)
         if session is None:
             return False
+        logs.note(triage=session.id)
         try:
             state = TriageState.from_dict(session.state)
         except (TriageError, KeyError, TypeError, ValueError):

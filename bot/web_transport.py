@@ -2,8 +2,9 @@
 
 slack_sdk sends every Web API call through urllib's urlopen: a new TCP connection, and against Slack a new TLS
 handshake, per call. KeepAliveWebClient replaces only the step that sends one request and reads its answer
-(`_perform_urllib_http_request_internal`), and keeps its contract: {"status", "headers", "body"} for a 2xx, an
-HTTPError holding the body otherwise, so slack_sdk's retry handlers see what they see with urlopen.
+(`_perform_urllib_http_request_internal`, where bot/slack_patches.py finds it as this was written for), and keeps
+its contract: {"status", "headers", "body"} for a 2xx, an HTTPError holding the body otherwise, so slack_sdk's
+retry handlers see what they see with urlopen.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot import metrics
+from bot import metrics, slack_patches
 
 Key = tuple[str, str, int]
 
@@ -132,7 +133,8 @@ class KeepAliveWebClient(WebClient):
         finally:
             metrics.api_call(api_method, outcome, max(0, self._local.attempts - 1))
 
-    def _perform_urllib_http_request_internal(self, url: str, req: urllib.request.Request) -> dict[str, Any]:
+    def _send_kept_alive(self, url: str, req: urllib.request.Request) -> dict[str, Any]:
+        """slack_sdk's _perform_urllib_http_request_internal, over a kept-alive connection."""
         self._local.attempts = getattr(self._local, "attempts", 0) + 1  # one request sent; read by api_call
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
@@ -167,9 +169,9 @@ class KeepAliveWebClient(WebClient):
             body = data
         else:
             body = data.decode(headers.get_content_charset() or "utf-8")
-        if self._logger.level <= logging.DEBUG:
+        if self.logger.level <= logging.DEBUG:
             shown = "(binary)" if isinstance(body, bytes) else body
-            self._logger.debug(
+            self.logger.debug(
                 f"Received the following response - status: {status}, headers: {dict(headers)}, body: {shown}"
             )
         return {"status": status, "headers": headers, "body": body}
@@ -206,3 +208,6 @@ class KeepAliveWebClient(WebClient):
         for connection, _ in self._idle_connections().values():
             connection.close()
         self._idle_connections().clear()
+
+
+slack_patches.apply_web_transport(KeepAliveWebClient)

@@ -19,9 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from bot import metrics
+from bot import logs, metrics
 from bot.config import Config
-from bot.database import DatabaseError
+from bot.database import BoundedCalls, DatabaseError
 from bot.jobs import Job, JobQueue
 from bot.journal import (
     Journal,
@@ -52,6 +52,8 @@ class Work:
     store: JournaledStore
     config: Config
     respond: Callable[..., None]
+    journal: Journal
+    """For work whose result is data rather than a call (a probe): journal.step() it, so a rerun reuses it."""
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -76,6 +78,9 @@ class Worker:
         self.limits = RateLimits()
         self.threads = config.work_threads
         self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="work")
+        # Every database call of the worker and its jobs waits at most the database timeout: a frozen database
+        # must hold neither an acknowledgement nor the workers that answer from memory meanwhile.
+        self.db = BoundedCalls(store.db.guard, config.database_timeout_seconds)
         self._lock = threading.Lock()
         self._running: dict[str, Job] = {}
         self._memory: list[tuple[float, Job]] = []  # (run at, job): kept while the database is out of reach
@@ -87,11 +92,14 @@ class Worker:
     # -- what listeners call -------------------------------------------------------------------------------
 
     def submit(self, kind: str, payload: dict[str, Any], key: str | None = None) -> bool:
-        """Queues work; False when it was a redelivery (seen before) or could not be kept at all."""
+        """Queues work; False when it was a redelivery (seen before) or could not be kept at all.
+
+        Never waits on the database longer than DATABASE_TIMEOUT_SECONDS: the work is kept in memory instead.
+        """
         if kind not in self.handlers:
             raise ValueError(f"no handler for job kind {kind!r}")
         try:
-            job = self.queue.add(kind, payload, key)
+            job = self.db(self.queue.add, kind, payload, key)
         except DatabaseError as exc:
             logger.warning("database out of reach (%s): %s kept in memory", exc, kind)
             return self._keep_in_memory(kind, payload, key)
@@ -134,7 +142,7 @@ class Worker:
         with self._lock:
             unfinished = [job for job in self._running.values() if job.durable]
         try:
-            self.queue.release(unfinished)
+            self.queue.release(unfinished)  # directly: at exit, no new thread may start
         except DatabaseError as exc:
             logger.warning("could not hand back %d job(s): their leases will run out (%s)", len(unfinished), exc)
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -145,8 +153,11 @@ class Worker:
             return len(self._running)
 
     def stuck(self) -> str | None:
-        """Why the queue is stuck (for /readyz), or None."""
-        waited = self.queue.stats()["oldest_due_seconds"]
+        """Why the queue is stuck (for /readyz), or None. A database out of reach is the database check's to say."""
+        try:
+            waited = self.db(self.queue.stats)["oldest_due_seconds"]
+        except DatabaseError:
+            return None
         if waited > STUCK_AFTER_SECONDS:
             return f"a job has been due for {waited:.0f} s and no worker took it"
         return None
@@ -177,7 +188,7 @@ class Worker:
         jobs = self._due_in_memory(free)
         if len(jobs) < free and not self.store.db.guard.down:
             try:
-                jobs += self.queue.claim(free - len(jobs), self.config.job_lease_seconds)
+                jobs += self.db(self.queue.claim, free - len(jobs), self.config.job_lease_seconds)
             except DatabaseError as exc:
                 logger.warning("cannot claim jobs: %s", exc)
         for job in jobs:
@@ -198,13 +209,13 @@ class Worker:
         with self._lock:
             durable = [job for job in self._running.values() if job.durable]
         try:
-            self.queue.extend(durable, self.config.job_lease_seconds)
+            self.db(self.queue.extend, durable, self.config.job_lease_seconds)
         except DatabaseError as exc:
             logger.warning("could not extend job leases: %s", exc)
 
     def _observe_queue(self) -> None:
         try:
-            stats = self.queue.stats()
+            stats = self.db(self.queue.stats)
         except DatabaseError:
             return
         metrics.queue_state(int(stats["queued"]), stats["oldest_queued_seconds"])
@@ -212,14 +223,19 @@ class Worker:
     # -- running one job -----------------------------------------------------------------------------------
 
     def _run(self, job: Job) -> None:
+        with logs.about(job=job.id, kind=job.kind, event=job.payload.get("event_id")):
+            self._run_logged(job)
+
+    def _run_logged(self, job: Job) -> None:
         metrics.job_started(job.kind)
-        journal = Journal(job, self.queue.record)
+        journal = Journal(job, lambda j: self.db(self.queue.record, j))
         work = Work(
             job,
             journaled_client(self.client, journal, self.limits),
-            JournaledStore(self.store, journal),
+            JournaledStore(self.store, journal, self.db),
             self.config,
             journaled_respond(job.payload.get("response_url"), journal),
+            journal,
         )
         try:
             try:
@@ -242,7 +258,7 @@ class Worker:
 
     def _finished(self, job: Job) -> None:
         if job.durable:
-            self.queue.done(job)
+            self.db(self.queue.done, job)
         metrics.job_done(job.kind)
 
     def _again(self, job: Job, after: float | None, reason: str) -> None:
@@ -255,7 +271,7 @@ class Worker:
             return
         logger.info("job %s (%s) runs again in %.1f s: %s", job.id, job.kind, delay, reason)
         if job.durable:
-            self.queue.retry(job, delay, reason)
+            self.db(self.queue.retry, job, delay, reason)
         else:
             job.attempts += 1
             with self._lock:
@@ -265,5 +281,5 @@ class Worker:
     def _give_up(self, job: Job, reason: str) -> None:
         logger.error("job %s (%s) failed for good: %s", job.id, job.kind, reason)
         if job.durable:
-            self.queue.fail(job, reason)
+            self.db(self.queue.fail, job, reason)
         metrics.job_failed(job.kind)

@@ -3,18 +3,16 @@
 RFC 6455 makes a client mask every byte it sends. slack_sdk's builder does it one byte at a time in a Python
 generator: about a millisecond of GIL for a 10 kB answer carried in an ack, which made Socket Mode acks 1.6x
 slower than the bare app's under load (bench/bench_ack.py). This builder makes the same frames, masking with
-one integer XOR. `install()` swaps it in only where slack_sdk's builder has the shape this was written for;
-tests/test_ws_frames.py checks the frames byte for byte against slack_sdk's own.
+one integer XOR. `install()` swaps it in where bot/slack_patches.py finds slack_sdk's builder as this was written
+for; tests/test_ws_frames.py checks the frames byte for byte against slack_sdk's own.
 """
 
 from __future__ import annotations
 
-import inspect
 import os
 import struct
-from collections.abc import Callable
 
-_SIGNATURE = ("payload", "opcode", "fin", "rsv1", "rsv2", "rsv3", "masked")
+from bot import slack_patches
 
 
 def mask(data: bytes, key: bytes) -> bytes:
@@ -48,10 +46,4 @@ def build_frame(
 
 def install() -> bool:
     """Uses build_frame in slack_sdk's built-in client; False (and nothing changed) if its builder differs."""
-    from slack_sdk.socket_mode.builtin import connection
-
-    original: Callable | None = getattr(connection, "_build_data_frame_for_sending", None)
-    if original is None or tuple(inspect.signature(original).parameters) != _SIGNATURE:
-        return False
-    connection._build_data_frame_for_sending = build_frame
-    return True
+    return slack_patches.apply_frame_builder(build_frame)

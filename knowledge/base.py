@@ -14,9 +14,10 @@ from types import MappingProxyType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable
 
 PACKAGE_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+DIGITS_FILE = "digits.toml"
 
 KINDS = {
     "ftp-reply": "ftp",
@@ -26,14 +27,45 @@ KINDS = {
 }
 PROTOCOLS = ("ftp", "ftps", "sftp")
 
-_REQUIRED_TEXT = ("code", "title", "summary")
-_OPTIONAL_TEXT = ("details", "name", "client", "message", "origin")
-_REQUIRED_LISTS = ("causes", "user_action", "admin_action", "sources")
-_OPTIONAL_LISTS = ("commands", "related", "messages", "aliases", "notes")
-_OTHER = ("id", "standard", "protocols", "sftp_version", "openssh")
-_KNOWN_KEYS = set(_REQUIRED_TEXT + _OPTIONAL_TEXT + _REQUIRED_LISTS + _OPTIONAL_LISTS + _OTHER)
 _ID_PATTERN = r"^[a-z0-9][a-z0-9.-]*$"
-DIGITS_FILE = "digits.toml"
+
+# What a field of an entry holds in the TOML file; _FIELDS below is the one list of fields.
+TEXT, TEXTS, FLAG, NUMBER, BY_PROTOCOL = "text", "list of texts", "true or false", "whole number", "by protocol"
+_NO_DEFAULT = object()
+
+# Every field of an entry, in order: what the TOML file holds for it (None: not read from the file), whether
+# the file must give it, and its default.
+_FIELDS = (
+    ("id", TEXT, False, _NO_DEFAULT),  # derived from kind and code when the file does not give one
+    ("kind", None, False, _NO_DEFAULT),  # from the file's top-level `kind`
+    ("code", TEXT, True, _NO_DEFAULT),
+    ("title", TEXT, True, _NO_DEFAULT),
+    ("summary", TEXT, True, _NO_DEFAULT),
+    ("causes", TEXTS, True, _NO_DEFAULT),
+    ("user_action", TEXTS, True, _NO_DEFAULT),
+    ("admin_action", TEXTS, True, _NO_DEFAULT),
+    ("sources", TEXTS, True, _NO_DEFAULT),
+    ("standard", FLAG, False, True),
+    ("details", TEXT, False, ""),
+    ("name", TEXT, False, ""),
+    ("client", TEXT, False, ""),
+    ("message", TEXT, False, ""),
+    ("origin", TEXT, False, ""),
+    ("commands", TEXTS, False, ()),
+    ("related", TEXTS, False, ()),
+    ("messages", TEXTS, False, ()),
+    ("aliases", TEXTS, False, ()),
+    ("notes", TEXTS, False, ()),
+    ("protocols", BY_PROTOCOL, False, MappingProxyType({})),
+    ("sftp_version", NUMBER, False, None),
+    ("openssh", FLAG, False, None),
+    ("source_file", None, False, ""),
+)
+
+# name -> {"holds": ..., "required": ...}, for every field a knowledge file may set
+FILE_FIELDS: dict[str, dict[str, object]] = {
+    name: {"holds": holds, "required": required} for name, holds, required, _ in _FIELDS if holds
+}
 
 
 class KnowledgeError(ValueError):
@@ -42,22 +74,16 @@ class KnowledgeError(ValueError):
 
 # Entries and the other answer records are named tuples and plain classes, not dataclasses: importing
 # dataclasses (it imports inspect) and building the classes took ~10 ms of every `ftpcode` start.
-_NO_PROTOCOLS: Mapping[str, str] = MappingProxyType({})
-
 _EntryTuple = namedtuple(
     "Entry",
-    (
-        "id kind code title summary causes user_action admin_action sources standard details name client message "
-        "origin commands related messages aliases notes protocols sftp_version openssh source_file"
-    ),
-    defaults=(True, "", "", "", "", "", (), (), (), (), (), _NO_PROTOCOLS, None, None, ""),
+    [name for name, *_ in _FIELDS],
+    defaults=[default for *_, default in _FIELDS if default is not _NO_DEFAULT],
 )
 
 
 class Entry(_EntryTuple):
-    """One checked entry (knowledge/README.md says what each field holds). Text fields are str, list fields
-    tuples of str; `standard` is a bool, `protocols` maps ftp/ftps/sftp to text, `sftp_version` an int or None,
-    `openssh` a bool or None, `source_file` the file's name."""
+    """One code or message, checked (knowledge/README.md says what each field holds): text fields are str, lists
+    of texts tuples of str, `protocols` maps ftp/ftps/sftp to text."""
 
     __slots__ = ()
 
@@ -82,67 +108,54 @@ def _fail(name: str, where: str, problem: str) -> KnowledgeError:
     return KnowledgeError(f"{name}: {where}: {problem}")
 
 
-def _text_list(path: str, where: str, key: str, value: object, required: bool) -> tuple[str, ...]:
-    if value is None:
-        if required:
-            raise _fail(path, where, f"'{key}' is missing (a list of strings)")
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise _fail(path, where, f"'{key}' must be a list of non-empty strings")
-    if required and not value:
-        raise _fail(path, where, f"'{key}' must not be empty")
-    return tuple(v.strip() for v in value)
-
-
-def _entry(path: str, kind: str, index: int, raw: dict) -> Entry:
-    where = f"entry {index + 1}" + (f" (code {raw['code']!r})" if "code" in raw else "")
-    unknown = set(raw) - _KNOWN_KEYS
-    if unknown:
-        raise _fail(path, where, f"unknown field(s) {', '.join(sorted(unknown))}")
-    text: dict[str, str] = {}
-    for key in _REQUIRED_TEXT + _OPTIONAL_TEXT:
-        value = raw.get(key)
-        if value is None:
-            if key in _REQUIRED_TEXT:
-                raise _fail(path, where, f"'{key}' is missing")
-            continue
+def _value(name: str, where: str, key: str, holds: object, value: object) -> object:
+    """The field's value as the Entry keeps it; raises naming the field when the file holds something else."""
+    if holds == TEXT:
         if not isinstance(value, str) or not value.strip():
-            raise _fail(path, where, f"'{key}' must be a non-empty string")
-        text[key] = value.strip()
-    lists = {k: _text_list(path, where, k, raw.get(k), True) for k in _REQUIRED_LISTS}
-    lists |= {k: _text_list(path, where, k, raw.get(k), False) for k in _OPTIONAL_LISTS}
-    standard = raw.get("standard", True)
-    if not isinstance(standard, bool):
-        raise _fail(path, where, "'standard' must be true or false")
-    if not standard and "origin" not in text:
-        raise _fail(path, where, "a non-standard entry needs 'origin' (where the code comes from)")
-    protocols = raw.get("protocols", {})
-    if not isinstance(protocols, dict) or not all(
-        k in PROTOCOLS and isinstance(v, str) and v.strip() for k, v in protocols.items()
+            raise _fail(name, where, f"'{key}' must be a non-empty string")
+        return value.strip()
+    if holds == TEXTS:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise _fail(name, where, f"'{key}' must be a list of non-empty strings")
+        return tuple(v.strip() for v in value)
+    if holds == FLAG:
+        if not isinstance(value, bool):
+            raise _fail(name, where, f"'{key}' must be true or false")
+        return value
+    if holds == NUMBER:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise _fail(name, where, f"'{key}' must be a whole number")
+        return value
+    if not isinstance(value, dict) or not all(
+        k in PROTOCOLS and isinstance(v, str) and v.strip() for k, v in value.items()
     ):
-        raise _fail(path, where, f"'protocols' must map some of {', '.join(PROTOCOLS)} to text")
-    if kind == "client-message" and "client" not in text:
-        raise _fail(path, where, "a client message needs 'client'")
-    entry_id = raw.get("id") or f"{KINDS[kind]}-{text['code'].lower()}"
-    if not isinstance(entry_id, str) or not re.match(_ID_PATTERN, entry_id):
-        raise _fail(path, where, f"'id' {entry_id!r} must be lower-case letters, digits, '.' and '-'")
-    sftp_version = raw.get("sftp_version")
-    if sftp_version is not None and not isinstance(sftp_version, int):
-        raise _fail(path, where, "'sftp_version' must be a whole number")
-    openssh = raw.get("openssh")
-    if openssh is not None and not isinstance(openssh, bool):
-        raise _fail(path, where, "'openssh' must be true or false")
-    return Entry(
-        id=entry_id,
-        kind=kind,
-        standard=standard,
-        protocols={k: v.strip() for k, v in protocols.items()},
-        sftp_version=sftp_version,
-        openssh=openssh,
-        source_file=path,
-        **text,
-        **lists,
-    )
+        raise _fail(name, where, f"'{key}' must map some of {', '.join(PROTOCOLS)} to text")
+    return {k: v.strip() for k, v in value.items()}
+
+
+def _entry(name: str, kind: str, index: int, raw: dict) -> Entry:
+    where = f"entry {index + 1}" + (f" (code {raw['code']!r})" if "code" in raw else "")
+    unknown = set(raw) - set(FILE_FIELDS)
+    if unknown:
+        raise _fail(name, where, f"unknown field(s) {', '.join(sorted(unknown))}")
+    values: dict[str, object] = {}
+    for key, spec in FILE_FIELDS.items():
+        if key not in raw:
+            if spec["required"]:
+                raise _fail(name, where, f"'{key}' is missing ({spec['holds']})")
+            continue
+        values[key] = _value(name, where, key, spec["holds"], raw[key])
+        if spec["required"] and not values[key]:
+            raise _fail(name, where, f"'{key}' must not be empty")
+    if values.get("standard") is False and "origin" not in values:
+        raise _fail(name, where, "a non-standard entry needs 'origin' (where the code comes from)")
+    if kind == "client-message" and "client" not in values:
+        raise _fail(name, where, "a client message needs 'client'")
+    entry_id = values.setdefault("id", f"{KINDS[kind]}-{str(values['code']).lower()}")
+    if not re.match(_ID_PATTERN, str(entry_id)):
+        raise _fail(name, where, f"'id' {entry_id!r} must be lower-case letters, digits, '.' and '-'")
+    values.setdefault("protocols", {})  # a dict of its own (the default, read-only, is not marshal data)
+    return Entry(kind=kind, source_file=name, **values)
 
 
 def parse_file(name: str, data: bytes) -> list[Entry]:
@@ -205,16 +218,12 @@ def source_files(directory: str) -> list[str]:
 
 def compile_sources(sources: dict[str, bytes]) -> tuple[KnowledgeBase, dict]:
     """The checked knowledge base and the digits table, from the files' contents by their path in the directory."""
-    import tomllib
+    from knowledge.digits import parse_table
 
     entries = [
         e for name, data in sources.items() if name != DIGITS_FILE for e in parse_file(os.path.basename(name), data)
     ]
-    try:
-        digit_table = tomllib.loads(sources[DIGITS_FILE].decode())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise KnowledgeError(f"{DIGITS_FILE}: not valid TOML: {exc}") from exc
-    return build(entries), digit_table
+    return build(entries), parse_table(DIGITS_FILE, sources[DIGITS_FILE])
 
 
 ENTRY_FIELDS = Entry._fields

@@ -2,15 +2,64 @@
 
 from __future__ import annotations
 
+import os
 from collections import namedtuple
 
-from knowledge.base import digit_table
+from knowledge.base import KnowledgeError, digit_table
 
 
 class Digit(namedtuple("Digit", "position digit short meaning")):
     """One digit of a reply code: its position (1-3), the digit, a short label and what it means."""
 
     __slots__ = ()
+
+
+_POSITIONS = {"first": "123456", "second": "012345"}
+_ROW_FIELDS = ("short", "meaning")
+
+
+class DigitsError(KnowledgeError):
+    """digits.toml is malformed; the message names the file and the row."""
+
+
+def parse_table(name: str, data: bytes) -> dict:
+    """digits.toml checked: `source`, and a `short` and `meaning` for each class and group digit."""
+    import tomllib  # only when the snapshot is rebuilt
+
+    def fail(where: str, problem: str) -> DigitsError:
+        return DigitsError(f"{name}: {where}: {problem}")
+
+    try:
+        table = tomllib.loads(data.decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DigitsError(f"{name}: not valid TOML: {exc}") from exc
+    unknown = set(table) - {"source", *_POSITIONS}
+    if unknown:
+        raise fail("top level", f"unknown key(s) {', '.join(sorted(unknown))}")
+    if not isinstance(table.get("source"), str) or not table["source"].strip():
+        raise fail("top level", "'source' is missing (the defining documents)")
+    for position, wanted in _POSITIONS.items():
+        rows = table.get(position)
+        if not isinstance(rows, dict):
+            raise fail(position, f"[{position}] is missing (a row for each of {', '.join(wanted)})")
+        if set(rows) != set(wanted):
+            raise fail(position, f"needs exactly the digits {', '.join(wanted)}, has {', '.join(sorted(rows))}")
+        for digit, row in rows.items():
+            where = f"{position}.{digit}"
+            if not isinstance(row, dict):
+                raise fail(where, "must be a table { short = ..., meaning = ... }")
+            if set(row) - set(_ROW_FIELDS):
+                raise fail(where, f"unknown field(s) {', '.join(sorted(set(row) - set(_ROW_FIELDS)))}")
+            for key in _ROW_FIELDS:
+                if not isinstance(row.get(key), str) or not row[key].strip():
+                    raise fail(where, f"'{key}' is missing or empty")
+    return table
+
+
+def load_table(path: str | os.PathLike) -> dict:
+    """A digits.toml file read and checked (parse_table)."""
+    with open(path, "rb") as handle:
+        return parse_table(os.path.basename(path), handle.read())
 
 
 def is_reply_code(code: str) -> bool:

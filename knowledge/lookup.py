@@ -34,6 +34,9 @@ _KIND_AND_NUMBER = (
 _CURL_LINE = r"curl:\s*\((\d{1,3})\)"
 _SYMBOL = r"(?i)\b(?:WSA[A-Z_]+|E[A-Z]{3,}|SSH_FX_[A-Z_]+|CURLE_[A-Z_]+|EAI_[A-Z]+)\b"
 _PORT_PREFIX = r"(?i)\bport\s*:?\s*$|:$"
+_SERVER_LINE = r"^([1-6][0-5]\d)[ -](.+)$"
+# A quoted text this short ("Timeout.") says too little to pick one server's message over the code itself.
+_MIN_QUOTED_CHARS = 10
 _KIND_WORDS = {
     "ftp": "ftp-reply",
     "reply": "ftp-reply",
@@ -103,6 +106,7 @@ class Finder:
         for entry in kb.entries:
             for alias in {entry.name, *entry.aliases} - {""}:
                 self._aliases.setdefault(alias.upper(), []).append(entry)
+        self._server_lines: dict[str, list[tuple[str, Entry]]] | None = None  # made when a reply line is read
         self._index: TextIndex | None = None
 
     @property
@@ -160,6 +164,8 @@ class Finder:
             if re.search(_PORT_PREFIX, text[: found.start()]):
                 continue
             code = found[1]
+            for quoted in self._quoted_server_lines(code, text):
+                add(quoted, "name")
             entry = self.kb.get("ftp-reply", code)
             if entry:
                 add(entry, "code")
@@ -171,6 +177,13 @@ class Finder:
                 add(entry, "code")
         matches.sort(key=_relevance)
         return matches[:MAX_CODE_MATCHES]
+
+    def _quoted_server_lines(self, code: str, text: str) -> list[Entry]:
+        """Server messages quoted with their reply code ('500 OOPS: child died'): more precise than the code."""
+        if self._server_lines is None:
+            self._server_lines = _server_lines(self.kb)
+        said = _squeeze(text)
+        return [entry for phrase, entry in self._server_lines.get(code, ()) if phrase in said]
 
     def _explicit(self, kind: str, number: str) -> list[Match]:
         number = str(int(number))
@@ -244,6 +257,23 @@ class Finder:
         for word in words:
             close += difflib.get_close_matches(word.upper(), self._aliases, n=2, cutoff=0.8)
         return list(dict.fromkeys(close))[:3] + list(EXAMPLES[:4])
+
+
+def _squeeze(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _server_lines(kb: KnowledgeBase) -> dict[str, list[tuple[str, Entry]]]:
+    """For each reply code, the texts of server messages sent with it (an entry whose `message` is 'NNN text')."""
+    lines: dict[str, list[tuple[str, Entry]]] = {}
+    for entry in kb.of_kind("client-message"):
+        line = re.match(_SERVER_LINE, entry.message)
+        if not line:
+            continue
+        texts = {line[2], *(re.sub(_SERVER_LINE, r"\2", m) for m in entry.messages)}
+        for phrase in sorted({_squeeze(t) for t in texts if len(t.strip()) >= _MIN_QUOTED_CHARS}):
+            lines.setdefault(line[1], []).append((phrase, entry))
+    return lines
 
 
 def _relevance(match: Match) -> tuple[int, int]:

@@ -20,7 +20,7 @@ FORMAT_NAMES = {
     "filezilla": "FileZilla", "winscp": "WinSCP", "curl": "curl", "lftp": "lftp", "ftplib": "Python ftplib",
     "vsftpd": "vsftpd", "proftpd": "ProFTPD", "iis": "IIS FTP", "openssh": "OpenSSH", "transcript": "session",
     "ftp-client": "ftp command", "fluentftp": "FluentFTP", "editor-plugin": "editor plug-in", "pure-ftpd": "Pure-FTPd",
-    "filezilla-server": "FileZilla Server", "sshd": "sshd",
+    "filezilla-server": "FileZilla Server", "sshd": "sshd", "xferlog": "xferlog transfer log",
 }  # fmt: skip
 # "It failed ..." for each stage of model.STAGES.
 _STAGE_PHRASES = {

@@ -94,20 +94,20 @@ def _write_snapshot(path: str | None, key: tuple, kb: base.KnowledgeBase, digit_
     """Writes the snapshot atomically; returns why it could not, or None."""
     if path is None:
         return "no home directory and no XDG_CACHE_HOME"
-    payload = marshal.dumps((key, base.to_rows(kb), digit_table))
     temporary = f"{path}.{os.urandom(6).hex()}.tmp"  # unique per writer: processes and threads may race here
     try:
+        payload = marshal.dumps((key, base.to_rows(kb), digit_table))
         _make_dirs(os.path.dirname(path))
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(_MAGIC + zlib.crc32(payload).to_bytes(4, "big") + payload)
         os.replace(temporary, path)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: something marshal cannot write (a test shows it)
         from contextlib import suppress  # here, not at the top: only a rebuild needs it
 
         with suppress(OSError):
             os.unlink(temporary)
-        return exc.strerror or str(exc)
+        return getattr(exc, "strerror", None) or str(exc)
     return None
 
 

@@ -121,7 +121,16 @@ def test_bad_database_url(tmp_path: Path, url: str) -> None:
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("LOG_LEVEL", "LOUD"), ("SLACK_API_URL", "slack.com/api"), ("TRIAGE_ESCALATION_CHANNEL", "#helpdesk")],
+    [
+        ("LOG_LEVEL", "LOUD"),
+        ("SLACK_API_URL", "slack.com/api"),
+        ("TRIAGE_ESCALATION_CHANNEL", "#helpdesk"),
+        ("HTTP_MAX_BODY_BYTES", "1MB"),
+        ("HTTP_MAX_BODY_BYTES", "100"),
+        ("HTTP_BODY_TIMEOUT_SECONDS", "0"),
+        ("HTTP_BODY_TIMEOUT_SECONDS", "60"),
+        ("HTTP_KEEPALIVE_SECONDS", "-5"),
+    ],
 )
 def test_other_bad_values(tmp_path: Path, variable: str, value: str) -> None:
     assert_refused(run_bot(valid_http_env(tmp_path) | {variable: value}, tmp_path), variable)
@@ -144,6 +153,101 @@ def test_the_environment_wins_over_the_dotenv(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(f"SLACK_BOT_TOKEN={BOT_TOKEN}\n")
     env = valid_http_env(tmp_path) | {"SLACK_BOT_TOKEN": "xoxp-c0nf1gUserToken"}
     assert_refused(run_bot(env, tmp_path), "SLACK_BOT_TOKEN")
+
+
+# ----- secrets in files (SLACK_*_FILE) -----
+
+
+def secret_file(tmp_path: Path, content: str, mode: int = 0o600) -> Path:
+    path = tmp_path / f"secret-{len(list(tmp_path.glob('secret-*')))}"
+    path.write_text(content)
+    path.chmod(mode)
+    return path
+
+
+def test_a_token_and_its_file_both_set(tmp_path: Path) -> None:
+    env = valid_http_env(tmp_path) | {"SLACK_BOT_TOKEN_FILE": str(secret_file(tmp_path, BOT_TOKEN + "\n"))}
+    assert_refused(run_bot(env, tmp_path), "SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN_FILE")
+
+
+@pytest.mark.parametrize("target", ["missing", "directory"])
+def test_a_token_file_that_cannot_be_read(tmp_path: Path, target: str) -> None:
+    path = tmp_path / "no-such-file" if target == "missing" else tmp_path
+    env = valid_http_env(tmp_path)
+    env["SLACK_BOT_TOKEN_FILE"] = str(path)
+    del env["SLACK_BOT_TOKEN"]
+    assert_refused(run_bot(env, tmp_path), "SLACK_BOT_TOKEN_FILE")
+
+
+@pytest.mark.parametrize(
+    ("variable", "content"),
+    [
+        ("SLACK_BOT_TOKEN_FILE", "xoxp-100000000001-c0nf1gUserToken\n"),
+        ("SLACK_BOT_TOKEN_FILE", "\n"),
+        ("SLACK_APP_TOKEN_FILE", BOT_TOKEN),
+        ("SLACK_SIGNING_SECRET_FILE", "c0nf1g secret with spaces\n"),
+    ],
+    ids=["user_token", "empty", "bot_token_as_app_token", "bad_signing_secret"],
+)
+def test_a_bad_secret_in_a_file_is_named_by_its_variable(tmp_path: Path, variable: str, content: str) -> None:
+    env = valid_http_env(tmp_path)
+    env.pop(variable.removesuffix("_FILE"), None)
+    env[variable] = str(secret_file(tmp_path, content))
+    assert_refused(run_bot(env, tmp_path), variable)
+
+
+def lines_of(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+
+
+def test_secrets_in_files_with_a_trailing_newline_are_read(tmp_path: Path) -> None:
+    """Both files are taken (start-up gets as far as the unreachable Web API), with no warning at mode 600."""
+    env = valid_http_env(tmp_path)
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
+        env[name + "_FILE"] = str(secret_file(tmp_path, env.pop(name) + "\n"))
+    result = run_bot(env, tmp_path)
+    assert_refused(result, "SLACK_API_URL")
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604], ids=["644", "640", "604"])
+def test_secret_files_readable_by_others_are_warned_about(tmp_path: Path, mode: int) -> None:
+    """One warning line for each: the .env loaded and a token file; start-up goes on (here to the closed port)."""
+    env = valid_http_env(tmp_path)
+    (tmp_path / ".env").write_text(f"SLACK_SIGNING_SECRET={env.pop('SLACK_SIGNING_SECRET')}\n")
+    (tmp_path / ".env").chmod(mode)
+    token_file = secret_file(tmp_path, env.pop("SLACK_BOT_TOKEN"), mode)
+    env["SLACK_BOT_TOKEN_FILE"] = str(token_file)
+    result = run_bot(env, tmp_path)
+    [dotenv_warning, file_warning, refusal] = lines_of(result)
+    assert "WARNING" in dotenv_warning and f"{tmp_path / '.env'} is readable by group or others" in dotenv_warning
+    assert f"{token_file} (SLACK_BOT_TOKEN_FILE) is readable by group or others" in file_warning
+    assert f"mode {mode:04o}" in file_warning
+    assert "cannot reach" in refusal and result.returncode == 2
+    for secret in SECRETS:
+        assert secret not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("mode", "warned"), [(0o640, False), (0o644, True)], ids=["640", "644"])
+def test_a_file_read_through_its_group_is_warned_about_only_when_others_can_read_it(
+    tmp_path: Path, mode: int, warned: bool
+) -> None:
+    """As a Kubernetes secret volume: owned by someone else (root there, another user here), group-readable."""
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    env = valid_http_env(tmp_path)
+    token_file = secret_file(tmp_path, env.pop("SLACK_BOT_TOKEN"), mode)
+    os.chown(token_file, 12345, os.getegid())
+    env["SLACK_BOT_TOKEN_FILE"] = str(token_file)
+    result = run_bot(env, tmp_path)
+    assert ("is readable by group or others" in result.stderr) is warned
+    assert "cannot reach" in lines_of(result)[-1]
+
+
+def test_a_private_dotenv_gets_no_warning(tmp_path: Path) -> None:
+    env = valid_http_env(tmp_path)
+    (tmp_path / ".env").write_text(f"SLACK_SIGNING_SECRET={env.pop('SLACK_SIGNING_SECRET')}\n")
+    (tmp_path / ".env").chmod(0o600)
+    assert_refused(run_bot(env, tmp_path), "SLACK_API_URL")
 
 
 # ----- Slack itself says no, or cannot be reached -----

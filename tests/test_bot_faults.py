@@ -14,11 +14,14 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.slack_e2e import new_id, posts, wait_posts
 from tests.standin import BotProcess, SlackStandIn, payloads
+from tests.tcp_proxy import SilentableProxy
+from tests.test_store import fresh_postgres_database, postgres_server_url
 
 SLACK_ACK_DEADLINE = 3.0  # Slack shows the user an error when a request is not acknowledged in 3 s
 QUICK_RETRIES = {"JOB_RETRY_BASE_SECONDS": "0.2", "JOB_LEASE_SECONDS": "3", "DATABASE_TIMEOUT_SECONDS": "0.5"}
@@ -217,3 +220,50 @@ def test_a_database_that_stops_answering_leaves_answers_that_need_none(slack: Sl
     finally:
         blocker.close()
         bot.stop()
+
+
+def test_log_lines_carry_the_event_job_and_triage_they_were_written_for(slack: SlackStandIn, tmp_path: Path) -> None:
+    bot = start(slack, tmp_path, LOG_FORMAT="json")
+    try:
+        channel = new_id("C")
+        event = payloads.app_mention("530 when I log in", channel=channel)
+        body = payloads.event_callback(event)
+        slack.fail_next("chat.postMessage", status=429, retry_after=1)  # so the job logs that it runs again
+        assert slack.send_event(bot.events_url, event, event_id=body["event_id"]).status == 200
+        slack.wait_for_call(
+            "chat.postMessage",
+            lambda c: c.params.get("channel") == channel and c.params.get("text", "").startswith("Triage for"),
+            timeout=15,
+        )
+        lines = [json.loads(line) for line in bot.logs().splitlines() if line.startswith("{")]
+        about_event = [line for line in lines if line.get("event") == body["event_id"]]
+        assert any("runs again" in line["message"] and line.get("job") for line in about_event), about_event
+        assert any(line.get("triage") for line in about_event), "no line names the triage"
+    finally:
+        bot.stop()
+
+
+def test_a_frozen_postgresql_never_holds_an_acknowledgement(slack: SlackStandIn, tmp_path: Path) -> None:
+    """The database host stops answering without closing anything (a partition, a frozen VM): the driver has
+    no timeout for a query sent to it. Commands and events are still acknowledged within Slack's deadline,
+    and the events answered (from memory), while /readyz says the database is out."""
+    server = urlsplit(postgres_server_url())
+    with fresh_postgres_database(postgres_server_url()) as url:
+        proxy = SilentableProxy((server.hostname or "127.0.0.1", server.port or 5432))
+        proxied = urlsplit(url)._replace(netloc=f"{server.username}@127.0.0.1:{proxy.port}").geturl()
+        bot = start(slack, tmp_path, DATABASE_URL=proxied)
+        try:
+            mention(slack, bot, new_id("C"))  # the pool's connections are made and in use
+            proxy.go_silent()
+            channels = [new_id("C") for _ in range(5)]
+            started = time.monotonic()
+            for channel in channels:
+                mention(slack, bot, channel)
+            assert time.monotonic() - started < 5 * SLACK_ACK_DEADLINE
+            waits = [command_ack_seconds(slack, bot) for _ in range(5)]
+            assert max(waits) < SLACK_ACK_DEADLINE, waits
+            for channel in channels:
+                wait_posts(slack, channel, 1, timeout=15)
+        finally:
+            bot.kill()
+            proxy.close()

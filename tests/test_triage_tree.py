@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from knowledge.triage import DEFAULT_PATH, Checklist, Tree, TriageState, TriageTreeError, load_tree
-from knowledge.triage.paths import sample_codes, walk
+from knowledge.triage.paths import sample_codes
+from tests.triage_walk import endings as shared_endings
 
 # The ids the log scanner and the Slack bot rely on.
 CONTRACT = {
@@ -25,8 +26,7 @@ CONTRACT = {
 @functools.cache
 def endings() -> dict[str, list[tuple[TriageState, Checklist]]]:
     """Every final state of every path and its checklist, for one code of each class the tree tells apart."""
-    tree = load_tree()
-    return {code: [(s, tree.checklist(s)) for s in walk(tree, code)] for code in sample_codes(tree)}
+    return {code: [(e.state, e.checklist) for e in paths] for code, paths in shared_endings().items()}
 
 
 def test_contract_questions_have_exactly_the_agreed_options() -> None:
@@ -197,6 +197,15 @@ def test_condition_on_a_later_question_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(TriageTreeError, match=r"broken_triage.toml: question 'protocol'.*'mode'.*before it"):
         load_tree(write(tmp_path, text))
+
+
+def test_option_conditions_load_and_must_name_earlier_questions(tmp_path: Path) -> None:
+    shown_for_ftp = 'id = "active"\nlabel = "Active"\nwhen = { protocol = ["ftp"] }'
+    tree = load_tree(write(tmp_path, GOOD.replace('id = "active"\nlabel = "Active"', shown_for_ftp)))
+    assert [o.id for o in tree.question("mode").options_for("ftp-425", {"protocol": "sftp"})] == ["passive"]
+    later = 'id = "ftp"\nlabel = "FTP"\nwhen = { mode = ["active"] }'
+    with pytest.raises(TriageTreeError, match=r"question 'protocol': option 'ftp': when.*'mode'.*before it"):
+        load_tree(write(tmp_path, GOOD.replace('id = "ftp"\nlabel = "FTP"', later)))
 
 
 def test_step_condition_naming_an_unknown_option_is_refused(tmp_path: Path) -> None:

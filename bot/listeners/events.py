@@ -22,9 +22,14 @@ logger = logging.getLogger("bot.events")
 
 def _queue(body: dict, context: BoltContext, kind: str) -> None:
     event = body.get("event") or {}
-    payload = {"event": event, "team": payloads.team_id(body.get("team_id")), "bot_user": context.bot_user_id}
-    event_id = body.get("event_id")
-    key = f"event:{event_id}" if isinstance(event_id, str) and event_id else None
+    event_id = body.get("event_id") if isinstance(body.get("event_id"), str) else None
+    payload = {
+        "event": event,
+        "event_id": event_id,
+        "team": payloads.team_id(body.get("team_id")),
+        "bot_user": context.bot_user_id,
+    }
+    key = f"event:{event_id}" if event_id else None
     context["work"].submit(kind, payload, key)
 
 

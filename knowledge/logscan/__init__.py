@@ -3,13 +3,14 @@
     result = scan(text)            # never raises; text beyond MAX_SCAN_BYTES is cut and result.truncated set
     result.failure, result.findings, result.codes, result.timeline, result.triage_prefill
     mask_secrets(text)             # PASS arguments, user:password@ in URLs, password=... values -> ****
+    mask_escaped_secrets(text)     # the same in text holding JSON or a repr (escaped tabs and newlines)
 
 Modules: detect (which program wrote the log), clients/servers (one parser per format), exchanges (pair
 replies with commands), signals (classify client/server messages), context + findings (the rules),
 summary (timeline, triage answers), masking, model (result types).
 """
 
-from knowledge.logscan.masking import mask_secrets
+from knowledge.logscan.masking import mask_escaped_secrets, mask_secrets
 from knowledge.logscan.model import MAX_SCAN_BYTES, Exchange, Failure, Finding, ScanResult
 
 
@@ -21,4 +22,13 @@ def scan(text: str) -> ScanResult:
     return scan_log(text)
 
 
-__all__ = ["MAX_SCAN_BYTES", "Exchange", "Failure", "Finding", "ScanResult", "mask_secrets", "scan"]
+__all__ = [
+    "MAX_SCAN_BYTES",
+    "Exchange",
+    "Failure",
+    "Finding",
+    "ScanResult",
+    "mask_escaped_secrets",
+    "mask_secrets",
+    "scan",
+]

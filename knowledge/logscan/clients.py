@@ -7,6 +7,7 @@ spent on commands, replies and the few messages that say what went wrong.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 
@@ -17,7 +18,8 @@ from knowledge.logscan.ftp import FTP_VERBS, REPLY_LINE
 FZ_PREFIX = r"(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:[ \t]+\d+){0,2}[ \t]+|\d\d:\d\d:\d\d[ \t]+)?"
 FZ_STATUS_WORTH_KEEPING = (
     r"Connecting to|Connection established|Server sent passive|Connection attempt failed|TLS connection established|"
-    r"Insecure server|Server does not support|Connection closed by server|Connection timed out|Disconnected from server"
+    r"Insecure server|Server does not support|Connection closed by server|Connection timed out|"
+    r"Disconnected from server"
 )
 _FILEZILLA = re.compile(
     r"\n" + FZ_PREFIX + r"(?:(Command|Response|Error):|Status:(?=[ \t]*(?:" + FZ_STATUS_WORTH_KEEPING + r")))"
@@ -53,6 +55,11 @@ _ANY_LINE = re.compile(r"\n([^\n]*\S[^\n]*)")
 _WINSCP = re.compile(r"\n([.<>!*]) \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} ([^\n]*)")
 
 
+# A line of a session log that a forum wrapped: it goes on the line before it ("... Network error: " / "" /
+# "Connection refused").
+_WINSCP_WRAPPED = re.compile(r"\n(?![.<>!*] \d{4}-)([^\n]*\S[^\n]*)")
+
+
 def parse_winscp(body: str) -> list[Event]:
     """A session log, or an error dialog copied as text (every line a message: "Error code: 3", ...)."""
     if _WINSCP.search(body) is None:
@@ -64,6 +71,19 @@ def parse_winscp(body: str) -> list[Event]:
             continue  # SFTP packet trace, not a dialogue line
         kind = REPLY if mark == "<" else COMMAND if mark == ">" else NOTE
         events.append((line, kind, text, None))
+    if events and body.count("\n") > len(events) + 1:
+        events = _join_wrapped(events, body)
+    return events
+
+
+def _join_wrapped(events: list[Event], body: str) -> list[Event]:
+    """Appends wrapped continuation lines to the message before them (line numbers stay the first line's)."""
+    lines = [event[0] for event in events]
+    for line, m in iter_matches(_WINSCP_WRAPPED, body):
+        i = bisect.bisect_left(lines, line) - 1
+        if i >= 0 and events[i][1] == NOTE and line - lines[i] <= 3:
+            n, kind, text, key = events[i]
+            events[i] = (n, kind, f"{text.rstrip()} {m.group(1).strip()}", key)
     return events
 
 
@@ -190,7 +210,12 @@ _VERB_OF_WORDS = (
     (re.compile(r"(?i)\b(?:cwd|change directory|chdir)\b"), "CWD"),
     (re.compile(r"(?i)\b(?:list\w*|directory listing)\b"), "LIST"),
     (re.compile(r"(?i)\b(?:log ?in|logon|authenticat\w*)\b"), "PASS"),
+    (re.compile(r"\bEPSV\b"), "EPSV"),
+    (re.compile(r"(?i)\bPASV\b|\bpassive mode\b"), "PASV"),
 )
+
+
+_ECHOED_COMMAND = re.compile(r"\d{3} '(\w+)[^']*':")
 
 
 def reply_in_message(text: str) -> tuple[str | None, str] | None:
@@ -199,8 +224,12 @@ def reply_in_message(text: str) -> tuple[str | None, str] | None:
     if m is None:
         return None
     before = text[: m.start(1)]
+    reply = f"{m.group(1)} {m.group(2).strip()}".rstrip()
+    echoed = _ECHOED_COMMAND.match(reply)  # "500 'EPSV': command not understood.": the reply names the command
+    if echoed and echoed.group(1).upper() in FTP_VERBS:
+        return echoed.group(1).upper(), reply
     command = next((v for pattern, v in _VERB_OF_WORDS if pattern.search(before)), None)
-    return command, f"{m.group(1)} {m.group(2).strip()}".rstrip()
+    return command, reply
 
 
 # --- Plain transcripts: "USER x" / "331 ..." lines, with optional "C:"/"S:", "-->"/"<--", "ftp>" marks.
@@ -237,6 +266,31 @@ def parse_transcript(body: str) -> list[Event]:
                     if embedded[0]:
                         events.append((line, COMMAND, embedded[0], None))
                     events.append((line, REPLY, embedded[1], None))
+    return events
+
+
+# --- Editor plug-ins (vscode-sftp and its forks): "[11-20 10:38:18] [debug] > PASV" is a command, "[debug] < '227
+# Entering Passive Mode (...).\r\n'" the server's reply as a quoted string, several replies in one when they came in
+# one packet; every other line is a message of the plug-in or its SSH library.
+_PLUGIN_LINE = re.compile(r"\n(?:\[[\d:. -]+\] )?(?:\[debug\] ([<>]) ([^\n]*)|([^\n]*\S[^\n]*))")
+_ESCAPED_LINE_END = re.compile(r"(?:\\r)?\\n")
+
+
+def parse_editor_plugin(body: str) -> list[Event]:
+    events: list[Event] = []
+    for line, m in iter_matches(_PLUGIN_LINE, body):
+        mark, text, other = m.groups()
+        if mark == ">":
+            events.append((line, COMMAND, text.rstrip(), None))
+        elif mark == "<":
+            text = text.strip()
+            if len(text) >= 2 and text[0] in "'\"" and text[-1] == text[0]:
+                text = text[1:-1]
+            for part in _ESCAPED_LINE_END.split(text):
+                if part.strip():
+                    events.append((line, REPLY, part.rstrip(), None))
+        else:
+            events.append((line, NOTE, other.strip(), None))
     return events
 
 

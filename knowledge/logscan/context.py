@@ -26,10 +26,28 @@ _STAGE_OF_VERB = {
                     "upload"),
     **dict.fromkeys(("FEAT", "SYST", "OPTS", "CLNT", "HOST", "HELP", "NOOP", "LANG"), "connect"),
     "QUIT": "disconnect",
+    # SFTP clients' commands (FileZilla's to its fzsftp helper, OpenSSH's sftp prompt), upper-cased like FTP verbs
+    **dict.fromkeys(("LS", "DIR", "CD", "CHDIR", "LLS"), "listing"),
+    "GET": "download", "REGET": "download",
+    **dict.fromkeys(
+        ("PUT", "REPUT", "MKDIR", "RMDIR", "RM", "MV", "RENAME", "CHMOD", "CHOWN", "MTIME", "LN", "SYMLINK"), "upload"
+    ),
+    **dict.fromkeys(("OPEN", "KEYFILE", "PROXY"), "connect"),
 }  # fmt: skip
 # Messages that say which stage failed whatever command came before them.
 _STAGE_OF_KIND = {"ssh-auth": "login", "auth-failed": "login", "chroot-ownership": "login", "key-file-modes": "login",
-                  "empty-path": "listing", "sftp-setstat": "upload"}  # fmt: skip
+                  "empty-path": "listing", "sftp-setstat": "upload", "key-file": "login",
+                  "invalid-shell": "login"}  # fmt: skip
+# What a client was doing, by the words of its error messages (WinSCP's dialogs, FileZilla's, sftp's): the group
+# name is the stage.
+OPERATION = re.compile(
+    r"(?P<upload>Copying files to remote side failed|Cannot (?:create|overwrite) remote file|Error uploading|"
+    r"Cannot execute SCP to start transfer|Cannot change properties of file|Upload of [^\n]* failed)|"
+    r"(?P<download>Copying files from remote side failed|Cannot open remote file|Error downloading|"
+    r"Download of [^\n]* failed)|"
+    r"(?P<listing>Error listing directory|Could not retrieve directory listing|Failed to retrieve directory listing|"
+    r"Error changing directory to|Cannot change directory|Could not (?:read|open) directory)"
+)
 _HOST_PORT = re.compile(
     r"(?:Connecting to|Connected to|Connected with|Trying|connect to (?:host|address)|Host name:)\s+"
     r"\[?([A-Za-z0-9_.-]*[A-Za-z0-9]|[0-9a-fA-F:]+:[0-9a-fA-F:]*)\]?"
@@ -187,16 +205,32 @@ class LogContext:
                 return nxt
         return None
 
+    def _operation_near(self, s: Signal) -> str | None:
+        """The operation a client's message names, in its own text or in the lines around it (an error dialog:
+        "Copying files to remote side failed." / "Permission denied." / "Error code: 3")."""
+        m = OPERATION.search(s.text)
+        if m is None:
+            for other in self.signals_between(s.line - 4, s.line + 3):
+                if other.kind == "operation":
+                    return other.value
+                if other.kind == "sftp-setstat":  # setting a file's time or mode after an upload
+                    return "upload"
+            return None
+        return m.lastgroup
+
     def stage_of_exchange(self, e: Exchange) -> str:
         code, v = e.code or "", e.verb
         if code == "425":
             return "data-connection"
-        if code == "426":
-            return "transfer"
+        if code == "426":  # the transfer was cut: an upload's or a download's, as the command says
+            return _STAGE_OF_VERB[v] if v in ("STOR", "STOU", "APPE", "RETR") else "transfer"
         if code == "522" and v != "EPRT":
             return "tls"
         if v is None:
-            return "connect" if self.first_in_session(e) else "disconnect"
+            if self.first_in_session(e):
+                return "connect"
+            # a reply whose command the log does not show: 552/553 only answer writes (RFC 959 4.2)
+            return "upload" if code in ("552", "553") else "disconnect"
         return _STAGE_OF_VERB.get(v, "transfer")
 
     def stage_of_signal(self, s: Signal) -> str:
@@ -210,7 +244,9 @@ class LogContext:
             return fixed
         prev = self.last_command(s.line)
         if prev is None:
-            return "tls" if kind in ("tls-shutdown", "tls-session-reuse") else "connect"
+            if kind in ("tls-shutdown", "tls-session-reuse"):
+                return "tls"
+            return self._operation_near(s) or ("transfer" if kind == "sftp-status" else "connect")
         v = prev.verb
         if v in DATA_SETUP:
             return "data-connection"

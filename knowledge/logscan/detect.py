@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 _HEAD_CHARS = 64 * 1024
+# Win32-OpenSSH's sshd.log line start: "12400 2020-06-28 13:55:52.151 " (older builds: "4688 09:44:01 744 ")
+WINDOWS_SSHD_PREFIX = r"(?:\d+ (?:\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d[.: ]\d{3} )"
 
 # Each format's tell-tale lines, counted in the head of the text. The weight makes a rare but certain sign
 # (an IIS #Fields header) beat many weak ones (bare reply lines that any transcript has).
@@ -29,16 +31,20 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str], int], ...] = (
     ("fluentftp", re.compile(r"^[^\n]*?(?:\bCommand:  \S|\bResponse: \d{3}[^\n]*\[\d+ms\])", re.M), 4),
     ("editor-plugin", re.compile(r"^(?:\[\d\d-\d\d \d\d:\d\d:\d\d\] )?\[(?:debug|info|error|trace|warn)\]|^\[S?FTP\] ",
                                  re.M), 4),
-    ("winscp", re.compile(r"^Error code: \d+$|^Error message from server: ", re.M), 6),
+    ("winscp", re.compile(r"^Error code: \d+$|^Error message from server: |^Received too large \(\d+ B\) SFTP packet",
+                          re.M), 6),
     ("curl", re.compile(r"^(?:\*\s+Trying |\* Connected to |\* [A-Za-z]|[<>] \S|curl: \(\d+\))", re.M), 2),
     ("vsftpd", re.compile(r'(?:FTP (?:command|response)|CONNECT|OK LOGIN|FAIL LOGIN): Client "'), 5),
     ("proftpd", re.compile(r'proftpd\[\d+\]|^\S+ \S+ \S+ \[\d\d/\w{3}/\d{4}:[\d:]+ [+-]\d{4}\] "|'
                            r"mod_(?:tls|sftp)/[\d.]+\[\d+\]:", re.M), 5),
     ("pure-ftpd", re.compile(r"pure-ftpd(?:\[\d+\])?: \("), 6),
+    # wu-ftpd style transfer log (vsftpd xferlog_std_format, ProFTPD TransferLog): "... b _ i r alice ftp 0 * c"
+    ("xferlog", re.compile(r" [ab] [CUT_]+ [oid] [agr] \S+ \S+ [01] \S+ [ci](?: |$)", re.M), 5),
     ("filezilla-server", re.compile(r"^\(\d{6}\)|FTP Session \d+ \S+ \[|^\[(?:Error|Warning)\] ", re.M), 6),
-    ("sshd", re.compile(r"sshd\[\d+\]: |^(?:Accepted|Failed) (?:password|publickey|keyboard-interactive\S*) for |"
-                        r"bad ownership or modes for|^Authentication refused: |"
-                        r"^Connection closed by authenticating user ", re.M), 6),
+    # (Win32-OpenSSH's sshd.log puts "PID date time.ms " before each line)
+    ("sshd", re.compile(r"sshd\[\d+\]: |^" + WINDOWS_SSHD_PREFIX + r"?(?:(?:Accepted|Failed) (?:password|publickey|"
+                        r"keyboard-interactive\S*) for |Authentication refused: |"
+                        r"Connection closed by authenticating user )|bad ownership or modes for", re.M), 6),
     ("openssh", re.compile(
         r"^(?:debug\d: |OpenSSH_\d|(?:ssh|sftp|scp): |kex_exchange_identification|Permission denied \(|"
         r"Connection (?:closed|timed out during banner)|Received message too long|Bad packet length|"

@@ -55,6 +55,12 @@ def _pair(events: list[Event], key: str | None) -> list[Exchange]:
                     continue
                 else:
                     code = m.group(1)
+            if code == "220" and command is not None and command_verb != "REIN":
+                # a new greeting: the client reconnected, and the command before it never got its answer
+                if not answered:
+                    emit(Exchange(command_line, command, None, "", command_line, key, command_verb))
+                command = command_verb = None
+                answered = False
             emit(Exchange(line, command, code, text, command_line if command else None, key, command_verb))
             if code is not None and code[0] == "1":
                 answered = True

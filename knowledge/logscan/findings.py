@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from knowledge.logscan.context import OPTIONAL, LogContext, unreachable_from
+from knowledge.logscan.detect import WINDOWS_SSHD_PREFIX
 from knowledge.logscan.ftp import DATA_COMMANDS, DATA_SETUP, TLS_WORDING, decode_eprt, decode_pasv
-from knowledge.logscan.model import Failure, Finding, Signal
+from knowledge.logscan.model import Exchange, Failure, Finding, Signal
 from knowledge.logscan.signals import ERROR_KINDS
 from knowledge.logscan.wording import say
 
@@ -33,6 +34,13 @@ _SERVER_METHODS = re.compile(r"server sent: ([\w@.,-]+)|Authentications? that ca
 _TOO_MANY = re.compile(r"(?i)too many|max(?:imum)? \d* ?(?:users|connections|clients)|try again later|limit")
 _NOT_IMPLEMENTED = re.compile(r"(?i)not implemented|not understood|unknown command|unrecognized command|not supported")
 _SESSION_REUSE = re.compile(r"(?i)resum|reuse")
+_IPV6_ADDRESS = re.compile(
+    r"\[[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}\]|(?<![\w:])[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){7}"
+)
+# Win32-OpenSSH: its sshd.log line start, its version string, its configuration paths
+_WINDOWS_SSH = re.compile(
+    r"^" + WINDOWS_SSHD_PREFIX + r"|OpenSSH_for_Windows|__PROGRAMDATA__|ProgramData\\ssh|sshd\.exe", re.M | re.I
+)
 # The only positive reply some commands can get: another 2xx is an answer to something else.
 _EXPECTED_REPLY = {
     "PASV": "227",
@@ -54,13 +62,20 @@ def _short(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_LINE_BREAKS = {9: "\\t", 10: "\\n", 13: "\\r"}
+
+
 def decode_length(number: int) -> str | None:
-    """The four bytes of a bogus packet length as text, when they are printable ASCII."""
+    """The four bytes of a bogus packet length as text, when they are printable ASCII (a line break or tab
+    before the text, as a shell's output starts, is shown as \\n, \\r, \\t)."""
     if not 0 <= number < 2**32:
         return None
     raw = number.to_bytes(4, "big")
-    if all(32 <= b < 127 for b in raw):
-        return raw.decode("ascii")
+    lead = 0
+    while lead < 3 and raw[lead] in _LINE_BREAKS:
+        lead += 1
+    if all(32 <= b < 127 for b in raw[lead:]):
+        return "".join(_LINE_BREAKS[b] for b in raw[:lead]) + raw[lead:].decode("ascii")
     return None
 
 
@@ -74,7 +89,9 @@ class _Collector:
             self.by_id[fid] = (priority, Finding(fid, summary, sorted(set(lines))[:MAX_EVIDENCE], entry))
             return
         finding = known[1]
-        finding.evidence_lines = sorted(set(finding.evidence_lines) | set(lines))[:MAX_EVIDENCE]
+        merged = sorted(set(finding.evidence_lines) | set(lines))
+        half = MAX_EVIDENCE // 2  # the first lines and the last: a repeated failure's latest occurrence stays
+        finding.evidence_lines = merged if len(merged) <= MAX_EVIDENCE else merged[:half] + merged[-half:]
 
     def ordered(self, failure: Failure | None) -> list[Finding]:
         def rank(item: tuple[int, Finding]) -> tuple[int, int, int]:
@@ -99,16 +116,31 @@ def _address_kind(ip: str) -> str:
 class Analysis:
     """Runs every rule once over the exchanges and signals."""
 
-    def __init__(self, ctx: LogContext, protocol: str | None, ftps_url: bool = False) -> None:
+    def __init__(
+        self,
+        ctx: LogContext,
+        protocol: str | None,
+        ftps_url: bool = False,
+        head: str = "",
+        odd_password: bool = False,
+        server_log: bool = False,
+    ) -> None:
         self.ctx = ctx
         self.protocol = protocol
         self.ftps_url = ftps_url  # the log names an ftps:// address: the client asked for implicit FTPS
+        self.windows_ssh = protocol == "sftp" and _WINDOWS_SSH.search(head) is not None
+        self.odd_password = odd_password  # the password sent holds quotes, %-escapes or non-ASCII characters
+        self.server_log = server_log  # a server's log: its sessions are other clients, not one client's retries
         self.found = _Collector()
         self.curl_exits = {s.value: s for s in ctx.signals if s.kind == "curl-exit"}
 
     # --- the first failing step -------------------------------------------------------------------------
     def failure(self) -> Failure | None:
+        """The first failing step. A client's paste of several sessions (reconnects, retries, a second try) is
+        judged by the last session that failed: what failed before it is context."""
         ctx = self.ctx
+        # a server's log holds other clients' sessions: there the earliest failure counts
+        every_session = len(ctx.starts) > 1 and not self.server_log
         primary: list[Failure] = []
         secondary: list[Failure] = []
         for i, e in enumerate(ctx.exchanges):
@@ -130,7 +162,7 @@ class Analysis:
                     primary.append(failure)
             else:
                 primary.append(failure)
-            if primary:
+            if primary and not every_session:
                 break  # exchanges are in line order: the first primary one is the earliest
         previous: Signal | None = None
         for s in ctx.signals:
@@ -141,6 +173,8 @@ class Analysis:
                 continue
             if s.kind == "ssh-auth" and self.protocol != "sftp":
                 continue
+            if s.kind == "ssh-auth" and any(k.kind == "key-file" for k in ctx.signals_between(s.line, s.line + 3)):
+                continue  # "No supported authentication methods" because the key file could not be loaded
             if s.kind == "reset" and previous is not None and previous.kind == "disconnected":
                 continue  # FileZilla's own disconnect, then the server closing its side: the normal end
             stage = ctx.stage_of_signal(s)
@@ -148,8 +182,12 @@ class Analysis:
             if stage == "tls" and s.kind in ("tls-cert", "tls-handshake"):
                 command = ctx.last_auth(s.line)
             primary.append(Failure(s.line, command.command if command else None, None, s.text, stage))
-            break
+            if not every_session:
+                break
         pool = primary or secondary
+        if every_session and pool:
+            last = max(ctx.session_start(f.line) for f in pool)
+            pool = [f for f in pool if ctx.session_start(f.line) == last]
         return min(pool, key=lambda f: f.line) if pool else None
 
     def _next_verb(self, index: int) -> str | None:
@@ -258,9 +296,26 @@ class Analysis:
             elif code == "522" and v != "EPRT":
                 said["command"] = e.command or "the transfer"
                 add(16, "tls-handshake", say("tls-handshake", "data_522", **said), [e.line], entry)
+            elif v == "EPSV" and code[0] == "5" and self._next_verb(i) != "PASV":
+                summary = say("epsv-refused", command=e.command or "EPSV", code=code, reply=reply)
+                add(16, "epsv-refused", summary, [e.line], entry)
+            elif v == "PASV" and code[0] == "5":
+                why = say("passive-refused", "ipv6" if self._over_ipv6(e) else "other")
+                summary = say("passive-refused", command=e.command or "PASV", code=code, reply=reply, why=why)
+                add(16, "passive-refused", summary, [e.line], entry)
             elif code in ("530", "430") and v in ("USER", "PASS", "ACCT", None):
                 who = say("login-failed", "who", user=user) if user else ""
-                add(14, "login-failed", say("login-failed", who=who, code=code, reply=reply), [e.line], entry)
+                extra = (
+                    say("login-failed", "vsftpd_pam")
+                    if self._vsftpd_login_incorrect(e)
+                    else say("login-failed", "curl_url")
+                    if "67" in self.curl_exits
+                    else ""
+                )
+                summary = say("login-failed", who=who, code=code, reply=reply, extra=extra)
+                add(14, "login-failed", summary, [e.line], entry)
+                if self.odd_password:
+                    add(13, "password-special-characters", say("password-special-characters"), [e.line], entry)
             elif code in ("500", "502", "504") and v and v not in OPTIONAL and _NOT_IMPLEMENTED.search(e.text):
                 add(17, "not-implemented", say("not-implemented", verb=v, code=code, reply=reply), [e.line], entry)
             elif code in ("550", "553", "450", "551", "552") and (v in _NOT_FOUND_VERBS or v is None):
@@ -273,6 +328,26 @@ class Analysis:
                 said["command"] = e.command or "the request"
                 summary = say("not-found-or-denied", **said, what=what, extra=extra)
                 add(18, "not-found-or-denied", summary, [e.line], entry)
+
+    def _over_ipv6(self, e: Exchange) -> bool:
+        """Does the control connection run over IPv6 (the host connected to, or the address in the greeting)?"""
+        host = self.ctx.host_at(e.line)
+        if host and host[0].count(":") >= 2:
+            return True
+        greeting = next((x for x in self.ctx.exchanges if x.command is None and x.code == "220"), None)
+        return greeting is not None and _IPV6_ADDRESS.search(greeting.text) is not None
+
+    def _vsftpd_login_incorrect(self, e: Exchange) -> bool:
+        """vsftpd's '530 Login incorrect.' after it asked for the password: PAM may have refused the account."""
+        if not e.text.startswith("530 Login incorrect") or e.verb not in ("PASS", None):
+            return False
+        for other in self.ctx.exchanges:
+            if other.line > e.line:
+                break
+            greeting = other.code == "220" and "vsFTPd" in other.text
+            if greeting or other.text.startswith("331 Please specify the password"):
+                return True
+        return False
 
     def _went_on_after_auth(self, index: int) -> bool:
         """Did the client keep going (without TLS) after AUTH was refused at exchanges[index]?"""
@@ -311,6 +386,9 @@ class Analysis:
                 summary = say("passive-private-address", address=ip, port=port, kind=kind, then=then)
                 entry = "ftp-425" if failed else "ftp-227"
                 self.found.add(8 if failed else 35, "passive-private-address", summary, lines, entry)
+            elif v in ("PORT", "EPRT") and e.code is not None and e.code[0] == "5":
+                if not self._data_setup_retried(i):
+                    self._active_mode_refused(e, control_ip)
             elif v in ("PORT", "EPRT") and e.code is not None:
                 failed = e.line if e.code == "425" else self._data_failure_after(i) if e.code[0] == "2" else None
                 if not failed:
@@ -337,6 +415,24 @@ class Analysis:
                 explained.add(s.line)
         self._explained = explained
 
+    def _active_mode_refused(self, e: Exchange, control_ip: str | None) -> None:
+        target = self._port_target(e.command or "")
+        private = (
+            say("active-mode-refused", "private")
+            if target and unreachable_from(target.rsplit(":", 1)[0], control_ip or e.session)
+            else ""
+        )
+        summary = say("active-mode-refused", verb=e.verb, target=target or "its address", private=private,
+                      code=e.code, reply=_short(e.text, 90))  # fmt: skip
+        self.found.add(9, "active-mode-refused", summary, [e.line], f"ftp-{e.code}")
+
+    def _data_setup_retried(self, index: int) -> bool:
+        """Did the client try another data set-up right after (EPRT refused, then PORT): that one tells."""
+        start = self.ctx.exchanges[index]
+        return any(
+            nxt.session == start.session and nxt.verb in DATA_SETUP for nxt in self.ctx.exchanges[index + 1 : index + 4]
+        )
+
     @staticmethod
     def _port_target(command: str) -> str | None:
         decoded = decode_pasv(command)
@@ -353,8 +449,8 @@ class Analysis:
         for nxt in ctx.exchanges[index + 1 : index + 8]:
             if nxt.session != start.session:
                 continue
-            if nxt.code in ("425", "426"):
-                end_line = nxt.line
+            if nxt.code in ("425", "426") or (nxt.code == "421" and nxt.verb in DATA_COMMANDS):
+                end_line = nxt.line  # (a 421 to the data command: it hung until the server's idle timeout)
                 break
             if nxt.code is None and nxt.verb in DATA_COMMANDS:  # no reply: the client's own error says why
                 return self._signal_between(start.line, nxt.line + 6) or nxt.line
@@ -431,6 +527,9 @@ class Analysis:
             elif kind == "auth-failed":
                 part = "ssh" if self.protocol == "sftp" else "server_log"
                 add(14, "login-failed", say("login-failed", part, text=text), [s.line], entry)
+                if self.windows_ssh and "publickey" in s.text:
+                    summary = say("windows-authorized-keys", text=text)
+                    add(13, "windows-authorized-keys", summary, [s.line], None)
             elif kind == "sftp-status" and s.value in ("2", "3"):
                 add(
                     18,
@@ -443,6 +542,12 @@ class Analysis:
                 add(12, "sftp-setstat", say("sftp-setstat", text=text), [s.line], "sftp-3")
             elif kind == "chroot-ownership":
                 add(10, "chroot-ownership", say("chroot-ownership", text=text), [s.line], None)
+            elif kind == "key-file":
+                part = "too_new" if "too new" in s.text else "other"
+                add(9, "key-file-unusable", say("key-file-unusable", text=text, why=say("key-file-unusable", part)),
+                    [s.line], None)  # fmt: skip
+            elif kind == "invalid-shell":
+                add(10, "invalid-shell", say("invalid-shell", text=text), [s.line], None)
             elif kind == "key-file-modes":
                 add(10, "key-file-modes", say("key-file-modes", text=text), [s.line], None)
             elif kind == "local-file":

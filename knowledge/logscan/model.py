@@ -7,7 +7,7 @@ from typing import Any
 
 FORMATS = (
     "filezilla", "winscp", "curl", "lftp", "ftplib", "ftp-client", "fluentftp", "editor-plugin", "vsftpd", "proftpd",
-    "pure-ftpd", "filezilla-server", "iis", "openssh", "sshd", "transcript", "unknown",
+    "pure-ftpd", "filezilla-server", "iis", "xferlog", "openssh", "sshd", "transcript", "unknown",
 )  # fmt: skip
 # A paste is read up to here; the rest is cut and the result says so.
 MAX_SCAN_BYTES = 5 * 1024 * 1024

@@ -1,7 +1,9 @@
 """Undoes what pasting does to a log before its format is guessed, line for line (line numbers stay those of
 the paste): e-mail and Markdown quoting ("> " before each line), indentation shared by every line, lines
 wrapped in backticks or bold markers, forum BBCode, and the labels of translated FileZilla and WinSCP builds
-("Antwort:", "Réponse :", "响应:", "错误码：3"), which become FileZilla's and WinSCP's English ones.
+("Antwort:", "Réponse :", "响应:", "错误码：3"), which become FileZilla's and WinSCP's English ones, and the
+prefixes programs put before libcurl's debug callback output ("cURL debug log [1]:  - 220 ...",
+"CURLINFO_HEADER_IN: 220 ..."), which become curl -v's marks ("< 220 ...").
 
 Every check looks at the head of the paste first, so a long clean log costs a few searches of 64 KiB.
 """
@@ -38,7 +40,26 @@ _LOCAL_LABEL = re.compile(
 # FileZilla's "Connecting to host:port..." in its translations: the rules read the server's address from it.
 _CONNECTING = re.compile(r"(?m)^(" + _FZ_PREFIX + r"Status:\t)(?:Verbinde mit|Connexion à|Connessione a|Conectando a|"
                          r"Conectando com|Подключение к|正在连接|正在連線到?) ?")  # fmt: skip
+# A translated status line that names a socket error ("状态:\t尝试连接“ECONNREFUSED - 连接被服务器拒绝”失败。"): the
+# English words FileZilla uses for it go in front, so the parser keeps the line.
+_STATUS_SOCKET_ERROR = re.compile(
+    r"(?m)^(" + _FZ_PREFIX + r"Status:\t)"
+    r"(?=[^\n]*\bE(?:CONNREFUSED|TIMEDOUT|CONNRESET|CONNABORTED|HOSTUNREACH|NETUNREACH)\b)"
+)
+# "TLS connection established." in FileZilla's translations: the rules read TLS from it.
+_TLS_ESTABLISHED = re.compile(
+    r"(?m)^(" + _FZ_PREFIX + r"Status:\t)(?:TLS ?连接已建立|TLS ?連線已建立|TLS-Verbindung hergestellt|"
+    r"Connexion TLS établie|Conexión TLS establecida|Connessione TLS stabilita|Conexão TLS estabelecida|"
+    r"TLS-соединение установлено)"
+)
 # WinSCP's error dialog in its translations: "Error code: 3" / "Error message from server: ..."
+# --- libcurl's debug callback as applications log it: the info type (0 text, 1 header in, 2 header out) or its
+# CURLINFO_ name before the text. They become curl -v's "* ", "< " and "> ".
+_CURL_CALLBACK = re.compile(
+    r"(?m)^[^\n]*?(?:cURL debug log \[([012])\]:[ \t]*-[ \t]?|"
+    r"CURLINFO_(TEXT|HEADER_IN|HEADER_OUT):[ \t]*(?:[\d:.]+[ \t]+)?)"
+)
+_CURL_MARK_OF = {"0": "* ", "1": "< ", "2": "> ", "TEXT": "* ", "HEADER_IN": "< ", "HEADER_OUT": "> "}
 _WINSCP_DIALOG = (
     (re.compile(r"(?m)^(?:错误码|錯誤碼|Fehlercode|Код ошибки)[ \t]?[:：][ \t]*"), "Error code: "),
     (re.compile(r"(?m)^(?:服务器返回的错误消息|伺服器傳回的錯誤訊息|Fehlermeldung vom Server)[ \t]?[:：][ \t]*"),
@@ -59,6 +80,8 @@ def normalize(text: str) -> str:
         head = text[:_HEAD]
     if not head.isascii() or "Answer:" in head or "Reply:" in head:
         text = _translate(text, head)
+    if "cURL debug log [" in head or "CURLINFO_" in head:
+        text = _CURL_CALLBACK.sub(lambda m: _CURL_MARK_OF[m.group(1) or m.group(2)], text)
     return text
 
 
@@ -107,6 +130,8 @@ def _translate(text: str, head: str) -> str:
     if len(_LOCAL_LABEL.findall(head)) >= 2 or (len(_LOCAL_LABEL.findall(head)) == 1 and len(_lines(head)) <= 2):
         text = _LOCAL_LABEL.sub(lambda m: f"{m.group(1)}{_LABEL_OF[m.group(2)]}:\t", text)
         text = _CONNECTING.sub(r"\1Connecting to ", text)
+        text = _STATUS_SOCKET_ERROR.sub(r"\1Connection attempt failed: ", text)
+        text = _TLS_ESTABLISHED.sub(r"\1TLS connection established. ", text)
     for pattern, english in _WINSCP_DIALOG:
         text = pattern.sub(english, text)
     return text

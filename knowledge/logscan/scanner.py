@@ -13,7 +13,7 @@ from knowledge.logscan.events import Event
 from knowledge.logscan.exchanges import build_exchanges
 from knowledge.logscan.findings import Analysis, collect_codes
 from knowledge.logscan.ftp_client import parse_ftp_client
-from knowledge.logscan.masking import mask_secrets
+from knowledge.logscan.masking import mask_secrets, odd_password
 from knowledge.logscan.model import MAX_SCAN_BYTES, ScanResult
 from knowledge.logscan.normalize import normalize
 from knowledge.logscan.signals import find_signals
@@ -35,11 +35,16 @@ PARSERS: dict[str, Callable[[str], list[Event]]] = {
     "openssh": servers.parse_openssh,
     "sshd": servers.parse_openssh,
     "pure-ftpd": servers.parse_pureftpd,
+    "xferlog": servers.parse_xferlog,
     "filezilla-server": servers.parse_filezilla_server,
     "fluentftp": clients.parse_prefixed_labels,
-    "editor-plugin": servers.parse_openssh,
+    "editor-plugin": clients.parse_editor_plugin,
     "unknown": clients.parse_transcript,
 }
+
+
+# Formats written by a server: their sessions belong to different clients.
+SERVER_LOGS = frozenset(("vsftpd", "proftpd", "pure-ftpd", "filezilla-server", "iis", "xferlog", "sshd"))
 
 
 def _limit(text: str, limit: int | None) -> tuple[str, bool]:
@@ -74,17 +79,19 @@ def clean(text: str) -> str:
 def scan_with_limit(text: str, limit: int | None = MAX_SCAN_BYTES) -> ScanResult:
     """scan() with another size limit (None: no limit); the benchmark uses it to scan a whole file."""
     text, truncated = _limit(text, limit)
-    text = mask_secrets(normalize(clean(text)))
+    text = normalize(clean(text))
+    odd = odd_password(text[:65536])
+    text = mask_secrets(text)
     fmt = detect_format(text)
     body = "\n" + text
     if len(text) >= skim.MIN_SKIM_CHARS and fmt in skim.FORMATS:
-        result = _scan_skimmed(fmt, body, truncated)
+        result = _scan_skimmed(fmt, body, truncated, odd)
         if result is not None:
             return result
-    return _analyse(fmt, PARSERS[fmt](body), text[:65536], truncated)[0]
+    return _analyse(fmt, PARSERS[fmt](body), text[:65536], truncated, odd)[0]
 
 
-def _scan_skimmed(fmt: str, body: str, truncated: bool) -> ScanResult | None:
+def _scan_skimmed(fmt: str, body: str, truncated: bool, odd: bool) -> ScanResult | None:
     """A big log with its healthy stretches skipped (see skim.py); None when that could change the result."""
     plan = skim.Skim(fmt, body)
     if not plan.plan():
@@ -92,20 +99,24 @@ def _scan_skimmed(fmt: str, body: str, truncated: bool) -> ScanResult | None:
     events = plan.events()
     if events is None:
         return None
-    result, ctx = _analyse(fmt, events, body[1:65537], truncated)
+    result, ctx = _analyse(fmt, events, body[1:65537], truncated, odd)
     if not skim.consistent(plan, ctx):
         return None
     result.exchanges_total = len(result.exchanges) + plan.skipped_replies
     return result
 
 
-def _analyse(fmt: str, events: list[Event], head: str, truncated: bool) -> tuple[ScanResult, LogContext]:
+def _analyse(
+    fmt: str, events: list[Event], head: str, truncated: bool, odd_password: bool = False
+) -> tuple[ScanResult, LogContext]:
     exchanges = build_exchanges(events)
     signals = find_signals(events)
     del events
     ctx = LogContext(exchanges, signals)
     protocol = detect_protocol(fmt, ctx, head)
-    analysis = Analysis(ctx, protocol, ftps_url="ftps://" in head)
+    analysis = Analysis(
+        ctx, protocol, ftps_url="ftps://" in head, head=head, odd_password=odd_password, server_log=fmt in SERVER_LOGS
+    )
     failure = analysis.failure()
     findings = analysis.findings(failure)
     result = ScanResult(

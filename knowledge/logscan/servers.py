@@ -133,6 +133,31 @@ def parse_pureftpd(body: str) -> list[Event]:
     return [(line, NOTE, m.group(4).rstrip(), m.group(2)) for line, m in iter_matches(_PUREFTPD, body)]
 
 
+# --- xferlog, the wu-ftpd transfer log (vsftpd xferlog_std_format, ProFTPD TransferLog, SFTPGo):
+#   Mon May 31 07:48:23 2010 1 203.0.113.9 2048 /home/alice/f.txt b _ i r alice ftp 0 * c
+# time, seconds, remote host, bytes, file, type, action, direction (o out, i in, d delete), access mode, user,
+# service, authentication, user id, completion (c complete, i incomplete). It records transfers, not replies:
+# a complete one becomes "226", an incomplete one "426" (the transfer was cut).
+_XFERLOG = re.compile(
+    r"\n[^\n]*?\d\d:\d\d:\d\d \d{4} \d+ (\S+) (\d+) ([^\n]+?) [ab] [CUT_]+ ([oid]) [agr] (\S+) (\S+) [01] \S+ ([ci])\b"
+)
+_XFER_VERB = {"i": "STOR", "o": "RETR", "d": "DELE"}
+
+
+def parse_xferlog(body: str) -> list[Event]:
+    events: list[Event] = []
+    for line, m in iter_matches(_XFERLOG, body):
+        host, size, path, direction, _user, service, status = m.groups()
+        events.append((line, COMMAND, f"{_XFER_VERB[direction]} {path}", host))
+        reply = (
+            f"226 {service} transfer complete, {size} bytes (xferlog)"
+            if status == "c"
+            else f"426 {service} transfer incomplete after {size} bytes (xferlog)"
+        )
+        events.append((line, REPLY, reply, host))
+    return events
+
+
 # --- FileZilla Server. 0.9: "(000133)16/08/2026 17:01:02 - (not logged in) (203.0.113.9)> 530 Login or password
 # incorrect!"; 1.x: "<date> FTP Session 2 10.10.10.99 [Response] 220-FileZilla Server 1.8.2" and "[Error] ..." lines;
 # replies copied alone ("425 Unable to build data connection: ...") are replies too.
@@ -161,9 +186,26 @@ def parse_filezilla_server(body: str) -> list[Event]:
     return events
 
 
-# --- OpenSSH ssh/sftp client messages and sshd's log: every non-empty line is a note.
+# --- OpenSSH ssh/sftp client messages and sshd's log: every non-empty line is a note, except what the user typed at
+# sftp's prompt ("sftp> put f.txt"), which is a command; without prompts (sftp -b, a cut paste) sftp's own
+# "Uploading f.txt to /d/f.txt" and "Fetching /d/f.txt to f.txt" say which command ran.
 _ANY_LINE = re.compile(r"\n([^\n]*\S[^\n]*)")
+_SFTP_PROGRESS_VERB = {"Uploading": "put", "Fetching": "get"}
 
 
 def parse_openssh(body: str) -> list[Event]:
-    return [(line, NOTE, m.group(1).strip(), None) for line, m in iter_matches(_ANY_LINE, body)]
+    prompts = "sftp>" in body
+    events: list[Event] = []
+    for line, m in iter_matches(_ANY_LINE, body):
+        text = m.group(1).strip()
+        if prompts and text.startswith("sftp>"):
+            typed = text[5:].strip()
+            if typed:
+                events.append((line, COMMAND, typed, None))
+            continue
+        first = text.split(" ", 1)
+        if not prompts and first[0] in _SFTP_PROGRESS_VERB and len(first) == 2 and " to " in first[1]:
+            events.append((line, COMMAND, f"{_SFTP_PROGRESS_VERB[first[0]]} {first[1]}", None))
+            continue
+        events.append((line, NOTE, text, None))
+    return events

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from knowledge.logscan.context import OPERATION
 from knowledge.logscan.events import NOTE, Event
 from knowledge.logscan.model import Signal
 
@@ -15,7 +16,7 @@ ERROR_KINDS = frozenset(
         "curl-exit", "ssh-banner", "ftp-banner", "packet-length", "ssh-no-banner", "ssh-auth", "tls-cert",
         "tls-handshake", "host-not-found", "refused", "timeout", "reset", "sftp-status", "winsock", "client-error",
         "tls-shutdown", "tls-session-reuse", "chroot-ownership", "key-file-modes", "auth-failed", "no-route",
-        "empty-path", "sftp-setstat", "local-file",
+        "empty-path", "sftp-setstat", "local-file", "key-file", "invalid-shell",
     )
 )  # fmt: skip
 
@@ -25,6 +26,11 @@ _PATTERNS = (
                           r"connection\s)?(?:was )?not resumed|not resumed from the control connection|"
                           r"SSL session reuse required"),
     ("chroot_ownership", r"bad ownership or modes for chroot directory"),
+    # the client could not use its private key file (PuTTY/WinSCP/FileZilla, OpenSSH)
+    ("key_file", r"Unable to (?:load|use) key file|(?:PuTTY )?key format too new|is not a (?:valid )?PuTTY private key|"
+                 r"[Ll]oad key \"[^\"]*\": invalid format|Couldn't load private key"),
+    # the server refused the account because its shell is not in /etc/shells (ProFTPD RequireValidShell)
+    ("invalid_shell", r"Invalid shell:? "),
     ("key_file_modes", r"Authentication refused: bad ownership or modes|bad permissions: ignore key|"
                        r"UNPROTECTED PRIVATE KEY FILE"),
     ("sftp_setstat", r"does not support operations to modify file attributes|error occurred while setting the "
@@ -62,16 +68,27 @@ _PATTERNS = (
     ("refused", r"[Cc]onnection refused|[Cc]onnessione rifiutata|ECONNREFUSED|actively refused|"
                 r"[Cc]onnection to \"[^\"]*\" refused"),
     ("timeout", r"[Tt]imed out|ETIMEDOUT|Timeout detected|[Cc]onnection timeout|timeout was reached|"
+                # translated FileZilla builds: zh, zh_TW, de, fr, es, pt, ru
+                r"连接超时|連線逾時|Zeitüberschreitung|[Dd]élai d'attente|[Tt]iempo de espera agotado|"
+                r"[Tt]empo (?:limite|esgotado)|[Вв]ремя ожидания|[Тт]аймаут|"
                 r"Accept timeout|TimeoutError|[Dd]ata transfer stall timeout|[Ii]dle timeout"),
     ("reset", r"[Cc]onnection reset|ECONNRESET|[Bb]roken pipe|Peer closed connection|closed by (?:remote host|peer)|"
               r"[Cc]onnection closed by server|ECONNABORTED|[Ss]oftware caused connection abort"),
-    ("sftp_status", r"Error code: (\d+)|\b[Ee]rror: (Permission denied|No such file)|"
+    # (a WinSCP dialog's first line alone: "Permission denied." / "No such file or directory.")
+    ("sftp_status", r"Error code: (\d+)|^(Permission denied|No such file)(?: or directory)?\.$|"
+                    r"\b[Ee]rror: (Permission denied|No such file)|"
                     r"remote \w+\(\"[^\"]*\"\): (No such file|Permission denied|Failure)|"
-                    r"Couldn't \w+ (?:remote )?file: (No such file|Permission denied)|File \"[^\"]+\" not found"),
+                    r"Couldn't \w+ (?:remote )?file: (No such file|Permission denied)|File \"[^\"]+\" not found|"
+                    # FileZilla's SFTP helper: "/d/a.csv: open for write: permission denied"
+                    r": (?:open for (?:write|read)|mkdir|remove|rename|rmdir|setstat): "
+                    r"([Pp]ermission denied|[Nn]o such file|[Ff]ailure)"),
     ("data_connecting", r"Connecting data socket|Connect data stream|DataChannelOpened"),
     ("connecting", r"Connecting to|Trying |Connected to|Connected with|Connection established|Looking up host|"
                    r"Resolving address|ControlChannelOpened|^CONNECT: Client|FTP session opened"),
     ("client_error", r"Could not connect to server|fatal transfer error|Can't parse response|"
+                     # FileZilla's "Critical error" in its translations (zh, zh_TW, de, fr, es, it, pt, ru)
+                     r"严重错误|嚴重錯誤|无法连接到服务器|Kritischer Fehler|Erreur critique|Error crítico|"
+                     r"Errore critico|Erro crítico|Критическая ошибка|"
                      r"Failed to (?:connect|retrieve|establish|open)|"
                      r"Critical (?:file transfer )?error|"
                      r"Fatal error|Transfer failed|Could not retrieve|Could not read from socket|Network error|"
@@ -89,7 +106,8 @@ _TLS_SHUTDOWN = re.compile(
 )
 _CERT_NAME = re.compile(r"does(?:n't| not) match|subjectAltName|common name|[Hh]ost ?name mismatch|hostname")
 _CERT_ALERT = re.compile(r"unknown CA|bad certificate|certificate (?:unknown|expired|revoked)")
-_SFTP_TEXT_STATUS = {"No such file": "2", "Permission denied": "3", "Failure": "4"}
+_SFTP_TEXT_STATUS = {"No such file": "2", "Permission denied": "3", "Failure": "4", "no such file": "2",
+                     "permission denied": "3", "failure": "4"}  # fmt: skip
 
 
 def _value(kind: str, m: re.Match[str]) -> str:
@@ -156,6 +174,11 @@ def find_signals(events: list[Event]) -> list[Signal]:
         if kind != NOTE:
             continue
         found = classify(text)
+        if found is None:
+            operation = OPERATION.search(text)  # a dialog line naming what failed: the stage of the error after it
+            if operation is not None:
+                signals.append(Signal(line, "operation", text, operation.lastgroup or ""))
+            continue
         if found is not None:
             signals.append(Signal(line, found[0], text, found[1]))
             if found[0] == "curl-exit":  # "curl: (35) ... wrong version number": also what the text says

@@ -17,14 +17,18 @@ _SFTP_MARKS = re.compile(
     r"Authentications? that can continue|Host key verification failed|Network error: Connection to \"[^\"]*\" |"
     # FileZilla's SFTP sessions: lower-case commands to its fzsftp helper, and its messages
     r"^(?:[\d:. T-]+)?Command:[ \t]*(?:open \"|pwd$|ls$|cd \"|put \"|get \"|keyfile \"|mkdir \"|chmod )|"
-    r"^(?:[\d:. T-]+)?Status:[ \t]*(?:Current directory is|Listing directory /|Using username )",
+    r"^(?:[\d:. T-]+)?Status:[ \t]*(?:Current directory is|Listing directory /|Using username |Connected to \S)|"
+    # PuTTY's packet check, in WinSCP's and FileZilla's SFTP sessions
+    r"Received too large \(\d+ B\) SFTP packet",
     re.M,
 )
 # Formats that are FTP whatever they hold (a FileZilla log with only status lines is still an FTP session).
 _FTP_FORMATS = frozenset(
     ("filezilla", "curl", "lftp", "ftplib", "ftp-client", "fluentftp", "vsftpd", "proftpd", "pure-ftpd",
-     "filezilla-server", "iis")
+     "filezilla-server", "iis", "xferlog")
 )  # fmt: skip
+# an xferlog line whose service name is sftp (SFTPGo, ProFTPD mod_sftp)
+_XFERLOG_SFTP = re.compile(r" [oid] [agr] \S+ sftp [01] ")
 # sftp prints "Connected to host." - and so does the ftp command, before the server's replies.
 _SFTP_CONNECTED = re.compile(r"^Connected to \S+\.$", re.M)
 # FileZilla's debug trace of its TLS layer, in a log whose status lines say nothing about TLS
@@ -76,7 +80,9 @@ def detect_protocol(fmt: str, ctx: LogContext, head: str) -> str | None:
     TLS accepted), ftp otherwise; None when the text shows no session at all."""
     if fmt in ("openssh", "sshd") or _SFTP_MARKS.search(head):
         return "sftp"
-    if not ctx.exchanges and _SFTP_CONNECTED.search(head):
+    if fmt == "xferlog" and _XFERLOG_SFTP.search(head):
+        return "sftp"
+    if not ctx.exchanges and fmt != "ftp-client" and _SFTP_CONNECTED.search(head):
         return "sftp"
     if not ctx.exchanges and not any(s.kind != "connecting" for s in ctx.signals) and fmt not in _FTP_FORMATS:
         return None
@@ -152,7 +158,7 @@ def timeline(fmt: str, ctx: LogContext, protocol: str | None) -> list[str]:
             lines.append("TLS: explicit FTPS (AUTH TLS)")
         elif mode == "implicit":
             lines.append("TLS: implicit FTPS")
-        elif ctx.exchanges:
+        elif ctx.exchanges and fmt != "xferlog":  # a transfer log does not record TLS
             lines.append("no TLS: plain FTP, the password crossed the network unencrypted")
     user = None
     for e in ctx.exchanges:

@@ -84,3 +84,21 @@ class Condition:
 
     def questions(self) -> set[str]:
         return {q for clause in self.clauses for q, _ in clause.answers}
+
+    def for_code(self, entry_id: str) -> Narrowed:
+        """The clauses left once the code is known: what the answers alone must satisfy."""
+        return tuple(clause.answers for clause in self.clauses if clause.code_matches(entry_id))
+
+
+# A condition narrowed to one code: any one of these tuples of (question, allowed options) must hold.
+Narrowed = tuple[tuple[tuple[str, frozenset[str]], ...], ...]
+
+
+def narrowed_holds(narrowed: Narrowed, answers: dict[str, str]) -> bool:
+    for clause in narrowed:
+        for question, allowed in clause:
+            if answers.get(question) not in allowed:
+                break
+        else:
+            return True
+    return False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from knowledge.triage.conditions import Narrowed, narrowed_holds
 from knowledge.triage.matching import match_option
 from knowledge.triage.model import (
     FINISHED,
@@ -33,6 +34,40 @@ def _fill(text: str, entry_id: str) -> str:
     return text.replace("{code}", code_label(entry_id))
 
 
+class _CodeSteps:
+    """The steps that may apply to one code, with their conditions narrowed to it and indexed by one answer
+    each clause requires, so that a checklist only evaluates the steps some given answer can reach."""
+
+    def __init__(self, entry_id: str, steps: tuple[Step, ...]) -> None:
+        self.entries: list[tuple[Step, Narrowed, Narrowed]] = []
+        self.always: list[int] = []
+        self.by_answer: dict[tuple[str, str], list[int]] = {}
+        for step in steps:
+            when = step.when.for_code(entry_id)
+            if not when:
+                continue
+            index = len(self.entries)
+            self.entries.append((step, when, step.unless.for_code(entry_id)))
+            for clause in when:
+                if not clause:
+                    self.always.append(index)
+                    continue
+                question, allowed = clause[0]
+                for option in allowed:
+                    self.by_answer.setdefault((question, option), []).append(index)
+
+    def applicable(self, answers: dict[str, str]) -> list[Step]:
+        reachable = set(self.always)
+        for pair in answers.items():
+            reachable.update(self.by_answer.get(pair, ()))
+        found = []
+        for index in sorted(reachable):
+            step, when, unless = self.entries[index]
+            if narrowed_holds(when, answers) and not narrowed_holds(unless, answers):
+                found.append(step)
+        return found
+
+
 @dataclass(frozen=True)
 class Tree:
     version: int
@@ -47,19 +82,21 @@ class Tree:
         known = frozenset((q.id, o.id) for q in self.questions for o in q.options)
         object.__setattr__(self, "_known_answers", known)
         object.__setattr__(self, "_steps_by_code", {})
+        object.__setattr__(self, "_as_shown", {})
 
     def __repr__(self) -> str:
         size = f"questions={len(self.questions)}, steps={len(self.steps)}"
         return f"Tree(version={self.version}, {size}, source={self.source!r})"
 
-    def _steps_for(self, entry_id: str) -> tuple[Step, ...]:
-        """The steps whose `when` accepts this code for some answers (cached: checklists are built often)."""
-        cache: dict[str, tuple[Step, ...]] = self._steps_by_code  # type: ignore[attr-defined]
+    def _steps_for(self, entry_id: str) -> _CodeSteps:
+        """The steps whose `when` accepts this code for some answers, indexed for that code (cached:
+        checklists are built often, and path walks build hundreds of thousands)."""
+        cache: dict[str, _CodeSteps] = self._steps_by_code  # type: ignore[attr-defined]
         steps = cache.get(entry_id)
         if steps is None:
             if len(cache) >= 1024:
                 cache.clear()
-            steps = cache[entry_id] = tuple(s for s in self.steps if s.when.may_hold_for(entry_id))
+            steps = cache[entry_id] = _CodeSteps(entry_id, self.steps)
         return steps
 
     # -- looking things up -------------------------------------------------------------------------------
@@ -119,11 +156,24 @@ class Tree:
         return self._with_answers(state, pairs, ())
 
     def current_question(self, state: TriageState) -> Question | None:
-        """The question to ask now, or None when the checklist is due (or the triage is over)."""
+        """The question to ask now, with only the options that fit the earlier answers; None when the
+        checklist is due (or the triage is over)."""
         if state.status != "asking":
             return None
         self._check(state)
-        return self._next_question(state.entry_id, state.answer_map)
+        answers = state.answer_map
+        question = self._next_question(state.entry_id, answers)
+        return None if question is None else self._as_asked(question, state.entry_id, answers)
+
+    def _as_asked(self, question: Question, entry_id: str, answers: dict[str, str]) -> Question:
+        options = question.options_for(entry_id, answers)
+        if len(options) == len(question.options):
+            return question
+        shown: dict[tuple[str, tuple[str, ...]], Question] = self._as_shown  # type: ignore[attr-defined]
+        key = (question.id, tuple(o.id for o in options))
+        if key not in shown:
+            shown[key] = dataclasses.replace(question, options=options)
+        return shown[key]
 
     def answer(self, state: TriageState, question_id: str, option_id: str) -> TriageState:
         """Answer the current question. A click on an older question's button raises TriageError."""
@@ -184,7 +234,7 @@ class Tree:
         """
         self._check(state)
         answers = state.answer_map
-        applicable = [s for s in self._steps_for(state.entry_id) if s.applies(state.entry_id, answers)]
+        applicable = self._steps_for(state.entry_id).applicable(answers)
         covered = {s.who for s in applicable if not s.fallback}
         filled = [
             dataclasses.replace(s, text=_fill(s.text, state.entry_id)) if "{code}" in s.text else s

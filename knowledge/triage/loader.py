@@ -19,7 +19,7 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _CODE_RE = re.compile(r"^(@[a-z][a-z0-9-]*|[a-z0-9*][a-z0-9.*-]*)$")
 _TOP_KEYS = {"version", "groups", "questions", "steps", "notes", "presets"}
 _QUESTION_KEYS = {"id", "text", "help", "options", "ask_when", "skip_when"}
-_OPTION_KEYS = {"id", "label", "hint", "keywords"}
+_OPTION_KEYS = {"id", "label", "hint", "keywords", "when", "unless"}
 _STEP_KEYS = {"id", "who", "text", "source", "when", "unless", "fallback"}
 _NOTE_KEYS = {"id", "text", "when", "unless"}
 _PRESET_KEYS = {"when", "answers"}
@@ -146,6 +146,8 @@ class _Reader:
             label=self.text(where, raw, "label", limit=MAX_LABEL),
             hint=self.text(where, raw, "hint", required=False, limit=MAX_LABEL),
             keywords=tuple(" ".join(k.lower().split()) for k in keywords),
+            when=self.condition(where, raw, "when", self.questions) or Condition.always(),
+            unless=self.condition(where, raw, "unless", self.questions) or Condition.never(),
         )
 
     def read_questions(self) -> None:

@@ -29,6 +29,11 @@ class Option:
     label: str
     hint: str = ""
     keywords: tuple[str, ...] = ()
+    when: Condition = field(default_factory=Condition.always)
+    unless: Condition = field(default_factory=Condition.never)
+
+    def fits(self, entry_id: str, answers: dict[str, str]) -> bool:
+        return self.when.holds(entry_id, answers) and not self.unless.holds(entry_id, answers)
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,10 @@ class Question:
 
     def applies(self, entry_id: str, answers: dict[str, str]) -> bool:
         return self.ask_when.holds(entry_id, answers) and not self.skip_when.holds(entry_id, answers)
+
+    def options_for(self, entry_id: str, answers: dict[str, str]) -> tuple[Option, ...]:
+        """The options that fit the earlier answers (an SFTP user is not offered FTP servers)."""
+        return tuple(o for o in self.options if o.fits(entry_id, answers))
 
 
 @dataclass(frozen=True)

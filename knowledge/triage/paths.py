@@ -11,19 +11,28 @@ from collections.abc import Iterator
 
 from knowledge.triage.conditions import Condition
 from knowledge.triage.engine import Tree
-from knowledge.triage.model import TriageState
+from knowledge.triage.model import Question, TriageState
 
 
 def walk(tree: Tree, entry_id: str, prefilled: dict[str, str] | None = None) -> Iterator[TriageState]:
     """Every state in which the conversation for `entry_id` can end, one per combination of answers."""
-    pending = [tree.start(entry_id, prefilled)]
+    for state, _ in walk_shown(tree, entry_id, prefilled):
+        yield state
+
+
+def walk_shown(
+    tree: Tree, entry_id: str, prefilled: dict[str, str] | None = None
+) -> Iterator[tuple[TriageState, tuple[Question, ...]]]:
+    """Like `walk`, with the questions as they were shown on the way (only the options that fitted then)."""
+    pending: list[tuple[TriageState, tuple[Question, ...]]] = [(tree.start(entry_id, prefilled), ())]
     while pending:
-        state = pending.pop()
+        state, shown = pending.pop()
         question = tree.current_question(state)
         if question is None:
-            yield state
+            yield state, shown
             continue
-        pending.extend(tree.answer(state, question.id, option.id) for option in question.options)
+        asked = (*shown, question)
+        pending.extend((tree.answer(state, question.id, option.id), asked) for option in question.options)
 
 
 def _conditions(tree: Tree) -> Iterator[Condition]:

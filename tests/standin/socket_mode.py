@@ -1,4 +1,10 @@
-"""Socket Mode as Slack runs it: ticketed WebSocket URLs, hello, envelopes, acks, and three ways to break."""
+"""Socket Mode as Slack runs it: ticketed WebSocket URLs, hello, envelopes, acks, and three ways to break.
+
+An ack counts only when it comes on the connection that carried its envelope, while that connection is still
+working (Slack matches acks by envelope_id per connection); any other ack is kept in `refused_acks`, a second ack
+of an envelope in `duplicate_acks`. A connection sent a `disconnect` message keeps working for its grace period:
+it takes acks, and carries new envelopes while no newer connection is open.
+"""
 
 from __future__ import annotations
 
@@ -204,11 +210,14 @@ class SocketModeServer:
         self.connections_opened = 0
         self.handshakes_rejected = 0
         self.acks: dict[str, Ack] = {}
+        self.refused_acks: list[Ack] = []
+        self.duplicate_acks: list[Ack] = []
         self.sent: list[SentEnvelope] = []
         # Slack spreads envelopes over an app's open connections (up to 10, one per replica); by default the
         # stand-in uses the newest, which tests of one process rely on.
         self.spread = False
         self._turn = 0
+        self._carrier: dict[str, int] = {}  # envelope_id -> the connection that carried it, until acked
 
     @property
     def port(self) -> int:
@@ -266,10 +275,18 @@ class SocketModeServer:
             self._lock.notify_all()
 
     def note_client_message(self, connection: Connection, message: dict[str, Any]) -> None:
+        envelope_id = message.get("envelope_id")
+        if not isinstance(envelope_id, str):
+            return
+        ack = Ack(envelope_id, message, time.monotonic(), connection.id)
         with self._lock:
-            envelope_id = message.get("envelope_id")
-            if isinstance(envelope_id, str) and envelope_id not in self.acks:
-                self.acks[envelope_id] = Ack(envelope_id, message, time.monotonic(), connection.id)
+            if envelope_id in self.acks:
+                self.duplicate_acks.append(ack)
+            elif self._carrier.get(envelope_id) != connection.id or connection.state not in ("open", "draining"):
+                self.refused_acks.append(ack)
+            else:
+                del self._carrier[envelope_id]
+                self.acks[envelope_id] = ack
             self._lock.notify_all()
 
     def hello_message(self) -> dict[str, Any]:
@@ -285,10 +302,13 @@ class SocketModeServer:
             return [c for c in self._connections if c.state == "open"]
 
     def current_connection(self) -> Connection:
-        connections = self.open_connections()
-        if not connections:
-            raise NoSocketConnection("no open Socket Mode connection")
-        return connections[-1]
+        """The newest open connection; while there is none, the newest one still working after a `disconnect`."""
+        with self._lock:
+            for wanted in ("open", "draining"):
+                connections = [c for c in self._connections if c.state == wanted]
+                if connections:
+                    return connections[-1]
+        raise NoSocketConnection("no open Socket Mode connection")
 
     def connection_for_next_envelope(self) -> Connection:
         if not self.spread:
@@ -323,6 +343,20 @@ class SocketModeServer:
         with self._lock:
             return self.acks[envelope_id].message
 
+    def wait_for_refused_ack(self, envelope_id: str, timeout: float = 10) -> Ack:
+        """The first ack of `envelope_id` that did not count (another connection, or after the grace)."""
+
+        def refused() -> Ack | None:
+            return next((ack for ack in self.refused_acks if ack.envelope_id == envelope_id), None)
+
+        self._wait(lambda: refused() is not None, timeout, f"no refused ack for envelope {envelope_id}")
+        with self._lock:
+            return refused()  # type: ignore[return-value]
+
+    def connection_state(self, connection_id: int) -> str:
+        with self._lock:
+            return next(c.state for c in self._connections if c.id == connection_id)
+
     # ----- delivery -----
 
     def send_envelope(
@@ -350,6 +384,8 @@ class SocketModeServer:
             envelope["retry_attempt"] = retry_attempt
             envelope["retry_reason"] = retry_reason
         connection = self.connection_for_next_envelope()
+        with self._lock:  # before sending: the ack may come back before send_json returns
+            self._carrier[envelope["envelope_id"]] = connection.id
         if not connection.send_json(envelope):
             raise NoSocketConnection(f"connection {connection.id} refused the envelope")
         with self._lock:
@@ -358,13 +394,14 @@ class SocketModeServer:
 
     # ----- breaking -----
 
-    def break_socket(self, how: BreakKind, grace: float = 5.0) -> int:
-        """Break the current connection; returns its id. New connections are accepted as usual."""
+    def break_socket(self, how: BreakKind, grace: float = 5.0, reason: str = "refresh_requested") -> int:
+        """Break the current connection; returns its id. New connections are accepted as usual.
+
+        "disconnect" asks the client to move (`reason`) and closes the connection `grace` seconds later.
+        """
         connection = self.current_connection()
         if how == "disconnect":
-            connection.send_json(
-                {"type": "disconnect", "reason": "refresh_requested", "debug_info": {"host": "applink-standin"}}
-            )
+            connection.send_json({"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-standin"}})
             connection.state = "draining"
             run_later(grace, connection.close_gracefully)
         elif how == "close":

@@ -248,6 +248,6 @@ class SlackStandIn:
     def wait_for_ack(self, envelope_id: str, timeout: float = 10) -> dict[str, Any]:
         return self.socket.wait_for_ack(envelope_id, timeout)
 
-    def break_socket(self, how: BreakKind, grace: float = 5.0) -> int:
-        """ "disconnect" (refresh_requested, closed after `grace` s), "close" (close frame) or "dead"."""
-        return self.socket.break_socket(how, grace)
+    def break_socket(self, how: BreakKind, grace: float = 5.0, reason: str = "refresh_requested") -> int:
+        """ "disconnect" (`reason`, closed after `grace` s), "close" (close frame) or "dead"."""
+        return self.socket.break_socket(how, grace, reason)
