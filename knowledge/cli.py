@@ -12,7 +12,7 @@ from knowledge.base import KnowledgeError
 from knowledge.lookup import LookupResult, finder
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing, argparse, json and shutil are imported only where needed: ~6 ms of every start
+if TYPE_CHECKING:  # argparse, json, shutil and typing only where needed: argparse and json alone took ~5 ms
     import argparse
     from collections.abc import Sequence
     from typing import TextIO
