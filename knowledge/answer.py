@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 from knowledge import digits
 from knowledge.base import Entry
@@ -17,21 +17,28 @@ _KIND_LABELS = {
 _PROTOCOL_LABELS = {"ftp": "FTP", "ftps": "FTPS", "sftp": "SFTP"}
 
 
-@dataclass(frozen=True)
-class Section:
-    title: str
-    items: tuple[str, ...]
-    bulleted: bool = True
+class Section(namedtuple("Section", "title items bulleted", defaults=(True,))):
+    """A titled part of an answer: `items` a tuple of str, shown as bullets or as paragraphs."""
+
+    __slots__ = ()
 
 
-@dataclass
 class Answer:
-    entry: Entry
-    known: bool
-    heading: str
-    summary: str
-    digits: list[digits.Digit] = field(default_factory=list)
-    sections: list[Section] = field(default_factory=list)
+    def __init__(
+        self,
+        entry: Entry,
+        known: bool,
+        heading: str,
+        summary: str,
+        digits: list[digits.Digit] | None = None,
+        sections: list[Section] | None = None,
+    ) -> None:
+        self.entry = entry
+        self.known = known
+        self.heading = heading
+        self.summary = summary
+        self.digits = [] if digits is None else digits
+        self.sections = [] if sections is None else sections
 
     @property
     def label(self) -> str:

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import shutil
 import sys
 import textwrap
-from collections.abc import Sequence
-from typing import TextIO
+from types import SimpleNamespace
 
 from knowledge import answer as answers
-from knowledge import listing
+from knowledge.base import KnowledgeError
 from knowledge.lookup import LookupResult, finder
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # argparse, json, shutil and typing only where needed: argparse and json alone took ~5 ms
+    import argparse
+    from collections.abc import Sequence
+    from typing import TextIO
 
 USAGE = """\
 ftpcode QUERY...            explain a code, a name, a reply line or an error message
 ftpcode list [FILTER]       the table: 1xx..6xx, ftp, winsock, sftp, client, curl
 ftpcode triage CODE         a guided troubleshooting conversation for CODE
 ftpcode scan FILE | -       read a client or server log and find what failed
-ftpcode probe HOST[:PORT]   test an allowed server step by step [--protocol ftp|ftpes|ftps|sftp]"""
+ftpcode probe HOST[:PORT]   test an allowed server step by step [--protocol ftp|ftpes|ftps|sftp]
+ftpcode kb build            check the knowledge files and rebuild the snapshot read at start"""
 
 EPILOG = """\
 examples:
@@ -60,7 +63,17 @@ def _use_colour(stream: TextIO, flag: bool | None) -> bool:
 
 
 def _width() -> int:
-    return max(40, min(shutil.get_terminal_size((100, 24)).columns, 100))
+    """shutil.get_terminal_size's columns (COLUMNS, else the terminal, else 100), kept within 40..100."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return max(40, min(columns or 100, 100))
 
 
 def render_result(result: LookupResult, style: Style, width: int) -> str:
@@ -106,11 +119,15 @@ def render_answer(answer: answers.Answer, by_id: dict, style: Style, width: int)
 
 
 def _print_json(document: object, out: TextIO) -> None:
+    import json
+
     json.dump(document, out, indent=2, ensure_ascii=False)
     out.write("\n")
 
 
 def cmd_list(args: Sequence[str], as_json: bool, out: TextIO) -> int:
+    from knowledge import listing
+
     try:
         _, entries = listing.select(finder().kb, " ".join(args))
     except listing.UnknownFilter as exc:
@@ -185,7 +202,30 @@ def cmd_probe(args: Sequence[str], protocol: str | None, as_json: bool, style: S
     return 1 if result.failure else 0
 
 
+def cmd_kb(args: Sequence[str], out: TextIO) -> int:
+    from knowledge import snapshot
+    from knowledge.base import knowledge_dir
+
+    if list(args) != ["build"]:
+        print("usage: ftpcode kb build", file=sys.stderr)
+        return 2
+    directory = knowledge_dir()
+    try:
+        kb, path, problem = snapshot.build(directory)
+    except KnowledgeError as exc:
+        print(f"ftpcode kb build: {exc}", file=sys.stderr)
+        return 1
+    out.write(f"{len(kb.entries)} entries in {directory}: checked.\n")
+    if problem:
+        print(f"ftpcode kb build: could not write the snapshot {path}: {problem}", file=sys.stderr)
+        return 1
+    out.write(f"Snapshot written: {path}\n")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
+    import argparse
+
     p = argparse.ArgumentParser(
         prog="ftpcode",
         usage=USAGE,
@@ -204,10 +244,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    try:
-        args = parser().parse_intermixed_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not any(arg.startswith("-") for arg in argv):  # no options: what argparse would find, without argparse
+        args = SimpleNamespace(query=argv, json=False, protocol=None, colour=None)
+    else:
+        try:
+            args = parser().parse_intermixed_args(argv)
+        except SystemExit as exc:
+            return int(exc.code or 0)
     style = Style(_use_colour(out, args.colour) and not args.json)
     words = args.query
     command = words[0].lower() if words else ""
@@ -220,6 +264,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return cmd_scan(words[1:], args.json, style, out)
         if command == "probe":
             return cmd_probe(words[1:], args.protocol, args.json, style, out)
+        if command == "kb":
+            return cmd_kb(words[1:], out)
         if not words:
             parser().print_help(out)
             return 2
@@ -231,6 +277,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return 0 if result.found else 1
     except BrokenPipeError:
         return 0
+    except KnowledgeError as exc:
+        print(f"ftpcode: the knowledge base cannot be read: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
