@@ -16,16 +16,34 @@ class Reply:
     message: Message
     matches: list[Match] = field(default_factory=list)
     is_log: bool = False
+    log_found: bool = False
+    """Read as a log, and the scan found something in it (is_log alone may be "I found nothing in that log")."""
+
+    @property
+    def explains(self) -> bool:
+        """Whether the reply explains a code, an error or a log (not usage, a list, or "nothing found")."""
+        return bool(self.matches) or self.log_found
 
 
 def for_text(text: str, *, ephemeral: bool) -> Reply:
     """`help`, `list 4xx`, or a query: the Message to send back, and what the query matched."""
     if scan_reply.looks_like_log(text):
         message, result = scan_reply.for_log(text, ephemeral=ephemeral)
-        if scan_reply.found_anything(result) or not scan_reply.names_a_code(text):
-            return Reply(message, finder().resolve(result.codes[:1]), is_log=True)
+        found = scan_reply.found_anything(result)
+        if found or not scan_reply.names_a_code(text):
+            return Reply(message, finder().resolve(result.codes[:1]), is_log=True, log_found=found)
         # No log, but a code in a code block (```Error: 530 Login incorrect```): a question about that code.
     return _answer(text, ephemeral)
+
+
+def for_message(text: str, *, ephemeral: bool) -> Reply:
+    """What to say about a message someone wrote (the shortcut, or an emoji on it): text of several lines is
+    read as a log first, since a client's error is often two or three lines that look like no log."""
+    if not scan_reply.looks_like_log(text) and len(text.splitlines()) > 1:
+        message, result = scan_reply.for_log(text, ephemeral=ephemeral)
+        if scan_reply.found_anything(result):
+            return Reply(message, finder().resolve(result.codes[:1]), is_log=True, log_found=True)
+    return for_text(text, ephemeral=ephemeral)
 
 
 # The knowledge is read-only while the bot runs and the same few codes are asked all day: rendering (mostly

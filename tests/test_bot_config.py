@@ -130,6 +130,8 @@ def test_bad_database_url(tmp_path: Path, url: str) -> None:
         ("HTTP_BODY_TIMEOUT_SECONDS", "0"),
         ("HTTP_BODY_TIMEOUT_SECONDS", "60"),
         ("HTTP_KEEPALIVE_SECONDS", "-5"),
+        ("FTPCODE_REACTION", "magnifying glass"),
+        ("FTPCODE_REACTION", "🔍"),
     ],
 )
 def test_other_bad_values(tmp_path: Path, variable: str, value: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App, BoltContext
 
-from bot import payloads, replies, scan_reply
+from bot import payloads, replies
 from bot.mrkdwn import plain_from_slack
 from bot.worker import Work
 
@@ -18,13 +18,7 @@ def queue_explain(ack: Ack, shortcut: dict, context: BoltContext) -> None:
 
 
 def run_explain(work: Work) -> None:
-    text = plain_from_slack(work.payload["text"])
-    if scan_reply.looks_like_log(text) or len(text.splitlines()) > 1:
-        message, result = scan_reply.for_log(text, ephemeral=True)
-        if scan_reply.found_anything(result):
-            work.respond(response_type="ephemeral", **message.kwargs())
-            return
-    reply = replies.for_text(text, ephemeral=True)
+    reply = replies.for_message(plain_from_slack(work.payload["text"]), ephemeral=True)
     work.respond(response_type="ephemeral", **reply.message.kwargs())
 
 
