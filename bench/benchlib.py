@@ -89,6 +89,24 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, with the number of CPUs this process may use."""
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("model name", "Model")):
+                model = line.partition(":")[2].strip()
+                break
+    except OSError:
+        pass
+    return f"{model} ×{len(os.sched_getaffinity(0))}"
+
+
+def load_average() -> float:
+    """The 1-minute load average: how busy the (possibly shared) machine was."""
+    return os.getloadavg()[0]
+
+
 # ----- memory of a process tree -----
 
 

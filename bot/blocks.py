@@ -114,7 +114,7 @@ def answer_buttons(matches: list[Match], *, ephemeral: bool) -> ActionsBlock:
     elements.append(button("Start triage", "start_triage", first.id))
     # Slack refuses a block whose buttons share an action_id, hence the number.
     for n, match in enumerate(matches[1:4]):
-        elements.append(button(f"Explain {answers.label(match.entry)}", f"show_answer_{n}", match.entry.id))
+        elements.append(button(f"Explain {answers.button_name(match.entry)}", f"show_answer_{n}", match.entry.id))
     return ActionsBlock(elements=elements, block_id="answer_actions")
 
 

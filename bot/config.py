@@ -46,6 +46,7 @@ class Config:
     http_body_timeout: int = 10
     http_keepalive: int = 75
     probe: ProbeConfig | None = None  # FTPCODE_PROBE_*: None only where a Config is built by hand (tests)
+    reaction: str = "ftpcode"  # the emoji (its name, no colons) that asks the bot to explain a message
     # Feedback and insights (bot/feedback.py, bot/insights.py): how long feedback rows are kept, the secret that
     # keys the hash of user ids (None: a random key kept in the database), who may see the stats, where the
     # weekly digest goes.
@@ -163,6 +164,9 @@ def from_env(env: dict[str, str] | None = None) -> Config:
     max_body = _number(env, "HTTP_MAX_BODY_BYTES", 1024 * 1024, 1024, 100 * 1024 * 1024)
     body_timeout = _number(env, "HTTP_BODY_TIMEOUT_SECONDS", 10, 1, 30)
     keepalive = _number(env, "HTTP_KEEPALIVE_SECONDS", 75, 1, 3600)
+    reaction = env.get("FTPCODE_REACTION", "").strip().strip(":") or "ftpcode"
+    if not re.fullmatch(r"[a-z0-9_+'-]{1,100}", reaction):
+        raise ConfigError("FTPCODE_REACTION must be an emoji name such as ftpcode or mag (lower case, no spaces)")
     return Config(
         bot_token=bot_token or "",
         app_token=app_token,
@@ -187,6 +191,7 @@ def from_env(env: dict[str, str] | None = None) -> Config:
         http_body_timeout=body_timeout,
         http_keepalive=keepalive,
         probe=probe_settings(env),
+        reaction=reaction,
         **feedback_settings(env),
         site_dir=site_dir(env),
     )

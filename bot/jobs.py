@@ -47,6 +47,10 @@ JOBS_SCHEMA = (
 
 # Slack retries an event for about 5 minutes; keep keys well past that.
 SEEN_EVENT_TTL_SECONDS = 3600
+# Keys that stand for a message rather than an event (an emoji on it asks for an answer, whoever adds it and
+# whenever): kept long enough that a reaction weeks later is not answered again.
+MESSAGE_KEY_PREFIX = "message:"
+MESSAGE_KEY_TTL_SECONDS = 90 * 86400
 FAILED_JOB_TTL_SECONDS = 7 * 86400
 CLAIM_TTL_SECONDS = 400 * 86400
 _COLUMNS = "id, kind, payload, journal, attempts, created_at"
@@ -200,10 +204,18 @@ class JobQueue:
             self._added += 1
             purge = self._added % 500 == 0
         if purge:
-            with self.db.transaction(write=True) as execute:
-                execute("DELETE FROM seen_events WHERE seen_at < :cutoff", {"cutoff": now - SEEN_EVENT_TTL_SECONDS})
-                execute(
-                    "DELETE FROM jobs WHERE status = 'failed' AND created_at < :cutoff",
-                    {"cutoff": now - FAILED_JOB_TTL_SECONDS},
-                )
-                execute("DELETE FROM job_claims WHERE claimed_at < :cutoff", {"cutoff": now - CLAIM_TTL_SECONDS})
+            self.purge(now)
+
+    def purge(self, now: float) -> None:
+        """Forgets redelivery keys and failed jobs that have been kept long enough at `now`."""
+        with self.db.transaction(write=True) as execute:
+            execute(
+                "DELETE FROM seen_events WHERE seen_at < :cutoff AND event_key NOT LIKE :kept",
+                {"cutoff": now - SEEN_EVENT_TTL_SECONDS, "kept": MESSAGE_KEY_PREFIX + "%"},
+            )
+            execute("DELETE FROM seen_events WHERE seen_at < :cutoff", {"cutoff": now - MESSAGE_KEY_TTL_SECONDS})
+            execute(
+                "DELETE FROM jobs WHERE status = 'failed' AND created_at < :cutoff",
+                {"cutoff": now - FAILED_JOB_TTL_SECONDS},
+            )
+            execute("DELETE FROM job_claims WHERE claimed_at < :cutoff", {"cutoff": now - CLAIM_TTL_SECONDS})

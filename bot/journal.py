@@ -135,17 +135,7 @@ class JournaledClient(KeepAliveWebClient):
 
 
 def journaled_client(base: KeepAliveWebClient, journal: Journal, limits: RateLimits) -> JournaledClient:
-    client = JournaledClient(
-        token=base.token,
-        base_url=base.base_url,
-        timeout=base.timeout,
-        ssl=base.ssl,
-        proxy=base.proxy,
-        headers=base.headers,
-        logger=base.logger,
-        retry_handlers=base.retry_handlers,
-    )
-    client._local = base._local  # the worker threads' kept-alive connections
+    client = base.sharing_connections(kind=JournaledClient)  # the worker threads' kept-alive connections
     client.journal = journal
     client.limits = limits
     return client

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from bot import blocks, scan_reply, site_notes
 from bot.blocks import Message
 from knowledge import listing
+from knowledge.logscan import ScanResult
 from knowledge.lookup import Match, finder
 
 
@@ -22,18 +23,41 @@ class Reply:
     """"entry", "finding", "nothing" (a query that found nothing), or "" (help, a list, a log with nothing in it)."""
     summary: str = ""
     """For a log, what is stored of it instead of the paste: its format and the failing reply."""
+    log_found: bool = False
+    """Read as a log, and the scan found something in it (is_log alone may be "I found nothing in that log")."""
+
+    @property
+    def explains(self) -> bool:
+        """Whether the reply explains a code, an error or a log (not usage, a list, or "nothing found")."""
+        return bool(self.matches) or self.log_found
 
 
 def for_text(text: str, *, ephemeral: bool) -> Reply:
     """`help`, `list 4xx`, or a query: the Message to send back, and what the query matched."""
     if scan_reply.looks_like_log(text):
         message, result = scan_reply.for_log(text, ephemeral=ephemeral)
-        if scan_reply.found_anything(result) or not scan_reply.names_a_code(text):
-            subject, kind = scan_reply.subject_of(result)
-            matches = finder().resolve(result.codes[:1])
-            return Reply(message, matches, True, subject, kind, scan_reply.summary_of(result))
+        found = scan_reply.found_anything(result)
+        if found or not scan_reply.names_a_code(text):
+            return log_reply(message, result, found)
         # No log, but a code in a code block (```Error: 530 Login incorrect```): a question about that code.
     return _answer(text, ephemeral, site_notes.SITE.version)
+
+
+def for_message(text: str, *, ephemeral: bool) -> Reply:
+    """What to say about a message someone wrote (the shortcut, or an emoji on it): text of several lines is
+    read as a log first, since a client's error is often two or three lines that look like no log."""
+    if not scan_reply.looks_like_log(text) and len(text.splitlines()) > 1:
+        message, result = scan_reply.for_log(text, ephemeral=ephemeral)
+        if scan_reply.found_anything(result):
+            return log_reply(message, result, True)
+    return for_text(text, ephemeral=ephemeral)
+
+
+def log_reply(message: Message, result: ScanResult, found: bool) -> Reply:
+    """The reply to a log: what it explained, and what feedback on it is about (bot/answered.py)."""
+    subject, kind = scan_reply.subject_of(result)
+    matches = finder().resolve(result.codes[:1])
+    return Reply(message, matches, True, subject, kind, scan_reply.summary_of(result), log_found=found)
 
 
 # The knowledge is read-only while the bot runs and the same few codes are asked all day: rendering (mostly

@@ -11,10 +11,9 @@ from bot import triage_blocks as tb
 from bot.blocks import Message, button, context, finish, header, section
 from bot.mrkdwn import clip, escape
 from knowledge import answer as answers
-from knowledge.base import Entry
 from knowledge.logscan import MAX_SCAN_BYTES, ScanResult, scan
 from knowledge.lookup import finder
-from knowledge.scan_text import failure_reply, format_name, stage_phrase
+from knowledge.scan_text import explained_entries, failure_reply, format_name, stage_phrase
 
 _LOG_LINE = re.compile(
     r"^\s*(?:\d{3}[ -]|(?:Status|Command|Response|Error|Trace):|[<>*] |<---|--->|\*(?:cmd|resp)\*|[.<>!*] \d{4}-)",
@@ -29,16 +28,6 @@ LONG_PASTE_CHARS = 4000
 def looks_like_log(text: str) -> bool:
     """A paste rather than a question: a code block, several lines that look like a client's log, or long."""
     return "```" in text or len(text) > LONG_PASTE_CHARS or len(_LOG_LINE.findall(text)) >= 3
-
-
-def _entries(result: ScanResult) -> list[Entry]:
-    """The knowledge entries for the log: the codes the scanner found, else the entry the client's error
-    message names exactly (ECONNREFUSED...), so the answer still explains it and can start a triage."""
-    kb = finder().kb
-    entries = [kb.by_id[i] for i in result.codes if i in kb.by_id]
-    if not entries and result.failure:
-        entries = [m.entry for m in finder().lookup(result.failure.text).matches if m.reason in ("code", "name")]
-    return entries[:3]
 
 
 def scan_message(result: ScanResult, *, ephemeral: bool) -> Message:
@@ -58,7 +47,7 @@ def scan_message(result: ScanResult, *, ephemeral: bool) -> Message:
         lines = [f"• {escape(f.summary)}" for f in result.findings[:4]]
         blocks.append(section("*Why*\n" + "\n".join(lines)))
         blocks += site_blocks.finding_blocks([f.id for f in result.findings[:4]])
-    explained = _entries(result)
+    explained = explained_entries(result)
     # Only the first entry is summarised: the others (a 530 to AUTH TLS next to a failed listing) would
     # distract from the failure; their buttons are there.
     for entry in explained[:1]:
@@ -70,7 +59,7 @@ def scan_message(result: ScanResult, *, ephemeral: bool) -> Message:
     if explained:
         elements.append(button("Start triage", "start_triage", tb.start_value(explained[0].id, result.triage_prefill)))
         explain = enumerate(explained)
-        elements += [button(f"Explain {answers.label(e)}", f"show_answer_{n}", e.id) for n, e in explain]
+        elements += [button(f"Explain {answers.button_name(e)}", f"show_answer_{n}", e.id) for n, e in explain]
     if elements:
         blocks.append(ActionsBlock(elements=elements))
     blocks.append(context("Passwords in the log are masked; I keep nothing of what you pasted."))
@@ -87,7 +76,7 @@ def subject_of(result: ScanResult) -> tuple[str, str]:
         return "", ""
     if result.findings:
         return result.findings[0].id, "finding"
-    entries = _entries(result)
+    entries = explained_entries(result)
     return (entries[0].id, "entry") if entries else ("", "")
 
 

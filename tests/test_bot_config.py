@@ -130,6 +130,8 @@ def test_bad_database_url(tmp_path: Path, url: str) -> None:
         ("HTTP_BODY_TIMEOUT_SECONDS", "0"),
         ("HTTP_BODY_TIMEOUT_SECONDS", "60"),
         ("HTTP_KEEPALIVE_SECONDS", "-5"),
+        ("FTPCODE_REACTION", "magnifying glass"),
+        ("FTPCODE_REACTION", "🔍"),
         ("FEEDBACK_TTL_DAYS", "0"),
         ("FEEDBACK_TTL_DAYS", "half a year"),
         ("FTPCODE_ADMINS", "@alice"),

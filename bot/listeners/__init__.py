@@ -1,10 +1,10 @@
 from slack_bolt import App
 
 from bot import digest
-from bot.listeners import actions, commands, events, feedback, shortcuts
+from bot.listeners import actions, assistant, commands, events, feedback, functions, reactions, shortcuts
 from bot.worker import Handler
 
-MODULES = (commands, events, actions, shortcuts, feedback)
+MODULES = (commands, events, actions, shortcuts, assistant, functions, reactions, feedback)
 
 # The jobs the listeners queue, by kind: each module's listeners and the work they queue live together. The
 # weekly digest is queued by a chore (bot/housekeeping.py), not a listener.

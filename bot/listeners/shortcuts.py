@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App, BoltContext
 
-from bot import answered, payloads, replies, scan_reply
+from bot import answered, payloads, replies
 from bot.mrkdwn import plain_from_slack
 from bot.worker import Work
 
@@ -21,16 +21,7 @@ def queue_explain(ack: Ack, shortcut: dict, context: BoltContext) -> None:
 
 def run_explain(work: Work) -> None:
     text = plain_from_slack(work.payload["text"])
-    if scan_reply.looks_like_log(text) or len(text.splitlines()) > 1:
-        message, result = scan_reply.for_log(text, ephemeral=True)
-        if scan_reply.found_anything(result):
-            subject, kind = scan_reply.subject_of(result)
-            summary = scan_reply.summary_of(result)
-            reply = replies.Reply(message, is_log=True, subject=subject, subject_kind=kind, summary=summary)
-            message = answered.in_job(work, reply, "", work.payload, "shortcut")
-            work.respond(response_type="ephemeral", **message.kwargs())
-            return
-    reply = replies.for_text(text, ephemeral=True)
+    reply = replies.for_message(text, ephemeral=True)
     message = answered.in_job(work, reply, text, work.payload, "shortcut")
     work.respond(response_type="ephemeral", **message.kwargs())
 

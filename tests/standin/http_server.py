@@ -15,7 +15,7 @@ from tests.standin.records import CallLog, CallRecord
 from tests.standin.web_api import Workspace
 
 # Fields Slack accepts as JSON strings inside form-encoded bodies; decoded so tests can inspect them.
-JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
+JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "outputs", "prompts")
 RESPONSE_URL_MAX_USES = 5
 LOGIN_PAGE = b"<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
 

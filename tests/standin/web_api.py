@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.standin import payloads
+from tests.standin.api_answer import ApiAnswer, error, ok
+from tests.standin.surfaces_api import SURFACE_METHODS, SurfaceMethods
 
 MESSAGE_BLOCK_LIMIT = 50
 VIEW_BLOCK_LIMIT = 100
@@ -37,15 +39,9 @@ BOT_METHODS = frozenset(
         "files.getUploadURLExternal",
         "files.completeUploadExternal",
     }
+    | SURFACE_METHODS
 )
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
-
-
-@dataclass
-class ApiAnswer:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str]
 
 
 @dataclass
@@ -68,14 +64,6 @@ class FaultWindow:
         return now < self.until and self.method in ("*", method)
 
 
-def ok(**fields: Any) -> ApiAnswer:
-    return ApiAnswer(200, {"ok": True, **fields}, {})
-
-
-def error(code: str, status: int = 200, headers: dict[str, str] | None = None) -> ApiAnswer:
-    return ApiAnswer(status, {"ok": False, "error": code}, headers or {})
-
-
 def block_error(blocks: Any, limit: int) -> str | None:
     """The error Slack gives for blocks it refuses, or None. Only the limits the bot can hit."""
     if blocks is None:
@@ -94,7 +82,7 @@ def block_error(blocks: Any, limit: int) -> str | None:
     return None
 
 
-class Workspace:
+class Workspace(SurfaceMethods):
     """The workspace as the stand-in sees it, plus failure injection. Thread-safe."""
 
     def __init__(
@@ -125,6 +113,7 @@ class Workspace:
         self.triggers: dict[str, list[float | bool]] = {}
         self._failures: dict[str, deque[InjectedFailure]] = {}
         self._windows: list[FaultWindow] = []
+        self._init_surfaces()
 
     # ----- failure injection -----
 
@@ -255,7 +244,7 @@ class Workspace:
         # apps.connections.open refuses a token sent as a POST parameter (its documentation says so).
         if not token or (method in APP_TOKEN_METHODS and not token_in_header):
             return error("not_authed")
-        if token not in (self.bot_token, self.app_token):
+        if token not in (self.bot_token, self.app_token) and token not in self.function_tokens:
             return error("invalid_auth")
         if (method in APP_TOKEN_METHODS) != (token == self.app_token):
             return error("not_allowed_token_type")
@@ -263,6 +252,8 @@ class Workspace:
         if injected is not None:
             return injected
         handler = getattr(self, "_" + method.replace(".", "_"))
+        if method.startswith("functions."):
+            return handler(params, token)
         return handler(params)
 
     def _auth_test(self, params: dict[str, Any]) -> ApiAnswer:
