@@ -81,21 +81,15 @@ class JobQueue:
         now = time.time()
         job = Job(str(uuid.uuid4()), kind, payload, created_at=now)
         with self.db.transaction(write=True) as execute:
-            if key is not None:
+            claims = (("seen_events", "event_key", "seen_at", key), ("job_claims", "claim_key", "claimed_at", once))
+            for table, column, when, value in claims:
+                if value is None:
+                    continue
                 added = execute(
-                    "INSERT INTO seen_events (event_key, seen_at) VALUES (:key, :now)"
-                    " ON CONFLICT (event_key) DO NOTHING",
-                    {"key": key[:200], "now": now},
+                    f"INSERT INTO {table} ({column}, {when}) VALUES (:key, :now) ON CONFLICT ({column}) DO NOTHING",
+                    {"key": value[:200], "now": now},
                 ).rowcount
                 if added != 1:
-                    return None
-            if once is not None:
-                claimed = execute(
-                    "INSERT INTO job_claims (claim_key, claimed_at) VALUES (:key, :now)"
-                    " ON CONFLICT (claim_key) DO NOTHING",
-                    {"key": once[:200], "now": now},
-                ).rowcount
-                if claimed != 1:
                     return None
             execute(
                 "INSERT INTO jobs (id, kind, payload, journal, status, attempts, run_after, lease_until, created_at)"
