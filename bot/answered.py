@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from bot.blocks import Message
-from bot.feedback import Answered, FeedbackKeys, clean_query, new_answer_id
+from bot.feedback import Answered, clean_query, new_answer_id
 from bot.feedback_blocks import with_feedback
 from bot.replies import Reply
 
@@ -24,8 +24,11 @@ def describe(reply: Reply, text: str, channel_type: str, answer_id: str) -> Answ
     return Answered(answer_id, reply.subject, reply.subject_kind, channel_type, query, entries, int(time.time()))
 
 
-def rows_for(reply: Reply, answered: Answered | None, text: str, who: dict[str, Any], channel_type: str) -> list[dict]:
-    """The row to store: the answer given, or the query that found nothing."""
+def rows_for(
+    reply: Reply, answered: Answered | None, text: str, who: dict[str, Any], channel_type: str, answer_id: str
+) -> list[dict]:
+    """The row to store: the answer given, or the query that found nothing. Its id is the answer's, so a job
+    run again after a 429 adds no second row."""
     if not who.get("user"):
         return []
     base = {"user": who["user"], "team_id": who.get("team") or "", "channel_type": channel_type}
@@ -33,6 +36,7 @@ def rows_for(reply: Reply, answered: Answered | None, text: str, who: dict[str, 
         return [
             {
                 **base,
+                "id": f"asked:{answer_id}",
                 "event": "asked",
                 "answer_id": answered.answer_id,
                 "subject": answered.subject,
@@ -41,27 +45,26 @@ def rows_for(reply: Reply, answered: Answered | None, text: str, who: dict[str, 
             }
         ]
     if reply.subject_kind == "nothing" and text.strip():
-        return [{**base, "event": "nothing", "query": clean_query(text)}]
+        return [{**base, "id": f"nothing:{answer_id}", "event": "nothing", "query": clean_query(text)}]
     return []
 
 
 def in_ack(worker: Worker, reply: Reply, text: str, who: dict[str, Any], channel_type: str) -> Message:
     """For an answer sent in the acknowledgement: the row goes to the recorder, which never makes it wait."""
-    answered = describe(reply, text, channel_type, new_answer_id())
-    for row in rows_for(reply, answered, text, who, channel_type):
+    answer_id = new_answer_id()
+    answered = describe(reply, text, channel_type, answer_id)
+    for row in rows_for(reply, answered, text, who, channel_type, answer_id):
         worker.recorder.add(row)
     return with_feedback(reply.message, worker.keys, answered)
 
 
 def in_job(work: Work, reply: Reply, text: str, who: dict[str, Any], channel_type: str, record: bool = True) -> Message:
-    """For an answer a job posts: the answer's id and its row are journal steps, so a rerun repeats neither."""
+    """For an answer a job posts: its id is a journal step, so a rerun draws the same buttons and adds no row.
+    The row goes through the recorder too: an answer that needs no database is not held up by one that is
+    out of reach."""
     answer_id = work.journal.step("answer_id", new_answer_id)
     answered = describe(reply, text, channel_type, answer_id)
-    rows = rows_for(reply, answered, text, who, channel_type) if record else []
-    if rows:
-        work.store.record_answers(rows)
+    if record and work.recorder is not None:
+        for row in rows_for(reply, answered, text, who, channel_type, answer_id):
+            work.recorder.add(row)
     return with_feedback(reply.message, work.keys, answered)
-
-
-def buttons_only(keys: FeedbackKeys, message: Message, answered: Answered | None) -> Message:
-    return with_feedback(message, keys, answered)

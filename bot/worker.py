@@ -59,6 +59,8 @@ class Work:
     """For work whose result is data rather than a call (a probe): journal.step() it, so a rerun reuses it."""
     keys: FeedbackKeys | None = None
     """Hash user ids and sign vote buttons (bot/feedback.py)."""
+    recorder: Recorder | None = None
+    """Where the rows of answers given go (bot/recorder.py): written soon, never holding up the answer."""
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -256,6 +258,7 @@ class Worker:
             journaled_respond(job.payload.get("response_url"), journal),
             journal,
             self.keys,
+            self.recorder,
         )
         try:
             try:
