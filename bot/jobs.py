@@ -37,6 +37,12 @@ JOBS_SCHEMA = (
         last_error VARCHAR(200)
     )""",
     "CREATE INDEX IF NOT EXISTS ix_jobs_due ON jobs (status, run_after)",
+    # Work that must be done once ever, whichever replica comes first (the weekly digest): its key is kept
+    # here, not with the event ids, which are forgotten after an hour.
+    """CREATE TABLE IF NOT EXISTS job_claims (
+        claim_key VARCHAR(200) NOT NULL PRIMARY KEY,
+        claimed_at FLOAT NOT NULL
+    )""",
 )
 
 # Slack retries an event for about 5 minutes; keep keys well past that.
@@ -46,6 +52,7 @@ SEEN_EVENT_TTL_SECONDS = 3600
 MESSAGE_KEY_PREFIX = "message:"
 MESSAGE_KEY_TTL_SECONDS = 90 * 86400
 FAILED_JOB_TTL_SECONDS = 7 * 86400
+CLAIM_TTL_SECONDS = 400 * 86400
 _COLUMNS = "id, kind, payload, journal, attempts, created_at"
 
 
@@ -68,16 +75,19 @@ class JobQueue:
         self._added = 0
         self._lock = threading.Lock()
 
-    def add(self, kind: str, payload: dict[str, Any], key: str | None = None) -> Job | None:
-        """Records a job; None when `key` (an event id) was seen before, a redelivery. Raises DatabaseError."""
+    def add(self, kind: str, payload: dict[str, Any], key: str | None = None, once: str | None = None) -> Job | None:
+        """Records a job; None when `key` (an event id) was seen before, a redelivery, or when the job `once`
+        names was queued before, by any replica, ever. Raises DatabaseError."""
         now = time.time()
         job = Job(str(uuid.uuid4()), kind, payload, created_at=now)
         with self.db.transaction(write=True) as execute:
-            if key is not None:
+            claims = (("seen_events", "event_key", "seen_at", key), ("job_claims", "claim_key", "claimed_at", once))
+            for table, column, when, value in claims:
+                if value is None:
+                    continue
                 added = execute(
-                    "INSERT INTO seen_events (event_key, seen_at) VALUES (:key, :now)"
-                    " ON CONFLICT (event_key) DO NOTHING",
-                    {"key": key[:200], "now": now},
+                    f"INSERT INTO {table} ({column}, {when}) VALUES (:key, :now) ON CONFLICT ({column}) DO NOTHING",
+                    {"key": value[:200], "now": now},
                 ).rowcount
                 if added != 1:
                     return None
@@ -202,3 +212,4 @@ class JobQueue:
                 "DELETE FROM jobs WHERE status = 'failed' AND created_at < :cutoff",
                 {"cutoff": now - FAILED_JOB_TTL_SECONDS},
             )
+            execute("DELETE FROM job_claims WHERE claimed_at < :cutoff", {"cutoff": now - CLAIM_TTL_SECONDS})

@@ -24,6 +24,7 @@ from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
 from bot.database import DatabaseError
+from bot.insights import Stats
 from bot.jobs import Job
 from bot.store import Store, TriageSession
 from bot.web_transport import KeepAliveWebClient, tls_context_for
@@ -189,10 +190,14 @@ class JournaledStore:
 def _encode(value: Any) -> Any:
     if isinstance(value, TriageSession):
         return {"triage_session": asdict(value)}
+    if isinstance(value, Stats):
+        return {"stats": asdict(value)}
     return value
 
 
 def _decode(value: Any) -> Any:
     if isinstance(value, dict) and "triage_session" in value:
         return TriageSession(**value["triage_session"])
+    if isinstance(value, dict) and "stats" in value:
+        return Stats(**value["stats"])
     return value

@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from bot import blocks, scan_reply
+from bot import blocks, scan_reply, site_notes
 from bot.blocks import Message
 from knowledge import listing
+from knowledge.logscan import ScanResult
 from knowledge.lookup import Match, finder
 
 
@@ -16,6 +17,12 @@ class Reply:
     message: Message
     matches: list[Match] = field(default_factory=list)
     is_log: bool = False
+    subject: str = ""
+    """What was answered: the first entry's id, or for a log its first finding's (or code's) id."""
+    subject_kind: str = ""
+    """"entry", "finding", "nothing" (a query that found nothing), or "" (help, a list, a log with nothing in it)."""
+    summary: str = ""
+    """For a log, what is stored of it instead of the paste: its format and the failing reply."""
     log_found: bool = False
     """Read as a log, and the scan found something in it (is_log alone may be "I found nothing in that log")."""
 
@@ -31,9 +38,9 @@ def for_text(text: str, *, ephemeral: bool) -> Reply:
         message, result = scan_reply.for_log(text, ephemeral=ephemeral)
         found = scan_reply.found_anything(result)
         if found or not scan_reply.names_a_code(text):
-            return Reply(message, finder().resolve(result.codes[:1]), is_log=True, log_found=found)
+            return log_reply(message, result, found)
         # No log, but a code in a code block (```Error: 530 Login incorrect```): a question about that code.
-    return _answer(text, ephemeral)
+    return _answer(text, ephemeral, site_notes.SITE.version)
 
 
 def for_message(text: str, *, ephemeral: bool) -> Reply:
@@ -42,15 +49,23 @@ def for_message(text: str, *, ephemeral: bool) -> Reply:
     if not scan_reply.looks_like_log(text) and len(text.splitlines()) > 1:
         message, result = scan_reply.for_log(text, ephemeral=ephemeral)
         if scan_reply.found_anything(result):
-            return Reply(message, finder().resolve(result.codes[:1]), is_log=True, log_found=True)
+            return log_reply(message, result, True)
     return for_text(text, ephemeral=ephemeral)
+
+
+def log_reply(message: Message, result: ScanResult, found: bool) -> Reply:
+    """The reply to a log: what it explained, and what feedback on it is about (bot/answered.py)."""
+    subject, kind = scan_reply.subject_of(result)
+    matches = finder().resolve(result.codes[:1])
+    return Reply(message, matches, True, subject, kind, scan_reply.summary_of(result), log_found=found)
 
 
 # The knowledge is read-only while the bot runs and the same few codes are asked all day: rendering (mostly
 # slack_sdk's limit checks) was two thirds of the CPU a /ftpcode answer cost (bench/README.md). Callers must
 # not change a cached Reply.
 @functools.lru_cache(maxsize=512)
-def _answer(text: str, ephemeral: bool) -> Reply:
+def _answer(text: str, ephemeral: bool, site_version: int) -> Reply:
+    """`site_version` is there for the cache: answers drawn with older site notes are not reused."""
     words = text.split()
     first = words[0].lower() if words else ""
     if first in ("", "help", "?", "-h", "--help"):
@@ -63,4 +78,7 @@ def _answer(text: str, ephemeral: bool) -> Reply:
             return Reply(blocks.finish("Unknown list.", [hint]))
         return Reply(blocks.list_message(title, entries))
     result = finder().lookup(text)
-    return Reply(blocks.answer_message(result, ephemeral=ephemeral), result.matches)
+    message = blocks.answer_message(result, ephemeral=ephemeral)
+    if not result.matches:
+        return Reply(message, subject_kind="nothing")
+    return Reply(message, result.matches, subject=result.matches[0].entry.id, subject_kind="entry")

@@ -6,6 +6,7 @@ import re
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
+from bot import site_blocks
 from bot import triage_blocks as tb
 from bot.blocks import Message, button, context, finish, header, section
 from bot.mrkdwn import clip, escape
@@ -45,11 +46,13 @@ def scan_message(result: ScanResult, *, ephemeral: bool) -> Message:
     if result.findings:
         lines = [f"• {escape(f.summary)}" for f in result.findings[:4]]
         blocks.append(section("*Why*\n" + "\n".join(lines)))
+        blocks += site_blocks.finding_blocks([f.id for f in result.findings[:4]])
     explained = explained_entries(result)
     # Only the first entry is summarised: the others (a 530 to AUTH TLS next to a failed listing) would
     # distract from the failure; their buttons are there.
     for entry in explained[:1]:
         blocks.append(section(f"*{escape(answers.heading(entry))}*\n{escape(entry.summary)}"))
+        blocks += site_blocks.entry_blocks(entry.id)
     if result.timeline:
         blocks.append(section("*What happened*\n" + "\n".join(f"• {escape(t)}" for t in result.timeline[:10])))
     elements = []
@@ -65,6 +68,24 @@ def scan_message(result: ScanResult, *, ephemeral: bool) -> Message:
         summary += f" ({clip(failure.command, 60)})"
     first = f" {answers.heading(explained[0]).rstrip('.')}." if explained else ""
     return finish(f"I read your {name}: {summary}.{first}", blocks)
+
+
+def subject_of(result: ScanResult) -> tuple[str, str]:
+    """What a scan answered, for feedback: its first finding, else the entry it explained, else nothing."""
+    if not found_anything(result):
+        return "", ""
+    if result.findings:
+        return result.findings[0].id, "finding"
+    entries = explained_entries(result)
+    return (entries[0].id, "entry") if entries else ("", "")
+
+
+def summary_of(result: ScanResult) -> str:
+    """What is kept of a log for feedback, instead of the paste: its format and the reply that failed."""
+    summary = format_name(result)
+    if result.failure:
+        summary += f": {failure_reply(result.failure)}"
+    return summary
 
 
 def found_anything(result: ScanResult) -> bool:

@@ -23,7 +23,9 @@ ftpcode list [FILTER]       the table: 1xx..6xx, ftp, winsock, sftp, client, cur
 ftpcode triage CODE         a guided troubleshooting conversation for CODE
 ftpcode scan FILE | -       read a client or server log and find what failed
 ftpcode probe HOST[:PORT]   test an allowed server step by step [--protocol ftp|ftpes|ftps|sftp]
-ftpcode kb build            check the knowledge files and rebuild the snapshot read at start"""
+ftpcode stats               what the Slack bot was asked, votes, gaps, triages [--database URL] [--days N]
+ftpcode kb build            check the knowledge files and rebuild the snapshot read at start
+ftpcode kb check [DIR]      check the knowledge base, or a folder of site notes against it"""
 
 EPILOG = """\
 examples:
@@ -34,6 +36,8 @@ examples:
   ftpcode passive mode         ftpcode list 4xx          ftpcode --json 425
   ftpcode triage 425           ftpcode scan filezilla.log
   ftpcode probe ftp.example.com          ftpcode probe sftp.example.com:2222 --protocol sftp
+  ftpcode stats --database sqlite:///data/ftpcode.sqlite3 --days 7
+  ftpcode kb check knowledge/site-example
 
 exit status: 0 found, 1 nothing matched, 2 usage error.
 probe: 0 every step passed, 1 a step failed, 2 usage error or refused."""
@@ -202,12 +206,53 @@ def cmd_probe(args: Sequence[str], protocol: str | None, as_json: bool, style: S
     return 1 if result.failure else 0
 
 
+def cmd_stats(args: Sequence[str], database: str | None, days: int, as_json: bool, out: TextIO) -> int:
+    """The bot's figures (bot/insights.py) from its database; the imports stay off every other command's path."""
+    from pathlib import Path
+
+    from bot.config import default_database_url
+    from bot.database import DatabaseError, open_database
+    from bot.insights import compute, render_text
+
+    if args or not 1 <= days <= 3650:
+        print("usage: ftpcode stats [--database URL] [--days N (1 to 3650)] [--json]", file=sys.stderr)
+        return 2
+    url = database or os.environ.get("DATABASE_URL", "").strip() or default_database_url(dict(os.environ))
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        print(f"ftpcode stats: no database at {url.removeprefix('sqlite:///')}", file=sys.stderr)
+        return 2
+    try:
+        db = open_database(url)
+    except DatabaseError as exc:  # its message never holds the URL, which may hold a password
+        print(f"ftpcode stats: the database cannot be opened ({exc})", file=sys.stderr)
+        return 2
+    try:
+        stats = compute(db, days)
+    except (*db.errors, DatabaseError) as exc:
+        print(
+            f"ftpcode stats: no feedback in that database ({exc.__class__.__name__}): is it the bot's?", file=sys.stderr
+        )
+        return 2
+    finally:
+        db.close()
+    if as_json:
+        _print_json(stats.to_json(), out)
+    else:
+        out.write(render_text(stats))
+    return 0
+
+
 def cmd_kb(args: Sequence[str], out: TextIO) -> int:
+    """`ftpcode kb build`: check the knowledge files and rebuild the snapshot. `ftpcode kb check [DIR]`: the
+    knowledge base, or a folder of site notes against it; the first problem in one line naming the file and the
+    entry, and exit status 1."""
+    if list(args[:1]) == ["check"] and len(args) <= 2:
+        return _kb_check(args[1:], out)
     from knowledge import snapshot
     from knowledge.base import knowledge_dir
 
     if list(args) != ["build"]:
-        print("usage: ftpcode kb build", file=sys.stderr)
+        print("usage: ftpcode kb build | ftpcode kb check [DIR]", file=sys.stderr)
         return 2
     directory = knowledge_dir()
     try:
@@ -220,6 +265,25 @@ def cmd_kb(args: Sequence[str], out: TextIO) -> int:
         print(f"ftpcode kb build: could not write the snapshot {path}: {problem}", file=sys.stderr)
         return 1
     out.write(f"Snapshot written: {path}\n")
+    return 0
+
+
+def _kb_check(folder: Sequence[str], out: TextIO) -> int:
+    from pathlib import Path
+
+    try:
+        if not folder:
+            from knowledge.datafiles import check_all
+
+            out.write(f"knowledge base: {len(check_all())} files checked, no problem found\n")
+            return 0
+        from knowledge.site import load_site
+
+        notes = load_site(Path(folder[0]))
+    except KnowledgeError as exc:
+        print(f"ftpcode kb check: {exc}", file=sys.stderr)
+        return 1
+    out.write(f"{folder[0]}: {notes.count} notes for {notes.site} in {notes.files} files, no problem found\n")
     return 0
 
 
@@ -236,6 +300,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="*", help="a code, a name, a reply line or free text")
     p.add_argument("--json", action="store_true", help="print one JSON document (see README)")
     p.add_argument("--protocol", type=str.lower, choices=("ftp", "ftpes", "ftps", "sftp"), help="probe: the protocol")
+    p.add_argument("--database", metavar="URL", help="stats: the bot's DATABASE_URL (default: as the bot finds it)")
+    p.add_argument("--days", type=int, default=30, metavar="N", help="stats: the last N days (default 30)")
     colour = p.add_mutually_exclusive_group()
     colour.add_argument("--color", dest="colour", action="store_true", default=None, help="always colour")
     colour.add_argument("--no-color", dest="colour", action="store_false", help="never colour")
@@ -246,7 +312,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     argv = sys.argv[1:] if argv is None else list(argv)
     if not any(arg.startswith("-") for arg in argv):  # no options: what argparse would find, without argparse
-        args = SimpleNamespace(query=argv, json=False, protocol=None, colour=None)
+        args = SimpleNamespace(query=argv, json=False, protocol=None, colour=None, database=None, days=30)
     else:
         try:
             args = parser().parse_intermixed_args(argv)
@@ -264,6 +330,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return cmd_scan(words[1:], args.json, style, out)
         if command == "probe":
             return cmd_probe(words[1:], args.protocol, args.json, style, out)
+        if command == "stats":
+            return cmd_stats(words[1:], args.database, args.days, args.json, out)
         if command == "kb":
             return cmd_kb(words[1:], out)
         if not words:

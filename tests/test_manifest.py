@@ -26,6 +26,7 @@ NEEDED_BOT_SCOPES = {
     "chat:write": "post answers and triage steps (chat.postMessage)",
     "commands": "the /ftpcode slash command and the 'explain_message' message shortcut",
     "files:read": "read client logs pasted as snippets or uploaded as files",
+    "files:write": "post the weekly digest's chart (files.getUploadURLExternal, files.completeUploadExternal)",
     "reactions:read": "receive reaction_added: FTPCODE_REACTION on a message asks for an explanation of it",
 }
 

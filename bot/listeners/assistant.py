@@ -15,7 +15,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import payloads, replies, scan_reply
+from bot import answered, payloads, replies, scan_reply
 from bot.blocks import Message, finish, section
 from bot.listeners import events
 from bot.mrkdwn import plain_from_slack
@@ -95,14 +95,15 @@ def run_message(work: Work) -> None:
     channel, thread_ts = event["channel"], event["thread_ts"]
     if event.get("subtype") == "file_share":
         _reading(work.client, channel, thread_ts)
-        events.answer_files(event, work.client)
+        events.answer_files(work)
         return
     text = plain_from_slack(payloads.text_of(event.get("text")))
     message = prompt_answer(text)
     if message is None:
         if scan_reply.looks_like_log(text):
             _reading(work.client, channel, thread_ts)
-        message = replies.for_text(text, ephemeral=False).message
+        asker = {"user": payloads.user_id(event.get("user")), "team": work.payload["team"]}
+        message = answered.in_job(work, replies.for_text(text, ephemeral=False), text, asker, "dm")
     events.post(work.client, channel=channel, thread_ts=thread_ts, **message.kwargs())
 
 

@@ -13,7 +13,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import files, home, payloads, replies, scan_reply
+from bot import answered, files, home, insights_blocks, payloads, replies, scan_reply
 from bot.mrkdwn import plain_from_slack
 from bot.triage_flow import TriageFlow
 from bot.worker import Work
@@ -81,12 +81,23 @@ def post(client: WebClient, **kwargs) -> dict | None:
         return None
 
 
-def answer_message(event: dict, client: WebClient, *, in_thread: bool) -> replies.Reply:
+def _asker(work: Work) -> dict:
+    event = work.payload["event"]
+    return {"user": payloads.user_id(event.get("user")), "team": work.payload["team"]}
+
+
+def _channel_type(event: dict) -> str:
+    return "dm" if event.get("channel_type") == "im" or str(event.get("channel", "")).startswith("D") else "channel"
+
+
+def answer_message(work: Work, *, in_thread: bool) -> replies.Reply:
     """Answers the text of a message; returns the reply, whose matches a triage can follow."""
+    event = work.payload["event"]
     text = plain_from_slack(payloads.text_of(event.get("text")))
     reply = replies.for_text(text, ephemeral=False)
+    message = answered.in_job(work, reply, text, _asker(work), _channel_type(event))
     thread_ts = event.get("thread_ts") or (event["ts"] if in_thread else None)
-    post(client, channel=event["channel"], thread_ts=thread_ts, **reply.message.kwargs())
+    post(work.client, channel=event["channel"], thread_ts=thread_ts, **message.kwargs())
     return reply
 
 
@@ -104,11 +115,11 @@ def typed_triage_answer(work: Work) -> bool:
 def run_mention(work: Work) -> None:
     event = work.payload["event"]
     if event.get("files"):
-        answer_files(event, work.client)
+        answer_files(work)
         return
     if typed_triage_answer(work):
         return
-    reply = answer_message(event, work.client, in_thread=True)
+    reply = answer_message(work, in_thread=True)
     coded = [m for m in reply.matches if m.reason in ("code", "name", "unknown-code")]
     user = payloads.user_id(event.get("user"))
     # A question with a code starts a triage at once; a pasted log offers one (with its answers) by button.
@@ -117,8 +128,12 @@ def run_mention(work: Work) -> None:
         TriageFlow.for_work(work).start(coded[0].entry.id, event["channel"], thread_ts, user, work.payload["team"])
 
 
-def answer_files(event: dict, client: WebClient) -> None:
-    """A log shared as a file or snippet: scanned and answered like a paste."""
+def answer_files(work: Work, event: dict | None = None, asker: dict | None = None) -> None:
+    """A log shared as a file or snippet (in the job's event, or `event`): scanned and answered like a paste.
+    `asker` is who the answer is for (the event's author by default)."""
+    event = work.payload["event"] if event is None else event
+    asker = _asker(work) if asker is None else asker
+    client = work.client
     thread_ts = event.get("thread_ts") or (None if event.get("channel_type") == "im" else event["ts"])
     shared_files = event.get("files") if isinstance(event.get("files"), list) else []
     for shared in shared_files[:3]:
@@ -130,24 +145,30 @@ def answer_files(event: dict, client: WebClient) -> None:
         except files.FileRefused as exc:
             post(client, channel=event["channel"], thread_ts=thread_ts, text=str(exc))
             continue
-        message, _ = scan_reply.for_log(text, ephemeral=False)
+        message, result = scan_reply.for_log(text, ephemeral=False)
+        reply = replies.log_reply(message, result, scan_reply.found_anything(result))
+        message = answered.in_job(work, reply, "", asker, _channel_type(event))
         post(client, channel=event["channel"], thread_ts=thread_ts, **message.kwargs())
 
 
 def run_message(work: Work) -> None:
     event = work.payload["event"]
     if event.get("subtype") == "file_share":
-        answer_files(event, work.client)
+        answer_files(work)
         return
     if typed_triage_answer(work):
         return
     if event.get("channel_type") == "im":
-        answer_message(event, work.client, in_thread=False)
+        answer_message(work, in_thread=False)
 
 
 def run_home_opened(work: Work) -> None:
+    user = work.payload["event"]["user"]
+    extra = None
+    if user in work.config.admins:
+        extra = insights_blocks.home_blocks(work.store.feedback_stats(30))
     try:
-        work.client.views_publish(user_id=work.payload["event"]["user"], view=home.home_view())
+        work.client.views_publish(user_id=user, view=home.home_view(extra))
     except SlackApiError as exc:
         logger.error("views.publish failed: %s", exc.response.get("error"))
 

@@ -14,8 +14,9 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import payloads, replies
+from bot import answered, payloads, replies
 from bot.blocks import finish, section
+from bot.feedback_store import channel_type_of
 from bot.jobs import MESSAGE_KEY_PREFIX
 from bot.listeners import events
 from bot.mrkdwn import plain_from_slack
@@ -43,7 +44,7 @@ def queue_reaction(body: dict, event: dict, context: BoltContext) -> None:
     if event.get("item_user") == context.bot_user_id:
         return  # its own answers explain themselves
     team = payloads.team_id(body.get("team_id"))
-    job = {"channel": channel, "ts": ts, "user": user, "bot_user": context.bot_user_id}
+    job = {"channel": channel, "ts": ts, "user": user, "bot_user": context.bot_user_id, "team": team}
     work.submit("explain_reaction", job, f"{MESSAGE_KEY_PREFIX}{team}:{channel}:{ts}")
 
 
@@ -71,14 +72,17 @@ def run_reaction(work: Work) -> None:
     if message is None or message.get("user") == job["bot_user"]:
         return
     thread_ts = payloads.message_ts(message.get("thread_ts")) or ts
+    # The answer is for whoever added the emoji: their vote, their row (the message may be someone else's).
+    asker = {"user": job["user"], "team": job.get("team", "")}
     if message.get("files"):
-        events.answer_files(
-            {"channel": channel, "ts": ts, "thread_ts": thread_ts, "files": message["files"]}, work.client
-        )
+        shared = {"channel": channel, "ts": ts, "thread_ts": thread_ts, "files": message["files"]}
+        events.answer_files(work, shared, asker)
         return
-    reply = replies.for_message(plain_from_slack(payloads.text_of(message.get("text"))), ephemeral=False)
+    text = plain_from_slack(payloads.text_of(message.get("text")))
+    reply = replies.for_message(text, ephemeral=False)
     if reply.explains:
-        events.post(work.client, channel=channel, thread_ts=thread_ts, **reply.message.kwargs())
+        answer = answered.in_job(work, reply, text, asker, channel_type_of(channel))
+        events.post(work.client, channel=channel, thread_ts=thread_ts, **answer.kwargs())
         return
     note = finish(NOTHING_TO_EXPLAIN, [section(NOTHING_TO_EXPLAIN)])
     try:

@@ -121,6 +121,19 @@ class StandInRequestHandler(BaseHTTPRequestHandler):
             self._response_url(url.path[10:], body, headers, arrived)
         elif url.path.startswith("/files-pri/"):
             self._file_download(url.path, headers, arrived)
+        elif url.path.startswith("/upload/v1/") and self.command == "POST":
+            received = self.server.workspace.receive_upload(url.path.rsplit("/", 1)[-1], body)
+            self.server.log.add(
+                CallRecord(
+                    method="files.upload",
+                    params={"bytes": len(body)},
+                    headers=headers,
+                    t=arrived,
+                    path=self.path,
+                    status=200 if received else 404,
+                )
+            )
+            self._send(200 if received else 404, b"OK" if received else b"not found", "text/plain")
         elif url.path == "/login":
             self._send(200, LOGIN_PAGE, "text/html; charset=utf-8")
         else:

@@ -297,8 +297,10 @@ def block_actions(
     response_url: str = "",
     trigger_id: str | None = None,
     container_type: str = "message",
+    action_type: str = "button",
 ) -> dict[str, Any]:
-    """A button click in a message (container_type "message") or in the Home tab ("view")."""
+    """A button click in a message (container_type "message") or in the Home tab ("view"); `action_type`
+    "feedback_buttons" for a click on one of a feedback buttons element's two buttons (`value` is its value)."""
     action_ts = new_ts()
     payload: dict[str, Any] = {
         "type": "block_actions",
@@ -315,7 +317,7 @@ def block_actions(
                 "block_id": block_id,
                 "text": {"type": "plain_text", "text": "Button", "emoji": True},
                 "value": value,
-                "type": "button",
+                "type": action_type,
                 "action_ts": action_ts,
             }
         ],

@@ -226,7 +226,11 @@ class SlackStandIn:
 
     def block_actions(self, action_id: str, value: str = "", **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("response_url", self.new_response_url())
+        kwargs.setdefault("trigger_id", self.workspace.issue_trigger(payloads.new_trigger_id()))
         return payloads.block_actions(action_id=action_id, value=value, **kwargs)
+
+    def view_submission(self, callback_id: str, values: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return payloads.view_submission(callback_id=callback_id, values=values, **kwargs)
 
     def message_action(self, callback_id: str, message_text: str, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("response_url", self.new_response_url())
