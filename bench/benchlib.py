@@ -14,6 +14,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -89,6 +90,24 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, with the number of CPUs this process may use."""
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("model name", "Model")):
+                model = line.partition(":")[2].strip()
+                break
+    except OSError:
+        pass
+    return f"{model} ×{len(os.sched_getaffinity(0))}"
+
+
+def load_average() -> float:
+    """The 1-minute load average: how busy the (possibly shared) machine was."""
+    return os.getloadavg()[0]
+
+
 # ----- memory of a process tree -----
 
 
@@ -128,13 +147,26 @@ def tree_memory_mb(root_pid: int) -> dict[str, float]:
     return {"rss_mb": rss / 1024, "pss_mb": pss / 1024}
 
 
+def tree_cpu_seconds(root_pid: int) -> float:
+    """User + system CPU seconds of every process in the tree, all their threads (/proc/PID/stat)."""
+    ticks = 0
+    for pid in tree_pids(root_pid):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 # ----- the apps under test -----
 
 
-def app_env(extra: dict[str, str]) -> dict[str, str]:
-    """A clean environment for an app: nothing of the bot's contract inherited from ours."""
+def app_env(extra: dict[str, str], root: Path = ROOT) -> dict[str, str]:
+    """A clean environment for an app from the checkout at `root`: nothing of the bot's contract inherited."""
     env = {k: v for k, v in os.environ.items() if k not in CONTRACT_VARIABLES}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and Path(p).resolve() != ROOT]
+    env["PYTHONPATH"] = os.pathsep.join([str(root), *inherited])
     env.update(extra)
     return env
 
@@ -148,6 +180,7 @@ class AppProcess:
     env: dict[str, str]
     log_path: Path
     port: int | None = None
+    cwd: Path = ROOT
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     _log: Any = field(default=None, repr=False)
@@ -158,7 +191,7 @@ class AppProcess:
         self.process = subprocess.Popen(
             self.command,
             env=self.env,
-            cwd=ROOT,
+            cwd=self.cwd,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -179,8 +212,8 @@ class AppProcess:
         if self.process.poll() is not None:
             raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
 
-    def wait_healthz(self, timeout: float = 30) -> float:
-        """Seconds from process start to the first 200 from /healthz."""
+    def wait_healthz(self, timeout: float = 30, poll: float = 0.005) -> float:
+        """Seconds from process start to the first 200 from /healthz, asked every `poll` seconds."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.check_alive()
@@ -190,7 +223,7 @@ class AppProcess:
                         return time.monotonic() - self.started_at
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
-            time.sleep(0.01)
+            time.sleep(poll)
         raise RuntimeError(f"{self.name} not ready in {timeout} s:\n{self.log_tail()}")
 
     def stop(self) -> None:
@@ -212,29 +245,52 @@ class AppProcess:
             return ""
 
 
-def http_app(which: str, standin_env: dict[str, str], log_dir: Path, database_url: str) -> AppProcess:
-    """The bot (`python -m bot`, 1 worker x 16 threads) or the bare app (gunicorn -w 1 --threads 16)."""
+def http_app(
+    which: str,
+    standin_env: dict[str, str],
+    log_dir: Path,
+    database_url: str,
+    root: Path = ROOT,
+    extra_env: dict[str, str] | None = None,
+) -> AppProcess:
+    """The bare app (`which` "bare": gunicorn -w 1 --threads 16), or else the bot of the checkout at `root`
+    (`python -m bot`, 1 worker, 16 threads for Bolt)."""
     port = free_port()
-    env = app_env({**standin_env, "PORT": str(port)})
-    if which == "bot":
-        env["DATABASE_URL"] = database_url
-        command = [sys.executable, "-m", "bot"]
-    else:
+    env = app_env({**standin_env, "PORT": str(port), **(extra_env or {})}, root)
+    if which == "bare":
         command = [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "16", "-w", "1"]
         command += ["-b", f"127.0.0.1:{port}", "bench.bare_app:wsgi_app"]
-    return AppProcess(which, command, env, log_dir / f"{which}-http-{port}.log", port=port)
-
-
-def socket_app(which: str, standin_env: dict[str, str], log_dir: Path, database_url: str, index: int) -> AppProcess:
-    """The bot in Socket Mode, or the bare app with the same adapter (built-in) and ping interval (1 s)."""
-    env = app_env(standin_env)
-    if which == "bot":
+    else:
         env["DATABASE_URL"] = database_url
         command = [sys.executable, "-m", "bot"]
-    else:
+    return AppProcess(which, command, env, log_dir / f"{which}-http-{port}.log", port=port, cwd=root)
+
+
+def socket_app(
+    which: str, standin_env: dict[str, str], log_dir: Path, database_url: str, index: int, root: Path = ROOT
+) -> AppProcess:
+    """The bare app in Socket Mode (`which` "bare": the built-in adapter, 1 s pings, as the bot), or else the
+    bot of the checkout at `root`."""
+    env = app_env(standin_env, root)
+    if which == "bare":
         command = [sys.executable, "bench/bare_app.py", "--socket", "--adapter", "builtin"]
         command += ["--ping-interval", "1"]
-    return AppProcess(which, command, env, log_dir / f"{which}-socket-{index}.log")
+    else:
+        env["DATABASE_URL"] = database_url
+        command = [sys.executable, "-m", "bot"]
+    return AppProcess(which, command, env, log_dir / f"{which}-socket-{index}.log", cwd=root)
+
+
+@contextmanager
+def checkout(revision: str | None) -> Iterator[Path | None]:
+    """The tree of a git revision, unpacked (git archive) into a temporary directory; None for None."""
+    if revision is None:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-against-") as tmp:
+        archive = subprocess.run(["git", "archive", revision], cwd=ROOT, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        yield Path(tmp)
 
 
 def prepare_database(database_url: str) -> None:
@@ -397,9 +453,12 @@ class StandInService:
         return self.standin.connections_opened
 
     def wait_for_connection(self, count: int, timeout: float) -> float:
-        """time.monotonic() when the `count`-th Socket Mode connection was open (hello sent)."""
-        self.standin.wait_for_connection(count, timeout)
-        return time.monotonic()
+        """time.monotonic() when the `count`-th Socket Mode connection was open (hello sent), as the stand-in
+        noted it (not when this call's answer reached the caller)."""
+        socket = self.standin.socket
+        socket.wait_for_connection(count, timeout)
+        with socket._lock:
+            return max(connection.opened_at for connection in socket._connections)
 
     def socket_load(self, requests: int, concurrency: int, text: str = "425") -> dict[str, Any]:
         """Slash commands over Socket Mode at `concurrency`; latency = send to the ack's arrival."""
