@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from bot import blocks, scan_reply
 from bot.blocks import Message
+from bot.knowledge_once import finder
 from knowledge import listing
-from knowledge.lookup import Match, finder
+from knowledge.lookup import Match
 
 
 @dataclass

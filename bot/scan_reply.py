@@ -8,11 +8,11 @@ from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot import triage_blocks as tb
 from bot.blocks import Message, button, context, finish, header, section
+from bot.knowledge_once import finder
 from bot.mrkdwn import clip, escape
 from knowledge import answer as answers
 from knowledge.base import Entry
 from knowledge.logscan import MAX_SCAN_BYTES, ScanResult, scan
-from knowledge.lookup import finder
 from knowledge.scan_text import failure_reply, format_name, stage_phrase
 
 _LOG_LINE = re.compile(

@@ -15,9 +15,10 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks, payloads
 from bot import triage_blocks as tb
 from bot.database import DatabaseError
+from bot.knowledge_once import finder
 from bot.triage_flow import Reply, TriageFlow
 from bot.worker import Work
-from knowledge.lookup import LookupResult, finder
+from knowledge.lookup import LookupResult
 
 logger = logging.getLogger("bot.actions")
 
