@@ -22,16 +22,16 @@ change to the bot is measured before and after in the same run, against the same
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from benchlib import (
     ROOT,
+    Target,
+    byte_compile,
     checkout,
     command_request,
     cpu_model,
@@ -41,6 +41,7 @@ from benchlib import (
     load_average,
     prepare_database,
     print_table,
+    rounds_needed,
     socket_app,
     standin_process,
     tree_cpu_seconds,
@@ -53,20 +54,6 @@ APPS = ("bare", "bot")  # and "before", with --against
 CONCURRENCIES = (5, 20)
 
 
-@dataclass(frozen=True)
-class Target:
-    key: str
-    label: str
-    limit: float
-    at_least: bool = False  # the ratio must be >= limit (throughput), else <= limit
-
-    def met(self, ratio: float) -> bool:
-        return ratio >= self.limit if self.at_least else ratio <= self.limit
-
-    def describe(self) -> str:
-        return f"{'>=' if self.at_least else '<='} {self.limit:g}x"
-
-
 TARGETS = (
     Target("c5_p50_ms", "ack p50, concurrency 5", 0.5),
     Target("c5_p99_ms", "ack p99, concurrency 5", 0.7),
@@ -77,11 +64,6 @@ TARGETS = (
 )
 SHOWN = ("c5_p50_ms", "c5_p99_ms", "c20_p50_ms", "c20_p99_ms", "c20_rps", "startup_s", "rss_mb", "pss_mb")
 SHOWN += ("c5_cpu_ms", "c20_cpu_ms")
-
-
-def rounds_needed(rounds: int) -> int:
-    """4 of 5 rounds, 80% of any other number."""
-    return math.ceil(0.8 * rounds)
 
 
 # ----- one app, one mode, one round -----
@@ -237,6 +219,7 @@ def main() -> int:
         standin_process() as standin,
     ):
         workdir = Path(tmp)
+        byte_compile(ROOT)
         settings.before_root = before_root
         settings.database_url = f"sqlite:///{workdir / 'bot.sqlite3'}"
         prepare_database(settings.database_url)
