@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.request import BoltRequest
 
-from bot import metrics
+from bot import metrics, warm_up
 from bot.config import Config
 from bot.health import Answer, Health, answer, plain_answer, set_liveness
 
@@ -50,6 +50,7 @@ class SlackFront:
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return  # no lifespan (turned off in bot/http_mode.py) and no websockets
+        warm_up.start()  # the process serves: what it need not load before, it loads now
         path, method = scope["path"], scope["method"]
         if path == EVENTS_PATH and method == "POST":
             try:

@@ -21,7 +21,7 @@ from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
 from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
-from bot import metrics, slack_patches, ws_frames
+from bot import metrics, slack_patches, warm_up, ws_frames
 
 logger = logging.getLogger("bot.socket")
 
@@ -77,6 +77,7 @@ class Connection:
     def run_forever(self) -> None:
         self.handler.connect()
         logger.info("Socket Mode connected")
+        warm_up.start()
         try:
             self._stop.wait()
         finally:
