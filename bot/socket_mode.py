@@ -15,13 +15,14 @@ import threading
 import time
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
 from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot import metrics, slack_patches, warm_up, ws_frames
+from bot.socket_client import RefreshingSocketModeClient
 
 logger = logging.getLogger("bot.socket")
 
@@ -48,8 +49,18 @@ class Handler(SocketModeHandler):
         to the ack sent, for ftpcode_ack_seconds."""
         started, started_wall = time.perf_counter(), time.time()
         response = run_bolt_app(self.app, req)
-        send_response(client, req, response, started_wall)
+        if isinstance(client, RefreshingSocketModeClient) and _json_answer(response):
+            client.send_encoded_response(req.envelope_id, response.body)
+        else:
+            send_response(client, req, response, started_wall)
         metrics.observe_request(metrics.request_kind(req.payload), time.perf_counter() - started, response.status)
+
+
+def _json_answer(response: BoltResponse) -> bool:
+    """An acknowledgement whose payload is Bolt's JSON body, as send_response would send it (a 200 with a JSON
+    object: what the listeners answer with)."""
+    content_type = response.headers.get("content-type", [""])[0]
+    return response.status == 200 and content_type.startswith("application/json") and response.body.startswith("{")
 
 
 class Connection:

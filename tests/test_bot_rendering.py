@@ -13,6 +13,7 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from slack_bolt import Ack
 
 from bot import blocks, home, replies, triage_blocks
 from bot.mrkdwn import escape, plain_from_slack
@@ -256,3 +257,12 @@ def test_a_question_from_the_rendered_template_is_the_question_rendered_for_its_
             assert cached == again == rendered
             assert session_id in json.dumps(cached.blocks) and "5e5510n0" not in json.dumps(cached.blocks)
             assert_within_slack_limits(cached)
+
+
+@pytest.mark.parametrize("text", ["425", "530 login incorrect", "help", "", "list 4xx", "list nothing", "zzqxw"])
+def test_the_encoded_acknowledgement_is_what_bolt_would_write(text: str) -> None:
+    """/ftpcode's answer is encoded once and returned to Bolt (bot/listeners/commands.py): the very body Bolt's
+    ack(response_type="ephemeral", ...) writes for the same message."""
+    reply = replies.for_text(text, ephemeral=True)
+    written = Ack()(response_type="ephemeral", **reply.message.kwargs()).body
+    assert reply.ephemeral_ack == written
