@@ -3,10 +3,15 @@ comes that much sooner, and the first question does not wait for the knowledge b
 
 Loaded on one thread in the background: prometheus_client and the metrics (10-20 ms), then the knowledge base
 (30-40 ms). A request that needs either meanwhile waits for it (bot/metrics.py, bot/knowledge_once.py).
+
+Then everything loaded so far is moved out of the garbage collector's sight (gc.freeze): it stays for the life of
+the process, and in HTTP mode, where each connection leaves garbage cycles behind, every full collection scanned it
+again, stopping every thread for 14-44 ms during a load of /ftpcode (gc.callbacks in the bot, bench/README.md).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 
@@ -31,3 +36,6 @@ def _load() -> None:
         finder()
     except Exception:  # the request that needs it loads it again, and says what failed
         logger.exception("loading in the background failed")
+        return
+    gc.collect()  # what is garbage now would never be collected once frozen
+    gc.freeze()
