@@ -84,14 +84,19 @@ class Journal:
         run: Callable[[], T],
         encode: Callable[[T], Any] = lambda value: value,
         decode: Callable[[Any], T] = lambda value: value,
+        *,
+        changes: bool = True,
     ) -> T:
+        """`run()`, or what it returned on an earlier run of the job. A step that `changes` nothing (a read) is
+        saved with the next one that does: a run that stops before that step has changed nothing since the read,
+        and reads afresh when it runs again."""
         key = f"{self._next}:{name}"
         self._next += 1
         if key in self.job.journal:
             return decode(self.job.journal[key])
         result = run()
         self.job.journal[key] = encode(result)
-        if self.job.durable:
+        if changes and self.job.durable:
             try:
                 self._save(self.job)
             except DatabaseError as exc:  # the step is done; only a crash before the next save could repeat it
@@ -109,7 +114,7 @@ class JournaledClient(KeepAliveWebClient):
         return self.journal.step(
             api_method,
             lambda: self._call_now(api_method, **kwargs),
-            encode=lambda response: response.data if isinstance(response.data, dict) else {},
+            encode=_answer_to_keep,
             decode=lambda data: SlackResponse(
                 client=self, http_verb="POST", api_url=api_method, req_args={}, data=data, headers={}, status_code=200
             ),
@@ -131,6 +136,13 @@ class JournaledClient(KeepAliveWebClient):
             raise
         except _NETWORK_ERRORS as exc:
             raise RetryLater(f"{api_method}: {exc.__class__.__name__}") from None
+
+
+def _answer_to_keep(response: SlackResponse) -> dict[str, Any]:
+    """What the journal keeps of a Web API answer: all of it but the echo of a posted or updated message
+    ("message": its blocks, a few kB, written again with every later step of the job). No handler reads it."""
+    data = response.data if isinstance(response.data, dict) else {}
+    return {key: value for key, value in data.items() if key != "message"}
 
 
 def journaled_client(base: KeepAliveWebClient, journal: Journal, limits: RateLimits) -> JournaledClient:
@@ -180,6 +192,9 @@ def _post_response(url: str, message: dict[str, Any]) -> int:
 class JournaledStore:
     """The store as the job sees it: each call a journal step, so a rerun reads what the first run read."""
 
+    READS = frozenset({"triage_by_id", "triage_in_thread"})
+    """Store methods that change nothing: their steps are saved with the next step that does."""
+
     def __init__(self, store: Store, journal: Journal, run: Callable[..., Any]) -> None:
         self._store = store
         self._journal = journal
@@ -191,7 +206,8 @@ class JournaledStore:
             return method
 
         def step(*args: Any, **kwargs: Any) -> Any:
-            return self._journal.step(name, lambda: self._run(method, *args, **kwargs), _encode, _decode)
+            run = lambda: self._run(method, *args, **kwargs)  # noqa: E731
+            return self._journal.step(name, run, _encode, _decode, changes=name not in self.READS)
 
         return step
 
