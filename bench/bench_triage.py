@@ -61,6 +61,7 @@ from knowledge.triage import load_tree
 from tests.standin import payloads
 
 POST_TIMEOUT = 30.0
+CHANNEL = "C1"  # where payloads.block_actions puts every click
 BARE_QUESTIONS_PER_TRIAGE = 4
 TARGETS = (
     Target("c20", "click -> next question p99, concurrency 20 (/ bare click -> post p99)", 1.2),
@@ -139,6 +140,7 @@ class TriageDriver:
     def one_triage(self, user_id: str, response_url: str) -> None:
         root_ts = payloads.new_ts()
         if self.bare:  # the first click is on a question posted as the thread's root
+            self.standin.seed_message(CHANNEL, root_ts, self.question["text"], self.question["blocks"])
             start = self.answer({**self.question, "ts": root_ts}, root_ts, user_id, response_url)
         else:
             start = payloads.block_actions(

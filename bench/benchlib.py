@@ -479,6 +479,12 @@ class StandInService:
         except queue.Empty:
             return None
 
+    def seed_message(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
+        """A message the app can update (chat.update), as if it had posted it; no Web API call is logged."""
+        workspace = self.standin.workspace
+        with workspace._lock:
+            workspace.messages[(channel, ts)] = {"type": "message", "ts": ts, "text": text, "blocks": blocks}
+
     def forget_thread(self, thread_ts: str) -> None:
         with self._lock:
             self._posts.pop(thread_ts, None)
