@@ -85,18 +85,20 @@ class Journal:
         encode: Callable[[T], Any] = lambda value: value,
         decode: Callable[[Any], T] = lambda value: value,
         *,
-        changes: bool = True,
+        repeatable: bool = False,
     ) -> T:
-        """`run()`, or what it returned on an earlier run of the job. A step that `changes` nothing (a read) is
-        saved with the next one that does: a run that stops before that step has changed nothing since the read,
-        and reads afresh when it runs again."""
+        """`run()`, or what it returned on an earlier run of the job.
+
+        A `repeatable` step, one that does the same again when run twice (a read, chat.update of a message to the
+        same content), is saved with the next step that is not: a run that stops before that step did nothing
+        since that could not be done again, and its next run does it afresh."""
         key = f"{self._next}:{name}"
         self._next += 1
         if key in self.job.journal:
             return decode(self.job.journal[key])
         result = run()
         self.job.journal[key] = encode(result)
-        if changes and self.job.durable:
+        if not repeatable and self.job.durable:
             try:
                 self._save(self.job)
             except DatabaseError as exc:  # the step is done; only a crash before the next save could repeat it
@@ -107,6 +109,10 @@ class Journal:
 class JournaledClient(KeepAliveWebClient):
     """A WebClient whose every call is a journal step, and whose 429s, 5xx and network errors are RetryLater."""
 
+    REPEATABLE = frozenset({"chat.update", "chat.getPermalink", "conversations.open", "files.info", "views.publish"})
+    """Methods that do the same again when called twice with the same arguments: reads, and updates that set
+    what they set (bot/journal.py, Journal.step)."""
+
     journal: Journal
     limits: RateLimits
 
@@ -115,6 +121,7 @@ class JournaledClient(KeepAliveWebClient):
             api_method,
             lambda: self._call_now(api_method, **kwargs),
             encode=_answer_to_keep,
+            repeatable=api_method in self.REPEATABLE,
             decode=lambda data: SlackResponse(
                 client=self, http_verb="POST", api_url=api_method, req_args={}, data=data, headers={}, status_code=200
             ),
@@ -192,8 +199,9 @@ def _post_response(url: str, message: dict[str, Any]) -> int:
 class JournaledStore:
     """The store as the job sees it: each call a journal step, so a rerun reads what the first run read."""
 
-    READS = frozenset({"triage_by_id", "triage_in_thread"})
-    """Store methods that change nothing: their steps are saved with the next step that does."""
+    REPEATABLE = frozenset({"triage_by_id", "triage_in_thread", "note_question"})
+    """Store methods that do the same again when run twice: reads, and note_question (it sets which message asks
+    the open question)."""
 
     def __init__(self, store: Store, journal: Journal, run: Callable[..., Any]) -> None:
         self._store = store
@@ -207,7 +215,7 @@ class JournaledStore:
 
         def step(*args: Any, **kwargs: Any) -> Any:
             run = lambda: self._run(method, *args, **kwargs)  # noqa: E731
-            return self._journal.step(name, run, _encode, _decode, changes=name not in self.READS)
+            return self._journal.step(name, run, _encode, _decode, repeatable=name in self.REPEATABLE)
 
         return step
 

@@ -112,14 +112,23 @@ def test_journal_steps_replay_what_was_done_and_run_the_rest() -> None:
     assert calls == ["post", "update"]
 
 
-def test_a_read_is_saved_with_the_next_step_that_changes_something() -> None:
+def test_a_repeatable_step_is_saved_with_the_next_step_that_is_not() -> None:
     saved: list[dict] = []
     job = Job("j1", "triage_click", {})
     journal = Journal(job, lambda j: saved.append(dict(j.journal)))
-    journal.step("triage_by_id", lambda: {"version": 1}, changes=False)
-    assert saved == []  # a run that stopped here changed nothing: it reads again
+    journal.step("triage_by_id", lambda: {"version": 1}, repeatable=True)
+    assert saved == []  # a run that stopped here did nothing that could not be done again: it reads afresh
     journal.step("save_triage", lambda: {"version": 2})
     assert saved == [{"0:triage_by_id": {"version": 1}, "1:save_triage": {"version": 2}}]
+
+
+def test_reads_note_question_and_chat_update_are_repeatable_posts_and_saves_are_not() -> None:
+    from bot.journal import JournaledClient, JournaledStore
+
+    assert {"triage_by_id", "triage_in_thread", "note_question"} <= JournaledStore.REPEATABLE
+    assert not {"save_triage", "create_triage", "expire_triage"} & JournaledStore.REPEATABLE
+    assert "chat.update" in JournaledClient.REPEATABLE
+    assert not {"chat.postMessage", "chat.postEphemeral", "chat.delete"} & JournaledClient.REPEATABLE
 
 
 def test_the_journal_keeps_a_posted_message_without_its_echo() -> None:
