@@ -84,6 +84,7 @@ class Worker:
         self._lock = threading.Lock()
         self._running: dict[str, Job] = {}
         self._reserved = 0  # workers promised to jobs a listener is recording
+        self._backlog = False  # jobs were queued for want of a free worker, and the queue has not been seen empty
         self._memory: list[tuple[float, Job]] = []  # (run at, job): kept while the database is out of reach
         self._memory_keys: OrderedDict[str, None] = OrderedDict()
         self._wake = threading.Event()
@@ -100,7 +101,8 @@ class Worker:
         if kind not in self.handlers:
             raise ValueError(f"no handler for job kind {kind!r}")
         # A worker here that is free takes the job straight from the listener: recorded already claimed, it needs
-        # neither the dispatcher's wake-up nor its claim (a transaction and two thread hand-offs per click).
+        # neither the dispatcher's wake-up nor its claim (a transaction and two thread hand-offs per click). Not
+        # while jobs queued here before wait for a worker: they go first.
         here = self._reserve_worker()
         lease = self.config.job_lease_seconds if here else None
         try:
@@ -122,7 +124,8 @@ class Worker:
 
     def _reserve_worker(self) -> bool:
         with self._lock:
-            if self._stopping.is_set() or len(self._running) + self._reserved >= self.threads:
+            if self._stopping.is_set() or self._backlog or len(self._running) + self._reserved >= self.threads:
+                self._backlog = True
                 return False
             self._reserved += 1
             return True
@@ -211,9 +214,14 @@ class Worker:
         jobs = self._due_in_memory(free)
         if len(jobs) < free and not self.store.db.guard.down:
             try:
-                jobs += self.db(self.queue.claim, free - len(jobs), self.config.job_lease_seconds)
+                claimed = self.db(self.queue.claim, free - len(jobs), self.config.job_lease_seconds)
             except DatabaseError as exc:
                 logger.warning("cannot claim jobs: %s", exc)
+            else:
+                jobs += claimed
+                if len(jobs) < free:  # nothing else is due: new jobs may go straight to a free worker again
+                    with self._lock:
+                        self._backlog = False
         for job in jobs:
             self._start(job)
         return len(jobs)
