@@ -50,7 +50,6 @@ class SlackFront:
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return  # no lifespan (turned off in bot/http_mode.py) and no websockets
-        warm_up.start()  # the process serves: what it need not load before, it loads now
         path, method = scope["path"], scope["method"]
         if path == EVENTS_PATH and method == "POST":
             try:
@@ -64,6 +63,7 @@ class SlackFront:
         raw_headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
         await send({"type": "http.response.start", "status": status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+        warm_up.start()  # the process has answered: what it need not load before, it loads now
 
     async def _slack(self, scope: dict[str, Any], receive: Receive) -> Answer:
         declared = _content_length(scope["headers"])
