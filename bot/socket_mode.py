@@ -27,6 +27,11 @@ from bot.socket_client import RefreshingSocketModeClient
 logger = logging.getLogger("bot.socket")
 
 PING_INTERVAL_SECONDS = 1.0
+# Threads that handle envelopes. A listener answers from memory or records work in the database (waiting at most
+# DATABASE_TIMEOUT_SECONDS, then the database is refused at once), so more threads than this only take turns at
+# the GIL: with 16, the p99 of /ftpcode acks at concurrency 20 was 49-116 ms against 30-43 ms with 4
+# (bench/README.md).
+WORKERS = 4
 
 
 class Handler(SocketModeHandler):
@@ -69,7 +74,7 @@ class Connection:
     def __init__(self, app: App, app_token: str) -> None:
         ws_frames.install()
         client_class = slack_patches.socket_mode_client_class()
-        self.handler = Handler(app, app_token, client_class, ping_interval=PING_INTERVAL_SECONDS, concurrency=16)
+        self.handler = Handler(app, app_token, client_class, ping_interval=PING_INTERVAL_SECONDS, concurrency=WORKERS)
         self.client = self.handler.client
         self.started = time.monotonic()
         self.last_envelope: float | None = None
