@@ -1,12 +1,15 @@
 """A bare Bolt app that only acknowledges: the baseline the bot is benchmarked against.
 
 Configured from the bot's environment (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN, SLACK_API_URL, PORT).
+With BARE_APP_TRIAGE=1 (or --triage) it also answers triage clicks as simply as Bolt allows: acknowledges, then
+makes the two Web API calls the bot makes for a click, through the stock WebClient: chat.postMessage of the clicked
+message's blocks in its thread (the "next question"), then chat.update of the clicked message (bench/bench_triage.py).
 
 HTTP mode, under gunicorn (POST /slack/events, GET /healthz):
     gunicorn -k gthread --threads 8 -w 1 -b 127.0.0.1:$PORT bench.bare_app:wsgi_app
-    python bench/bare_app.py            (execs the line above with $PORT)
+    python bench/bare_app.py [--triage]            (execs the line above with $PORT)
 Socket Mode:
-    python bench/bare_app.py --socket [--adapter builtin|websocket_client] [--ping-interval 10]
+    python bench/bare_app.py --socket [--triage] [--adapter builtin|websocket_client] [--ping-interval 10]
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -31,6 +35,8 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 # The same thread counts as the bot (HTTP_THREADS, default 16: listener threads, and Socket Mode workers).
 THREADS = int(os.environ.get("HTTP_THREADS") or 16)
+TRIAGE_VARIABLE = "BARE_APP_TRIAGE"
+ANSWERED = [{"type": "section", "text": {"type": "mrkdwn", "text": "Answered"}}]
 
 
 def build_app() -> App:
@@ -53,7 +59,18 @@ def build_app() -> App:
     def ignore_message() -> None:
         pass
 
+    if os.environ.get(TRIAGE_VARIABLE) == "1":
+        app.action(re.compile(r"^triage_"))(answer_click)
     return app
+
+
+def answer_click(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    ack()
+    message = body["message"]
+    channel = body["channel"]["id"]
+    thread_ts = message.get("thread_ts") or message["ts"]
+    client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=message["text"], blocks=message["blocks"])
+    client.chat_update(channel=channel, ts=message["ts"], text="Answered", blocks=ANSWERED)
 
 
 def with_healthz(slack_app: WsgiApp) -> WsgiApp:
@@ -113,7 +130,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--adapter", choices=["builtin", "websocket_client"], default="builtin")
     parser.add_argument("--ping-interval", type=float, default=10.0)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--triage", action="store_true", help="also answer triage clicks with two Web API calls")
     args = parser.parse_args(argv)
+    if args.triage:
+        os.environ[TRIAGE_VARIABLE] = "1"
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING").upper())
     if args.socket:
         run_socket_mode(args.adapter, args.ping_interval)

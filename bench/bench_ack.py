@@ -1,12 +1,22 @@
-"""Ack latency of `/ftpcode 425` at concurrency 20: the bot against the bare Bolt app, HTTP and Socket Mode.
+"""`/ftpcode 425` acknowledged: the bot against the bare Bolt app (bench/bare_app.py), HTTP and Socket Mode.
 
-Run: python bench/bench_ack.py [--requests 2000] [--warmup 200] [--rounds 3] [--concurrency 20]
+Run: python bench/bench_ack.py [--rounds 5] [--modes http,socket] [--requests-c5 1000] [--requests-c20 2000]
+                              [--against REV]
 
-Both apps talk to the Slack stand-in (its own process), so the bot's work after the ack (rendering the
-answer, posting it to the response_url) really happens. Runs alternate bare, bot, bare, bot...; each run
-starts a fresh process (start-up time: process start to /healthz 200, or to the Socket Mode connection),
-warms up, measures, waits for the bot's answers to arrive, then reads the memory of the process tree.
-Targets: p99 <= 1.1x the bare app's; start-up and RSS <= 1.2x. Figures are medians over the rounds.
+Every round starts each app afresh in each mode, the two apps in turn (bare first in odd rounds, the bot first in
+even ones), and measures, in that one process: start-up (process start to the first /healthz 200, or to the
+stand-in seeing the Socket Mode connection open), 200 warm-up commands, commands at concurrency 5 (below
+saturation: what a user feels) and at concurrency 20 (two cores saturated), then the RSS of the process tree once
+the bot's answers have all arrived, and the CPU the tree spent per command (/proc/PID/stat). Both apps talk to the
+Slack stand-in in its own process. Each round is printed with the CPU model and the load average (the machine may
+be shared), and kept in bench/results/bench_ack.json.
+
+Targets (bot / bare): at concurrency 5, ack p50 <= 0.5x and p99 <= 0.7x; at concurrency 20, requests/s >= 1.0x
+and p99 <= 1.0x; start-up <= 1.2x; RSS of the process tree <= 1.2x. Each must hold on the ratio of the medians
+and in at least 4 rounds of 5 (80% of the rounds); the script prints a verdict for each.
+
+--against REV adds the bot of that git revision (unpacked with git archive) to every round as "before", so a
+change to the bot is measured before and after in the same run, against the same bare app.
 """
 
 from __future__ import annotations
@@ -19,157 +29,222 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import (
+    ROOT,
+    Target,
+    byte_compile,
+    checkout,
     command_request,
+    cpu_model,
     http_app,
     http_load,
     latency_summary,
+    load_average,
     prepare_database,
     print_table,
+    rounds_needed,
     socket_app,
     standin_process,
+    tree_cpu_seconds,
     tree_memory_mb,
     verdict,
     write_results,
 )
 
-TARGETS = {"p99_ms": 1.1, "startup_s": 1.2, "rss_mb": 1.2}
-APPS = ("bare", "bot")
+APPS = ("bare", "bot")  # and "before", with --against
+CONCURRENCIES = (5, 20)
 
 
-def wait_answers(standin: Any, which: str, before: int, sent: int, in_ack: int, timeout: float) -> int:
-    """How many of `sent` commands were answered: in their acks, or (the bot, later) on the response_url."""
-    if which != "bot":
-        return standin.count("response_url") - before + in_ack
-    return standin.wait_count("response_url", before + sent - in_ack, timeout) - before + in_ack
+TARGETS = (
+    Target("c5_p50_ms", "ack p50, concurrency 5", 0.5),
+    Target("c5_p99_ms", "ack p99, concurrency 5", 0.7),
+    Target("c20_rps", "requests/s, concurrency 20", 1.0, at_least=True),
+    Target("c20_p99_ms", "ack p99, concurrency 20", 1.0),
+    Target("startup_s", "start-up", 1.2),
+    Target("rss_mb", "RSS of the process tree", 1.2),
+)
+SHOWN = ("c5_p50_ms", "c5_p99_ms", "c20_p50_ms", "c20_p99_ms", "c20_rps", "startup_s", "rss_mb", "pss_mb")
+SHOWN += ("c5_cpu_ms", "c20_cpu_ms")
 
 
-def run_http(which: str, standin: Any, settings: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+# ----- one app, one mode, one round -----
+
+
+def load_http(app: Any, standin: Any, secret: str, count: int, concurrency: int) -> tuple[list[float], float, int]:
+    urls = standin.response_urls(count)
+    result = http_load(app.port, [command_request(secret, url) for url in urls], concurrency)
+    if set(result.statuses) != {200}:
+        raise RuntimeError(f"{app.name}: statuses {result.statuses}\n{app.log_tail()}")
+    return result.latencies, result.wall_seconds, result.answered_in_ack
+
+
+def load_socket(app: Any, standin: Any, count: int, concurrency: int) -> tuple[list[float], float, int]:
+    result = standin.socket_load(count, concurrency)
+    if result["failures"]:
+        raise RuntimeError(f"{app.name}: {result['failures']} commands not acknowledged\n{app.log_tail()}")
+    return result["latencies"], result["wall_seconds"], result["answered_in_ack"]
+
+
+def run_app(mode: str, which: str, index: int, standin: Any, settings: argparse.Namespace, workdir: Path) -> dict:
     info = standin.info()
-    app = http_app(which, info["http_env"], workdir, settings.database_url).start()
+    run: dict[str, Any] = {"app": which, "mode": mode, "round": index + 1, "load_before": load_average()}
+    root = settings.before_root if which == "before" else ROOT
+    if mode == "http":
+        app = http_app(which, info["http_env"], workdir, settings.database_url, root).start()
+    else:
+        opened = standin.connections_opened()
+        app = socket_app(which, info["socket_env"], workdir, settings.database_url, index, root).start()
     try:
-        startup = app.wait_healthz()
+        if mode == "http":
+            run["startup_s"] = app.wait_healthz()
+        else:
+            run["startup_s"] = standin.wait_for_connection(opened + 1, 30) - app.started_at
+
+        def load(count: int, concurrency: int) -> tuple[list[float], float, int]:
+            if mode == "http":
+                return load_http(app, standin, info["signing_secret"], count, concurrency)
+            return load_socket(app, standin, count, concurrency)
+
         answered_before = standin.count("response_url")
-        urls = standin.response_urls(settings.warmup + settings.requests)
-        requests = [command_request(info["signing_secret"], url) for url in urls]
-        warmup = http_load(app.port, requests[: settings.warmup], settings.concurrency)
-        wait_answers(standin, which, answered_before, settings.warmup, warmup.answered_in_ack, 60)
-        answered_before = standin.count("response_url")
-        load = http_load(app.port, requests[settings.warmup :], settings.concurrency)
-        finished = time.monotonic()
-        answered = wait_answers(standin, which, answered_before, settings.requests, load.answered_in_ack, 120)
-        drained = time.monotonic() - finished
-        memory = tree_memory_mb(app.pid)
+        load(settings.warmup, 20)
+        answered = 0
+        for concurrency, count in zip(CONCURRENCIES, (settings.requests_c5, settings.requests_c20), strict=True):
+            cpu_before = tree_cpu_seconds(app.pid)
+            latencies, wall, in_ack = load(count, concurrency)
+            cpu = tree_cpu_seconds(app.pid) - cpu_before
+            answered += in_ack
+            summary = latency_summary(latencies)
+            for key in ("p50_ms", "p99_ms", "mean_ms", "max_ms"):
+                run[f"c{concurrency}_{key}"] = summary[key]
+            run[f"c{concurrency}_rps"] = len(latencies) / wall
+            run[f"c{concurrency}_cpu_ms"] = cpu / count * 1000
+        sent = settings.requests_c5 + settings.requests_c20
+        if which != "bare":  # every answer, in its ack or (a pasted log) on its response_url
+            posted = standin.wait_count("response_url", answered_before + sent - answered, 60) - answered_before
+            run["answers"] = answered + posted
+            if run["answers"] < sent:
+                raise RuntimeError(f"bot answered {run['answers']} of {sent}\n{app.log_tail()}")
+        run.update(tree_memory_mb(app.pid))
         app.check_alive()
     finally:
         app.stop()
-    return {
-        "app": which,
-        "mode": "http",
-        **latency_summary(load.latencies),
-        "rps": load.rps,
-        "statuses": {str(k): v for k, v in load.statuses.items()},
-        "startup_s": startup,
-        **memory,
-        "answers_posted": answered,
-        "answers_drained_s": drained if which == "bot" else 0.0,
+    run["load_after"] = load_average()
+    return run
+
+
+def describe_run(run: dict[str, Any]) -> str:
+    return (
+        f"    {run['mode']:6} {run['app']:6}: c5 p50 {run['c5_p50_ms']:5.1f} p99 {run['c5_p99_ms']:5.1f} ms, "
+        f"c20 p50 {run['c20_p50_ms']:5.1f} p99 {run['c20_p99_ms']:5.1f} ms {run['c20_rps']:5.0f}/s, "
+        f"start {run['startup_s']:.3f} s, RSS {run['rss_mb']:.1f} MB, "
+        f"CPU/cmd c5 {run['c5_cpu_ms']:.2f} c20 {run['c20_cpu_ms']:.2f} ms, "
+        f"load {run['load_before']:.1f}->{run['load_after']:.1f}"
+    )
+
+
+# ----- the verdicts -----
+
+
+def judge(runs: list[dict[str, Any]], rounds: int, app: str = "bot") -> dict[str, Any]:
+    """`app` against the bare app, in the runs of one mode: per-round ratios, the ratio of the medians, and a
+    verdict for every target."""
+    by_round = {(r["round"], r["app"]): r for r in runs}
+    ratios = [
+        {key: by_round[(n, app)][key] / by_round[(n, "bare")][key] for key in SHOWN} for n in range(1, rounds + 1)
+    ]
+    medians = {
+        name: {key: statistics.median(r[key] for r in runs if r["app"] == name) for key in SHOWN}
+        for name in ("bare", app)
     }
+    median_ratio = {key: medians[app][key] / medians["bare"][key] for key in SHOWN}
+    needed = rounds_needed(rounds)
+    verdicts = {}
+    for target in TARGETS:
+        in_rounds = sum(target.met(r[target.key]) for r in ratios)
+        met = target.met(median_ratio[target.key]) and in_rounds >= needed
+        verdicts[target.key] = {
+            "target": target.describe(),
+            "median_ratio": median_ratio[target.key],
+            "rounds_met": in_rounds,
+            "rounds_needed": needed,
+            "met": met,
+        }
+    return {"round_ratios": ratios, "medians": medians, "median_ratios": median_ratio, "verdicts": verdicts}
 
 
-def run_socket(which: str, index: int, standin: Any, settings: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    info = standin.info()
-    opened = standin.connections_opened()
-    app = socket_app(which, info["socket_env"], workdir, settings.database_url, index).start()
-    try:
-        ready_at = standin.wait_for_connection(opened + 1, 30)
-        startup = ready_at - app.started_at
-        answered_before = standin.count("response_url")
-        warmup = standin.socket_load(settings.warmup, settings.concurrency)
-        wait_answers(standin, which, answered_before, settings.warmup, warmup["answered_in_ack"], 60)
-        answered_before = standin.count("response_url")
-        load = standin.socket_load(settings.requests, settings.concurrency)
-        finished = time.monotonic()
-        answered = wait_answers(standin, which, answered_before, settings.requests, load["answered_in_ack"], 120)
-        drained = time.monotonic() - finished
-        memory = tree_memory_mb(app.pid)
-        app.check_alive()
-    finally:
-        app.stop()
-    return {
-        "app": which,
-        "mode": "socket",
-        **latency_summary(load["latencies"]),
-        "rps": len(load["latencies"]) / load["wall_seconds"],
-        "failures": load["failures"],
-        "startup_s": startup,
-        **memory,
-        "answers_posted": answered,
-        "answers_drained_s": drained if which == "bot" else 0.0,
-    }
-
-
-def medians(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    keys = ("p50_ms", "p99_ms", "mean_ms", "rps", "startup_s", "rss_mb", "pss_mb", "answers_drained_s")
-    return {app: {k: statistics.median(r[k] for r in runs if r["app"] == app) for k in keys} for app in APPS}
-
-
-def report(mode: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    summary = medians(runs)
-    bare, bot = summary["bare"], summary["bot"]
-    ratios = {k: bot[k] / bare[k] for k in ("p50_ms", "p99_ms", "mean_ms", "rps", "startup_s", "rss_mb", "pss_mb")}
-    met = {k: ratios[k] <= limit for k, limit in TARGETS.items()}
+def print_judged(mode: str, app: str, judged: dict[str, Any], runs: list[dict[str, Any]]) -> None:
+    print(f"\n{mode}: {app} / bare, round by round (load: 1-minute average before the bare run, and the {app} run)")
+    headers = ["round", "load", *(t.key for t in TARGETS), "c20_cpu_ms"]
     rows = []
-    for key, label in (
-        ("p50_ms", "ack p50 (ms)"),
-        ("p99_ms", "ack p99 (ms)"),
-        ("mean_ms", "ack mean (ms)"),
-        ("rps", "requests/s"),
-        ("startup_s", "start-up (s)"),
-        ("rss_mb", "RSS, tree (MB)"),
-        ("pss_mb", "PSS, tree (MB)"),
-    ):
-        target = f"<= {TARGETS[key]}x: {verdict(met[key])}" if key in TARGETS else ""
-        rows.append([label, bare[key], bot[key], f"{ratios[key]:.2f}", target])
-    rows.append(["bot answers drained after load (s)", "", bot["answers_drained_s"], "", ""])
-    print(f"\n{mode} (median of {len(runs) // 2} runs each)")
-    print_table(["metric", "bare", "bot", "bot/bare", "target"], rows)
-    return {"medians": summary, "ratios": ratios, "targets": TARGETS, "met": met, "runs": runs}
+    for n, ratios in enumerate(judged["round_ratios"], start=1):
+        loads = "/".join(
+            f"{r['load_before']:.1f}" for name in ("bare", app) for r in runs if r["round"] == n and r["app"] == name
+        )
+        marks = [f"{ratios[t.key]:.2f}{'' if t.met(ratios[t.key]) else ' x'}" for t in TARGETS]
+        rows.append([str(n), loads, *marks, f"{ratios['c20_cpu_ms']:.2f}"])
+    median = judged["median_ratios"]
+    rows.append(["median", "", *(f"{median[t.key]:.2f}" for t in TARGETS), f"{median['c20_cpu_ms']:.2f}"])
+    print_table(headers, rows)
+    print(f"\n{mode}: medians")
+    medians = judged["medians"]
+    print_table(
+        ["metric", "bare", app, f"{app}/bare"], [[k, medians["bare"][k], medians[app][k], median[k]] for k in SHOWN]
+    )
+    print(f"\n{mode}: verdicts for {app} (median ratio, and rounds that met it)")
+    for target in TARGETS:
+        v = judged["verdicts"][target.key]
+        print(
+            f"  {target.label:28} {v['target']:8} median {v['median_ratio']:.2f}, "
+            f"{v['rounds_met']}/{len(judged['round_ratios'])} rounds (need {v['rounds_needed']}): {verdict(v['met'])}"
+        )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--warmup", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--modes", default="http,socket")
+    parser.add_argument("--requests-c5", type=int, default=1000, help="commands measured at concurrency 5")
+    parser.add_argument("--requests-c20", type=int, default=2000, help="commands measured at concurrency 20")
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--against", help="also run the bot of this git revision, as 'before'")
     settings = parser.parse_args()
+    modes = settings.modes.split(",")
+    apps = APPS + (("before",) if settings.against else ())
+    cpu = cpu_model()
     started = time.monotonic()
-    results: dict[str, Any] = {"settings": {k: v for k, v in vars(settings).items()}}
-    with tempfile.TemporaryDirectory(prefix="bench-ack-") as tmp, standin_process() as standin:
+    print(f"bench_ack on {cpu}: {settings.rounds} rounds, modes {', '.join(modes)}, apps {', '.join(apps)}", flush=True)
+    runs: list[dict[str, Any]] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-ack-") as tmp,
+        checkout(settings.against) as before_root,
+        standin_process() as standin,
+    ):
         workdir = Path(tmp)
+        byte_compile(ROOT)
+        settings.before_root = before_root
         settings.database_url = f"sqlite:///{workdir / 'bot.sqlite3'}"
         prepare_database(settings.database_url)
-        for mode in settings.modes.split(","):
-            runs = []
-            for round_number in range(settings.rounds):
-                for which in APPS:
-                    if mode == "http":
-                        run = run_http(which, standin, settings, workdir)
-                    else:
-                        run = run_socket(which, round_number, standin, settings, workdir)
-                    print(
-                        f"  {mode} {which} round {round_number + 1}: p50 {run['p50_ms']:.1f} ms, "
-                        f"p99 {run['p99_ms']:.1f} ms, {run['rps']:.0f} req/s, "
-                        f"start {run['startup_s']:.2f} s, "
-                        f"RSS {run['rss_mb']:.0f} MB, answers {run['answers_posted']}",
-                        flush=True,
-                    )
+        for index in range(settings.rounds):
+            print(f"  round {index + 1} of {settings.rounds} on {cpu}, load {load_average():.2f}", flush=True)
+            order = apps if index % 2 == 0 else apps[::-1]
+            for mode in modes:
+                for which in order:
+                    run = run_app(mode, which, index, standin, settings, workdir)
+                    run["cpu"] = cpu
                     runs.append(run)
-            results[mode] = report(mode, runs)
+                    print(describe_run(run), flush=True)
+    del settings.before_root
+    results: dict[str, Any] = {"settings": vars(settings), "cpu_model": cpu, "runs": runs}
+    for mode in modes:
+        of_mode = [r for r in runs if r["mode"] == mode]
+        if settings.against:
+            results[f"{mode}_before"] = judge(of_mode, settings.rounds, "before")
+            print_judged(mode, "before", results[f"{mode}_before"], of_mode)
+        results[mode] = judge(of_mode, settings.rounds)
+        print_judged(mode, "bot", results[mode], of_mode)
     results["seconds"] = time.monotonic() - started
     path = write_results("bench_ack", results)
-    print(f"\n{results['seconds']:.0f} s in all; results in {path}")
-    return 0 if all(all(results[m]["met"].values()) for m in settings.modes.split(",")) else 1
+    print(f"\n{cpu}; {results['seconds']:.0f} s in all; results in {path}")
+    return 0 if all(v["met"] for m in modes for v in results[m]["verdicts"].values()) else 1
 
 
 if __name__ == "__main__":

@@ -8,12 +8,14 @@ time.monotonic() is system-wide on Linux, so times taken there and here can be c
 from __future__ import annotations
 
 import json
+import math
 import os
 import queue
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -60,6 +62,27 @@ def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
 
 def median_of(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(run[key] for run in runs)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A ratio target: app / baseline <= limit, or >= limit for a throughput."""
+
+    key: str
+    label: str
+    limit: float
+    at_least: bool = False
+
+    def met(self, ratio: float) -> bool:
+        return ratio >= self.limit if self.at_least else ratio <= self.limit
+
+    def describe(self) -> str:
+        return f"{'>=' if self.at_least else '<='} {self.limit:g}x"
+
+
+def rounds_needed(rounds: int) -> int:
+    """How many rounds a target must hold in: 4 of 5, 80% of any other number."""
+    return math.ceil(0.8 * rounds)
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -146,13 +169,26 @@ def tree_memory_mb(root_pid: int) -> dict[str, float]:
     return {"rss_mb": rss / 1024, "pss_mb": pss / 1024}
 
 
+def tree_cpu_seconds(root_pid: int) -> float:
+    """User + system CPU seconds of every process in the tree, all their threads (/proc/PID/stat)."""
+    ticks = 0
+    for pid in tree_pids(root_pid):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 # ----- the apps under test -----
 
 
-def app_env(extra: dict[str, str]) -> dict[str, str]:
-    """A clean environment for an app: nothing of the bot's contract inherited from ours."""
+def app_env(extra: dict[str, str], root: Path = ROOT) -> dict[str, str]:
+    """A clean environment for an app from the checkout at `root`: nothing of the bot's contract inherited."""
     env = {k: v for k, v in os.environ.items() if k not in CONTRACT_VARIABLES}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and Path(p).resolve() != ROOT]
+    env["PYTHONPATH"] = os.pathsep.join([str(root), *inherited])
     env.update(extra)
     return env
 
@@ -166,6 +202,7 @@ class AppProcess:
     env: dict[str, str]
     log_path: Path
     port: int | None = None
+    cwd: Path = ROOT
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     _log: Any = field(default=None, repr=False)
@@ -176,7 +213,7 @@ class AppProcess:
         self.process = subprocess.Popen(
             self.command,
             env=self.env,
-            cwd=ROOT,
+            cwd=self.cwd,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -197,8 +234,8 @@ class AppProcess:
         if self.process.poll() is not None:
             raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
 
-    def wait_healthz(self, timeout: float = 30) -> float:
-        """Seconds from process start to the first 200 from /healthz."""
+    def wait_healthz(self, timeout: float = 30, poll: float = 0.005) -> float:
+        """Seconds from process start to the first 200 from /healthz, asked every `poll` seconds."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.check_alive()
@@ -208,7 +245,7 @@ class AppProcess:
                         return time.monotonic() - self.started_at
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
-            time.sleep(0.01)
+            time.sleep(poll)
         raise RuntimeError(f"{self.name} not ready in {timeout} s:\n{self.log_tail()}")
 
     def stop(self) -> None:
@@ -230,29 +267,63 @@ class AppProcess:
             return ""
 
 
-def http_app(which: str, standin_env: dict[str, str], log_dir: Path, database_url: str) -> AppProcess:
-    """The bot (`python -m bot`, 1 worker x 16 threads) or the bare app (gunicorn -w 1 --threads 16)."""
+def http_app(
+    which: str,
+    standin_env: dict[str, str],
+    log_dir: Path,
+    database_url: str,
+    root: Path = ROOT,
+    extra_env: dict[str, str] | None = None,
+) -> AppProcess:
+    """The bare app (`which` "bare": gunicorn -w 1 --threads 16), or else the bot of the checkout at `root`
+    (`python -m bot`, 1 worker, 16 threads for Bolt)."""
     port = free_port()
-    env = app_env({**standin_env, "PORT": str(port)})
-    if which == "bot":
-        env["DATABASE_URL"] = database_url
-        command = [sys.executable, "-m", "bot"]
-    else:
+    env = app_env({**standin_env, "PORT": str(port), **(extra_env or {})}, root)
+    if which == "bare":
         command = [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "16", "-w", "1"]
         command += ["-b", f"127.0.0.1:{port}", "bench.bare_app:wsgi_app"]
-    return AppProcess(which, command, env, log_dir / f"{which}-http-{port}.log", port=port)
-
-
-def socket_app(which: str, standin_env: dict[str, str], log_dir: Path, database_url: str, index: int) -> AppProcess:
-    """The bot in Socket Mode, or the bare app with the same adapter (built-in) and ping interval (1 s)."""
-    env = app_env(standin_env)
-    if which == "bot":
+    else:
         env["DATABASE_URL"] = database_url
         command = [sys.executable, "-m", "bot"]
-    else:
+    return AppProcess(which, command, env, log_dir / f"{which}-http-{port}.log", port=port, cwd=root)
+
+
+def socket_app(
+    which: str, standin_env: dict[str, str], log_dir: Path, database_url: str, index: int, root: Path = ROOT
+) -> AppProcess:
+    """The bare app in Socket Mode (`which` "bare": the built-in adapter, 1 s pings, as the bot), or else the
+    bot of the checkout at `root`."""
+    env = app_env(standin_env, root)
+    if which == "bare":
         command = [sys.executable, "bench/bare_app.py", "--socket", "--adapter", "builtin"]
         command += ["--ping-interval", "1"]
-    return AppProcess(which, command, env, log_dir / f"{which}-socket-{index}.log")
+    else:
+        env["DATABASE_URL"] = database_url
+        command = [sys.executable, "-m", "bot"]
+    return AppProcess(which, command, env, log_dir / f"{which}-socket-{index}.log", cwd=root)
+
+
+def byte_compile(root: Path) -> None:
+    """Byte-compiles the apps' code under `root` (bot/, knowledge/, bench/), as pip does when it installs a package.
+
+    Without it every start compiles each module from source again wherever PYTHONDONTWRITEBYTECODE is set (it is,
+    on the machine these figures come from): 66 modules, 0.1-0.2 s of the bot's start, 1 of the bare app's.
+    """
+    folders = [str(root / name) for name in ("bot", "knowledge", "bench") if (root / name).is_dir()]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *folders], check=True, stdout=subprocess.DEVNULL)
+
+
+@contextmanager
+def checkout(revision: str | None) -> Iterator[Path | None]:
+    """The tree of a git revision, unpacked (git archive) into a temporary directory; None for None."""
+    if revision is None:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-against-") as tmp:
+        archive = subprocess.run(["git", "archive", revision], cwd=ROOT, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        byte_compile(Path(tmp))
+        yield Path(tmp)
 
 
 def prepare_database(database_url: str) -> None:
@@ -374,7 +445,8 @@ class StandInService:
             if posts is not None:
                 response = record.response if isinstance(record.response, dict) else {}
                 blocks = record.params.get("blocks") or []
-                posts.put({"t": record.t, "ts": response.get("ts"), "blocks": blocks})
+                text = record.params.get("text") or ""
+                posts.put({"t": record.t, "ts": response.get("ts"), "blocks": blocks, "text": text})
 
         self.standin.log.add = add  # type: ignore[method-assign]
 
@@ -399,13 +471,19 @@ class StandInService:
         return self.count(method)
 
     def next_post(self, thread_ts: str, timeout: float) -> dict[str, Any] | None:
-        """The next chat.postMessage in thread `thread_ts` ({t, ts, blocks}), or None after `timeout` s."""
+        """The next chat.postMessage in thread `thread_ts` ({t, ts, blocks, text}), or None after `timeout` s."""
         with self._lock:
             posts = self._posts.setdefault(thread_ts, queue.SimpleQueue())
         try:
             return posts.get(timeout=timeout)
         except queue.Empty:
             return None
+
+    def seed_message(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
+        """A message the app can update (chat.update), as if it had posted it; no Web API call is logged."""
+        workspace = self.standin.workspace
+        with workspace._lock:
+            workspace.messages[(channel, ts)] = {"type": "message", "ts": ts, "text": text, "blocks": blocks}
 
     def forget_thread(self, thread_ts: str) -> None:
         with self._lock:
@@ -415,9 +493,12 @@ class StandInService:
         return self.standin.connections_opened
 
     def wait_for_connection(self, count: int, timeout: float) -> float:
-        """time.monotonic() when the `count`-th Socket Mode connection was open (hello sent)."""
-        self.standin.wait_for_connection(count, timeout)
-        return time.monotonic()
+        """time.monotonic() when the `count`-th Socket Mode connection was open (hello sent), as the stand-in
+        noted it (not when this call's answer reached the caller)."""
+        socket = self.standin.socket
+        socket.wait_for_connection(count, timeout)
+        with socket._lock:
+            return max(connection.opened_at for connection in socket._connections)
 
     def socket_load(self, requests: int, concurrency: int, text: str = "425") -> dict[str, Any]:
         """Slash commands over Socket Mode at `concurrency`; latency = send to the ack's arrival."""

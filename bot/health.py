@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from http import HTTPStatus
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from bot import metrics
 
@@ -138,16 +136,20 @@ def health_app(health: Health) -> WsgiApp:
     return application
 
 
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, *_args) -> None:
-        pass
-
-
 def serve_in_background(port: int, health: Health) -> None:
-    """/healthz, /readyz and /metrics on their own small server, for Socket Mode (which has no HTTP server)."""
-    server = make_server("0.0.0.0", port, health_app(health), _ThreadingServer, _QuietHandler)
+    """/healthz, /readyz and /metrics on their own small server, for Socket Mode (which has no HTTP server).
+
+    wsgiref is imported here: HTTP mode, whose processes load this module too, never needs it (nor http.server and
+    socketserver with it)."""
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    class ThreadingServer(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *_args) -> None:
+            pass
+
+    server = make_server("0.0.0.0", port, health_app(health), ThreadingServer, QuietHandler)
     threading.Thread(target=server.serve_forever, name="health", daemon=True).start()

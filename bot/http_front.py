@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.request import BoltRequest
 
-from bot import metrics
+from bot import metrics, warm_up
 from bot.config import Config
 from bot.health import Answer, Health, answer, plain_answer, set_liveness
 
@@ -63,6 +63,7 @@ class SlackFront:
         raw_headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
         await send({"type": "http.response.start", "status": status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+        warm_up.start()  # the process has answered: what it need not load before, it loads now
 
     async def _slack(self, scope: dict[str, Any], receive: Receive) -> Answer:
         declared = _content_length(scope["headers"])

@@ -75,11 +75,23 @@ class JobQueue:
         self._added = 0
         self._lock = threading.Lock()
 
-    def add(self, kind: str, payload: dict[str, Any], key: str | None = None, once: str | None = None) -> Job | None:
+    def add(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        key: str | None = None,
+        once: str | None = None,
+        lease_seconds: float | None = None,
+    ) -> Job | None:
         """Records a job; None when `key` (an event id) was seen before, a redelivery, or when the job `once`
-        names was queued before, by any replica, ever. Raises DatabaseError."""
+        names was queued before, by any replica, ever. Raises DatabaseError.
+
+        With `lease_seconds` the job is recorded already claimed by this owner (a worker here is free to run it
+        at once), as `claim` would leave it: no other replica takes it before the lease runs out."""
         now = time.time()
-        job = Job(str(uuid.uuid4()), kind, payload, created_at=now)
+        job = Job(str(uuid.uuid4()), kind, payload, created_at=now, attempts=0 if lease_seconds is None else 1)
+        lease_until = 0.0 if lease_seconds is None else now + lease_seconds
+        owner = None if lease_seconds is None else self.owner
         with self.db.transaction(write=True) as execute:
             claims = (("seen_events", "event_key", "seen_at", key), ("job_claims", "claim_key", "claimed_at", once))
             for table, column, when, value in claims:
@@ -92,9 +104,18 @@ class JobQueue:
                 if added != 1:
                     return None
             execute(
-                "INSERT INTO jobs (id, kind, payload, journal, status, attempts, run_after, lease_until, created_at)"
-                " VALUES (:id, :kind, :payload, '{}', 'queued', 0, :now, 0, :now)",
-                {"id": job.id, "kind": kind, "payload": json.dumps(payload), "now": now},
+                "INSERT INTO jobs (id, kind, payload, journal, status, attempts, run_after, lease_until, lease_owner,"
+                " created_at) VALUES (:id, :kind, :payload, '{}', 'queued', :attempts, :now, :lease_until, :owner,"
+                " :now)",
+                {
+                    "id": job.id,
+                    "kind": kind,
+                    "payload": json.dumps(payload),
+                    "attempts": job.attempts,
+                    "now": now,
+                    "lease_until": lease_until,
+                    "owner": owner,
+                },
             )
         self._purge_now_and_then(now)
         return job

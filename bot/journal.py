@@ -85,14 +85,21 @@ class Journal:
         run: Callable[[], T],
         encode: Callable[[T], Any] = lambda value: value,
         decode: Callable[[Any], T] = lambda value: value,
+        *,
+        repeatable: bool = False,
     ) -> T:
+        """`run()`, or what it returned on an earlier run of the job.
+
+        A `repeatable` step, one that does the same again when run twice (a read, chat.update of a message to the
+        same content), is saved with the next step that is not: a run that stops before that step did nothing
+        since that could not be done again, and its next run does it afresh."""
         key = f"{self._next}:{name}"
         self._next += 1
         if key in self.job.journal:
             return decode(self.job.journal[key])
         result = run()
         self.job.journal[key] = encode(result)
-        if self.job.durable:
+        if not repeatable and self.job.durable:
             try:
                 self._save(self.job)
             except DatabaseError as exc:  # the step is done; only a crash before the next save could repeat it
@@ -103,6 +110,10 @@ class Journal:
 class JournaledClient(KeepAliveWebClient):
     """A WebClient whose every call is a journal step, and whose 429s, 5xx and network errors are RetryLater."""
 
+    REPEATABLE = frozenset({"chat.update", "chat.getPermalink", "conversations.open", "files.info", "views.publish"})
+    """Methods that do the same again when called twice with the same arguments: reads, and updates that set
+    what they set (bot/journal.py, Journal.step)."""
+
     journal: Journal
     limits: RateLimits
 
@@ -110,7 +121,8 @@ class JournaledClient(KeepAliveWebClient):
         return self.journal.step(
             api_method,
             lambda: self._call_now(api_method, **kwargs),
-            encode=lambda response: response.data if isinstance(response.data, dict) else {},
+            encode=_answer_to_keep,
+            repeatable=api_method in self.REPEATABLE,
             decode=lambda data: SlackResponse(
                 client=self, http_verb="POST", api_url=api_method, req_args={}, data=data, headers={}, status_code=200
             ),
@@ -132,6 +144,13 @@ class JournaledClient(KeepAliveWebClient):
             raise
         except _NETWORK_ERRORS as exc:
             raise RetryLater(f"{api_method}: {exc.__class__.__name__}") from None
+
+
+def _answer_to_keep(response: SlackResponse) -> dict[str, Any]:
+    """What the journal keeps of a Web API answer: all of it but the echo of a posted or updated message
+    ("message": its blocks, a few kB, written again with every later step of the job). No handler reads it."""
+    data = response.data if isinstance(response.data, dict) else {}
+    return {key: value for key, value in data.items() if key != "message"}
 
 
 def journaled_client(base: KeepAliveWebClient, journal: Journal, limits: RateLimits) -> JournaledClient:
@@ -171,6 +190,10 @@ def _post_response(url: str, message: dict[str, Any]) -> int:
 class JournaledStore:
     """The store as the job sees it: each call a journal step, so a rerun reads what the first run read."""
 
+    REPEATABLE = frozenset({"triage_by_id", "triage_in_thread", "note_question"})
+    """Store methods that do the same again when run twice: reads, and note_question (it sets which message asks
+    the open question)."""
+
     def __init__(self, store: Store, journal: Journal, run: Callable[..., Any]) -> None:
         self._store = store
         self._journal = journal
@@ -182,7 +205,8 @@ class JournaledStore:
             return method
 
         def step(*args: Any, **kwargs: Any) -> Any:
-            return self._journal.step(name, lambda: self._run(method, *args, **kwargs), _encode, _decode)
+            run = lambda: self._run(method, *args, **kwargs)  # noqa: E731
+            return self._journal.step(name, run, _encode, _decode, repeatable=name in self.REPEATABLE)
 
         return step
 

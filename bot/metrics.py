@@ -5,8 +5,9 @@ calls `use_multiprocess_directory()` before it forks (each worker then writes it
 `process_exited(pid)` when a worker ends; `/metrics` in any worker adds up every worker's files. Socket Mode is
 one process and keeps its samples in memory (`use_one_process()`).
 
-prometheus_client is imported on the first sample, not at start-up: importing it takes ~20 ms, which the
-start-up target of bench/bench_ack.py has no room for.
+prometheus_client is loaded once the process serves (`load_in_background()`, from bot/warm_up.py), or by the first
+scrape, not at start-up: importing it takes 10-20 ms, which the start-up target of bench/bench_ack.py has no room
+for. Samples taken before (the Web API calls of start-up, say) wait in memory and are counted when it is loaded.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -82,17 +83,40 @@ class _Metrics:
 
 _made: _Metrics | None = None
 _making = threading.Lock()
+_waiting: list[Callable[[_Metrics], None]] = []  # samples taken before the metrics were made
+WAITING_LIMIT = 10_000  # beyond this many, the metrics are made at once rather than keep more waiting
 _temporary_directory: Path | None = None  # made by use_multiprocess_directory() in this process
 _owner = 0  # the process that made it: the gunicorn master
 
 
-def _metrics() -> _Metrics:
+def load() -> None:
+    """Imports prometheus_client and makes the metrics (once), counting the samples that waited for them."""
     global _made
     if _made is None:
         with _making:
             if _made is None:
-                _made = _Metrics()
-    return _made
+                made = _Metrics()
+                for sample in _waiting:
+                    sample(made)
+                _waiting.clear()
+                _made = made
+
+
+def load_in_background() -> None:
+    """load() on a thread of its own: for a process that has begun to serve."""
+    threading.Thread(target=load, name="metrics-load", daemon=True).start()
+
+
+def _record(sample: Callable[[_Metrics], None]) -> None:
+    made = _made
+    if made is None:
+        with _making:
+            if _made is None and len(_waiting) < WAITING_LIMIT:
+                _waiting.append(sample)
+                return
+        load()
+        made = _made
+    sample(made)  # type: ignore[arg-type]
 
 
 # ----- set-up: before any worker process starts, and when one ends -----
@@ -146,7 +170,7 @@ def exposition() -> tuple[bytes, str]:
     """Every metric in the Prometheus text format, and its content type."""
     from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
-    _metrics()  # so a scrape before the first request still lists every metric
+    load()  # so a scrape before the first request still lists every metric
     directory = os.environ.get(MULTIPROCESS_VARIABLE)
     if not directory:
         return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
@@ -174,17 +198,23 @@ def request_kind(body: Mapping[str, Any] | None) -> str:
 
 def observe_request(kind: str, seconds: float, status: int) -> None:
     """One request acknowledged: its kind, the seconds to its acknowledgement, the status Bolt gave it."""
-    made = _metrics()
-    made.requests.labels(kind, str(status)).inc()
-    made.ack_seconds.labels(kind).observe(seconds)
+
+    def sample(made: _Metrics) -> None:
+        made.requests.labels(kind, str(status)).inc()
+        made.ack_seconds.labels(kind).observe(seconds)
+
+    _record(sample)
 
 
 def api_call(method: str, outcome: str, retries: int = 0) -> None:
     """A Web API call ended; `outcome` is one of API_OUTCOMES; `retries` requests were sent again for it."""
-    made = _metrics()
-    made.api_calls.labels(method, outcome).inc()
-    if retries:
-        made.api_retries.labels(method).inc(retries)
+
+    def sample(made: _Metrics) -> None:
+        made.api_calls.labels(method, outcome).inc()
+        if retries:
+            made.api_retries.labels(method).inc(retries)
+
+    _record(sample)
 
 
 def api_outcome(status: int, ok: bool) -> str:
@@ -197,36 +227,39 @@ def api_outcome(status: int, ok: bool) -> str:
 
 
 def job_queued(kind: str) -> None:
-    _metrics().jobs_queued.labels(kind).inc()
+    _record(lambda made: made.jobs_queued.labels(kind).inc())
 
 
 def job_started(kind: str) -> None:
-    _metrics().jobs_started.labels(kind).inc()
+    _record(lambda made: made.jobs_started.labels(kind).inc())
 
 
 def job_done(kind: str) -> None:
-    _metrics().jobs_done.labels(kind).inc()
+    _record(lambda made: made.jobs_done.labels(kind).inc())
 
 
 def job_failed(kind: str) -> None:
-    _metrics().jobs_failed.labels(kind).inc()
+    _record(lambda made: made.jobs_failed.labels(kind).inc())
 
 
 def job_retried(kind: str) -> None:
-    _metrics().jobs_retried.labels(kind).inc()
+    _record(lambda made: made.jobs_retried.labels(kind).inc())
 
 
 def queue_state(waiting: int, oldest_waiting_seconds: float) -> None:
     """What the queue holds now (from the database, so any replica's reading is the queue's)."""
-    made = _metrics()
-    made.jobs_waiting.set(waiting)
-    made.oldest_job_seconds.set(oldest_waiting_seconds)
+
+    def sample(made: _Metrics) -> None:
+        made.jobs_waiting.set(waiting)
+        made.oldest_job_seconds.set(oldest_waiting_seconds)
+
+    _record(sample)
 
 
 def triage(outcome: str, count: int = 1) -> None:
     """A triage started, or ended in one of TRIAGE_OUTCOMES."""
     if count:
-        _metrics().triages.labels(outcome).inc(count)
+        _record(lambda made: made.triages.labels(outcome).inc(count))
 
 
 def triage_saved(before: object, after: object) -> None:
@@ -236,4 +269,4 @@ def triage_saved(before: object, after: object) -> None:
 
 
 def database_error() -> None:
-    _metrics().database_errors.inc()
+    _record(lambda made: made.database_errors.inc())

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 from bot import blocks, scan_reply, site_notes
 from bot.blocks import Message
+from bot.knowledge_once import finder
 from knowledge import listing
 from knowledge.logscan import ScanResult
-from knowledge.lookup import Match, finder
+from knowledge.lookup import Match
 
 
 @dataclass

@@ -7,8 +7,8 @@ Three patches, each for a measured reason given in its module:
   (byte-by-byte masking).
 - SOCKET_CLIENT: bot/socket_client.py, a subclass of the built-in SocketModeClient, refreshes its connection without
   losing what is in flight and sets TCP_NODELAY on every connection. It overrides connect, process_message,
-  send_socket_mode_response and _run_current_session, calls _on_message, _on_error and _on_close, and builds and
-  runs the client's Connection objects itself: every method and attribute it uses is listed below.
+  send_socket_mode_response and _run_current_session, calls _on_message, _on_error, _on_close and send_message, and
+  builds and runs the client's Connection objects itself: every method and attribute it uses is listed below.
 
 Each was written against the slack_sdk releases in SLACK_SDK_VERSIONS (3.47.0 and 3.48.0 read: they differ nowhere
 these patches touch). `usable(patch)` is True when the installed slack_sdk is one of them and still has every
@@ -133,6 +133,7 @@ SOCKET_CLIENT = Patch(
         _client("_on_error", ("self", "error")),
         _client("_on_close", ("self", "code", "reason")),
         _client("run_message_listeners", ("self", "message", "raw_message")),
+        _client("send_message", ("self", "message")),
         _client("issue_new_wss_url", ("self",)),
         _client("connect_to_new_endpoint", ("self", "force")),
         # Read or set.

@@ -249,13 +249,21 @@ class RefreshingSocketModeClient(SocketModeClient):
         """Sends the ack on the connection that carried its envelope: Slack takes it on no other."""
         body = response.to_dict() if isinstance(response, SocketModeResponse) else response
         envelope_id = body.get("envelope_id")
+        self._send_ack(envelope_id if isinstance(envelope_id, str) else None, json.dumps(body))
+
+    def send_encoded_response(self, envelope_id: str, payload: str) -> None:
+        """The ack of `envelope_id` carrying `payload`, a JSON object already encoded: the message Bolt's
+        send_response sends, without reading the payload back and writing it again."""
+        self._send_ack(envelope_id, f'{{"envelope_id":{json.dumps(envelope_id)},"payload":{payload}}}')
+
+    def _send_ack(self, envelope_id: str | None, message: str) -> None:
         with self._carrier_lock:
-            carrier = self._carriers.get(envelope_id) if isinstance(envelope_id, str) else None
+            carrier = self._carriers.get(envelope_id) if envelope_id is not None else None
         if carrier is None:
-            super().send_socket_mode_response(body)
+            self.send_message(message)
             return
         try:
-            carrier.send(json.dumps(body))
+            carrier.send(message)
         except SlackClientNotConnectedError:
             self.logger.warning(
                 "The connection that carried envelope %s closed before its ack (session id: %s)",

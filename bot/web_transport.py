@@ -65,6 +65,13 @@ def default_ssl_context() -> ssl.SSLContext:
     return context
 
 
+@functools.cache
+def _environment_proxies() -> dict[str, str]:
+    """urllib's proxies from the environment, read once per process: getproxies() goes through the whole
+    environment on every call (a fiftieth of the CPU of a triage click, which makes two calls)."""
+    return urllib.request.getproxies()
+
+
 def tls_context_for(url: str) -> ssl.SSLContext | None:
     """The shared context for an https URL (for urlopen and the clients built on it); None otherwise.
 
@@ -180,7 +187,7 @@ class KeepAliveWebClient(WebClient):
     @staticmethod
     def _environment_proxy(scheme: str, host: str) -> bool:
         """Whether urlopen would send this request through a proxy from the environment (HTTPS_PROXY, ...)."""
-        return bool(urllib.request.getproxies().get(scheme)) and not urllib.request.proxy_bypass(host)
+        return bool(_environment_proxies().get(scheme)) and not urllib.request.proxy_bypass(host)
 
     def _idle_connections(self) -> dict[Key, tuple[http.client.HTTPConnection, float]]:
         """This thread's connections waiting for a request, with the time.monotonic() of their last answer."""

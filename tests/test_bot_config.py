@@ -157,6 +157,12 @@ def test_a_dotenv_in_the_working_directory_is_read(tmp_path: Path) -> None:
     assert_refused(run_bot(valid_http_env(tmp_path), tmp_path), "PORT")
 
 
+def test_a_dotenv_in_a_directory_above_the_working_one_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("PORT=not-a-port\n")
+    (tmp_path / "below" / "further").mkdir(parents=True)
+    assert_refused(run_bot(valid_http_env(tmp_path), tmp_path / "below" / "further"), "PORT")
+
+
 def test_the_environment_wins_over_the_dotenv(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(f"SLACK_BOT_TOKEN={BOT_TOKEN}\n")
     env = valid_http_env(tmp_path) | {"SLACK_BOT_TOKEN": "xoxp-c0nf1gUserToken"}

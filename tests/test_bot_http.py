@@ -12,6 +12,7 @@ import secrets
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -219,6 +220,20 @@ def test_healthz_answers_200_json(bot: BotProcess) -> None:
 
 
 # ----- rate limits and redelivery -----
+
+
+def loaded_libraries(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_the_gunicorn_master_loads_no_event_loop(bot: BotProcess) -> None:
+    """asyncio and gunicorn's ASGI worker are loaded in the worker process only (bot/http_mode.py): the master
+    never runs an event loop, and they were 4.6 MB of its memory."""
+    assert bot.pid is not None
+    workers = [int(pid) for pid in Path(f"/proc/{bot.pid}/task/{bot.pid}/children").read_text().split()]
+    assert workers, "no gunicorn worker"
+    assert "_asyncio" not in loaded_libraries(bot.pid)
+    assert all("_asyncio" in loaded_libraries(worker) for worker in workers)
 
 
 def test_rate_limited_post_is_retried_after_retry_after(slack: SlackStandIn, bot: BotProcess) -> None:

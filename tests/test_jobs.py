@@ -124,6 +124,69 @@ def test_journal_steps_replay_what_was_done_and_run_the_rest() -> None:
     assert calls == ["post", "update"]
 
 
+def test_a_repeatable_step_is_saved_with_the_next_step_that_is_not() -> None:
+    saved: list[dict] = []
+    job = Job("j1", "triage_click", {})
+    journal = Journal(job, lambda j: saved.append(dict(j.journal)))
+    journal.step("triage_by_id", lambda: {"version": 1}, repeatable=True)
+    assert saved == []  # a run that stopped here did nothing that could not be done again: it reads afresh
+    journal.step("save_triage", lambda: {"version": 2})
+    assert saved == [{"0:triage_by_id": {"version": 1}, "1:save_triage": {"version": 2}}]
+
+
+def test_reads_note_question_and_chat_update_are_repeatable_posts_and_saves_are_not() -> None:
+    from bot.journal import JournaledClient, JournaledStore
+
+    assert {"triage_by_id", "triage_in_thread", "note_question"} <= JournaledStore.REPEATABLE
+    assert not {"save_triage", "create_triage", "expire_triage"} & JournaledStore.REPEATABLE
+    assert "chat.update" in JournaledClient.REPEATABLE
+    assert not {"chat.postMessage", "chat.postEphemeral", "chat.delete"} & JournaledClient.REPEATABLE
+
+
+def test_the_journal_keeps_a_posted_message_without_its_echo() -> None:
+    from slack_sdk.web import SlackResponse
+
+    from bot.journal import journaled_client
+    from bot.web_transport import KeepAliveWebClient
+
+    saved: list[dict] = []
+    job = Job("j1", "triage_click", {})
+    client = journaled_client(KeepAliveWebClient(token="xoxb-1-2-abc"), Journal(job, saved.append), None)  # type: ignore[arg-type]
+    answer = {"ok": True, "channel": "C1", "ts": "1.2", "message": {"text": "q", "blocks": [{"type": "divider"}]}}
+    client._call_now = lambda method, **kwargs: SlackResponse(  # type: ignore[method-assign]
+        client=client, http_verb="POST", api_url=method, req_args={}, data=answer, headers={}, status_code=200
+    )
+    assert client.chat_postMessage(channel="C1", text="q")["ts"] == "1.2"
+    assert job.journal == {"0:chat.postMessage": {"ok": True, "channel": "C1", "ts": "1.2"}}
+
+
+def test_a_job_recorded_claimed_is_left_to_its_owner_until_the_lease_runs_out(store: Store) -> None:  # noqa: F811
+    here, elsewhere = JobQueue(store.db, owner="here"), JobQueue(store.db, owner="elsewhere")
+    job = here.add("mention", {"n": 1}, lease_seconds=0.3)
+    assert job is not None and job.attempts == 1
+    assert elsewhere.claim(5, lease_seconds=30) == []
+    time.sleep(0.4)  # the owner died: its lease runs out
+    [claimed] = elsewhere.claim(5, lease_seconds=30)
+    assert claimed.id == job.id and claimed.attempts == 2
+
+
+def test_a_free_worker_runs_a_job_straight_from_the_listener(store: Store) -> None:  # noqa: F811
+    from bot.config import from_env
+    from bot.web_transport import KeepAliveWebClient
+    from bot.worker import Worker
+
+    config = from_env({"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "e4b1c0de5ec7e7f00d5ca1ab1e5eed01"})
+    ran = threading.Event()
+    worker = Worker(store, KeepAliveWebClient(token="xoxb-1-2-abc"), config, {"mention": lambda work: ran.set()})
+    try:
+        assert worker.submit("mention", {})  # the dispatcher is not started: no claim can take the job
+        assert ran.wait(10)
+    finally:
+        worker.stop(grace=5)
+    with store.db.transaction(write=False) as execute:
+        assert execute("SELECT COUNT(*) FROM jobs", {}).fetchone()[0] == 0  # done, and gone
+
+
 @pytest.mark.parametrize(
     ("headers", "seconds"), [({"Retry-After": "7"}, 7.0), ({"retry-after": ["2"]}, 2.0), ({}, 1.0)]
 )

@@ -350,6 +350,15 @@ def test_https_without_a_context_verifies_the_certificate(tls_server: tuple[Coun
 # ----- what goes through slack_sdk's urlopen instead -----
 
 
+@pytest.fixture
+def proxies_read_afresh() -> Iterator[None]:
+    """The transport reads the environment's proxies once per process: each test here reads its own."""
+    web_transport._environment_proxies.cache_clear()
+    yield
+    web_transport._environment_proxies.cache_clear()
+
+
+@pytest.mark.usefixtures("proxies_read_afresh")
 def test_a_proxy_in_the_environment_is_used(server: CountingServer, monkeypatch: pytest.MonkeyPatch) -> None:
     client = bot_client(server)
     monkeypatch.setattr(urllib.request, "_opener", None)  # urlopen's shared opener read the environment once
@@ -361,6 +370,7 @@ def test_a_proxy_in_the_environment_is_used(server: CountingServer, monkeypatch:
     assert server.requests == []
 
 
+@pytest.mark.usefixtures("proxies_read_afresh")
 def test_a_host_the_environment_exempts_from_the_proxy_keeps_its_connection(
     server: CountingServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,10 +15,11 @@ from slack_sdk.errors import SlackApiError
 from bot import answered, blocks, payloads, replies
 from bot import triage_blocks as tb
 from bot.database import DatabaseError
+from bot.knowledge_once import finder
 from bot.triage_flow import Reply, TriageFlow
 from bot.worker import Work
 from knowledge import answer as answers
-from knowledge.lookup import LookupResult, finder
+from knowledge.lookup import LookupResult
 
 logger = logging.getLogger("bot.actions")
 
@@ -36,9 +37,16 @@ def queue_click(ack: Ack, body: dict, action: dict, context: BoltContext) -> Non
     value = payloads.text_of(action.get("value"), 2000)
     if not _understood(kind, value, who):
         kind, value = "notice", NOT_UNDERSTOOD
+    context["work"].submit(kind, {**who, "value": value, "blocks": _blocks_for(kind, value, body)})
+
+
+def _blocks_for(kind: str, value: str, body: dict) -> list:
+    """The clicked message's blocks, for a click on a checklist's feedback (the job keeps them without the buttons);
+    no other job reads them, and they are most of a click's size in the work queue."""
     message = body.get("message") if isinstance(body.get("message"), dict) else {}
-    blocks_now = message.get("blocks") if kind == "triage_click" and isinstance(message.get("blocks"), list) else []
-    context["work"].submit(kind, {**who, "value": value, "blocks": blocks_now})
+    if kind != "triage_click" or "f" not in tb.parse_value(value) or not isinstance(message.get("blocks"), list):
+        return []
+    return message["blocks"]
 
 
 def _kind(action_id: str) -> str:

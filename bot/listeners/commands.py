@@ -3,7 +3,7 @@ the response_url."""
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, BoltResponse
 
 from bot import answered, insights, insights_blocks, payloads, probe_job, probe_reply, replies, scan_reply
 from bot.mrkdwn import plain_from_slack
@@ -17,7 +17,7 @@ FORGET_USAGE = "`/ftpcode forget me` deletes what I stored about you: your quest
 FORGETTING = "Deleting what I stored about you…"
 
 
-def ftpcode_command(ack: Ack, command: dict, context: BoltContext) -> None:
+def ftpcode_command(ack: Ack, command: dict, context: BoltContext) -> BoltResponse | None:
     text = plain_from_slack(payloads.text_of(command.get("text")))
     first = text.lower().split()[:1] if "\n" not in text else []
     if first == ["forget"]:
@@ -28,7 +28,7 @@ def ftpcode_command(ack: Ack, command: dict, context: BoltContext) -> None:
         return
     if probe_job.is_test_command(text):
         queue_probe(ack, command, context, text)
-        return
+        return None
     if scan_reply.looks_like_log(text):
         # A scan can take a moment: it is queued, and answered on the response_url.
         who = {**_who(command), "response_url": payloads.response_url(command.get("response_url"))}
@@ -37,7 +37,7 @@ def ftpcode_command(ack: Ack, command: dict, context: BoltContext) -> None:
             ack()
         else:
             ack(response_type="ephemeral", text=BUSY)
-        return
+        return None
     # A lookup and its (cached) rendering take well under a millisecond, so the answer travels in the ack:
     # no second request to Slack, and the user sees it sooner (bench/README.md).
     reply = replies.for_text(text, ephemeral=True)
