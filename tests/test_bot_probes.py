@@ -86,7 +86,15 @@ def test_http_metrics_count_requests_acks_web_api_calls_and_triages(standin: Sla
     for _ in range(4):  # spread over both workers: /metrics must add up both
         delivery = standin.send_command(bot.events_url, "425")
         assert delivery.status == 200 and "FTP 425" in delivery.json()["text"]
-    after = samples(bot.url)
+    # A worker's first samples wait in memory until it has loaded prometheus_client, just after its first answer
+    # (bot/warm_up.py): a scrape at that moment may not see them yet.
+    after = wait_for_samples(
+        bot.url,
+        lambda s: value(s, "ftpcode_ack_seconds_count", kind="command")
+        - value(before, "ftpcode_ack_seconds_count", kind="command")
+        >= 4,
+        "four acks counted",
+    )
     assert (
         value(after, "ftpcode_requests_total", kind="command", status="200")
         - value(before, "ftpcode_requests_total", kind="command", status="200")
