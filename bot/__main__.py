@@ -42,12 +42,25 @@ def open_store(config: Config) -> Store:
     from bot.store import DatabaseError, Store
 
     try:
-        return Store(config.database_url, config.database_timeout_seconds)
+        return Store(config.database_url, config.database_timeout_seconds, config.feedback_secret)
     except DatabaseError as exc:  # its message never holds the URL, which may hold a password
         problem = str(exc)
     except OSError as exc:
         problem = exc.__class__.__name__
     raise StartupProblem(f"DATABASE_URL: the database cannot be opened ({problem}): check its path or server")
+
+
+def load_site_notes(config: Config) -> None:
+    """FTPCODE_SITE_DIR, read and checked whole; in HTTP mode here in the master, whose copy the workers inherit."""
+    if not config.site_dir:
+        return
+    from bot.site_notes import SITE
+    from knowledge.site import SiteError
+
+    try:
+        SITE.load(config.site_dir)
+    except SiteError as exc:
+        raise StartupProblem(f"FTPCODE_SITE_DIR: {exc}") from None
 
 
 def check_slack(config: Config) -> None:
@@ -109,7 +122,9 @@ def run_http(config: Config) -> None:
 
 def run_socket(config: Config, store: Store) -> None:
     from bot import metrics
+    from bot.app import SITE_CHORE
     from bot.health import serve_in_background
+    from bot.site_notes import SITE
     from bot.socket_mode import Connection
 
     metrics.use_one_process()
@@ -117,6 +132,8 @@ def run_socket(config: Config, store: Store) -> None:
     connection = Connection(app, config.app_token or "")
     signal.signal(signal.SIGTERM, lambda *_: connection.stop())
     signal.signal(signal.SIGINT, lambda *_: connection.stop())
+    # HTTP mode leaves SIGHUP to gunicorn's master, which starts new workers: they read the site notes afresh.
+    signal.signal(signal.SIGHUP, lambda *_: (SITE.ask_reload(), app.chores.soon(SITE_CHORE)))
     if config.port_given:
         watch_readiness(store, app.worker, connection.client.is_connected)
         serve_in_background(config.port, connection.health)
@@ -151,11 +168,17 @@ def main() -> int:
         return 2
     # Keeps the secrets from processes started from here on. /proc/PID/environ of this process still shows
     # them: only the SLACK_*_FILE form keeps them out of it (README, Configuration).
-    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "FTPCODE_FEEDBACK_SECRET"):
         os.environ.pop(name, None)
-    logs.setup(config.log_level, config.log_format, secrets=(config.bot_token, config.app_token, config.signing_secret))
+    secrets = (config.bot_token, config.app_token, config.signing_secret, config.feedback_secret)
+    logs.setup(config.log_level, config.log_format, secrets=secrets)
     for line in readable_by_others(dotenv_path, os.environ):
         logger.warning(line)
+    try:
+        load_site_notes(config)
+    except StartupProblem as exc:
+        print(f"ftpcode-bot: {exc}", file=sys.stderr)
+        return 2
     store = None
     try:
         store = open_store(config)  # the schema is created or migrated here, once

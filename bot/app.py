@@ -8,14 +8,17 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_bolt import App, BoltResponse
 from slack_bolt.error import BoltUnhandledRequestError
 
-from bot import listeners, metrics
+from bot import digest, listeners, metrics
 from bot.config import Config
+from bot.housekeeping import PURGE_SECONDS, Housekeeping
 from bot.middleware import ProvideWork, RefuseMalformed
+from bot.site_notes import RELOAD_SECONDS, SITE
 from bot.slack_client import web_client
 from bot.store import DatabaseError, Store
 from bot.worker import Worker
 
 logger = logging.getLogger("bot")
+SITE_CHORE = "site notes"
 
 
 def build_app(config: Config, store: Store) -> App:
@@ -54,4 +57,20 @@ def build_app(config: Config, store: Store) -> App:
     listeners.register(app)
     app.worker = worker  # type: ignore[attr-defined]
     worker.start()
+    chores = Housekeeping().every(PURGE_SECONDS, "feedback purge", lambda: purge_feedback(worker, config))
+    if config.digest_channel:
+        digest.warn_without_chart(config)
+        chores.every(digest.CHECK_SECONDS, "weekly digest", lambda: digest.queue_if_due(worker, config))
+    if config.site_dir:
+        # A gunicorn worker started by SIGHUP holds the master's notes from start-up: it reads the folder at once.
+        SITE.ask_reload()
+        chores.every(RELOAD_SECONDS, SITE_CHORE, SITE.reload)
+    worker.on_stop.append(chores.start().stop)
+    app.chores = chores  # type: ignore[attr-defined]
     return app
+
+
+def purge_feedback(worker: Worker, config: Config) -> None:
+    removed = worker.db(worker.store.purge_feedback, config.feedback_ttl_days * 86400)
+    if removed:
+        logger.info("%d feedback row(s) older than %d days deleted", removed, config.feedback_ttl_days)

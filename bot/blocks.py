@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot import site_blocks
 from bot.knowledge_once import finder
 from bot.mrkdwn import clip, escape
 from knowledge import answer as answers
@@ -27,6 +28,14 @@ MAX_BLOCKS = 50
 # Slack refuses messages whose blocks pass about 13k characters (msg_blocks_too_long); keep a margin.
 MAX_BLOCK_CHARS = 11_000
 SECTION_CHARS = 3000
+# Room kept at the end of every answer for "Was this helpful?" and its buttons (bot/feedback_blocks.py), whose
+# signed values name the answer's entries; tests/test_bot_rendering.py checks that the estimate covers them.
+FEEDBACK_BLOCKS = 2
+FEEDBACK_BASE_CHARS = 900
+
+
+def feedback_chars(matches: list[Match]) -> int:
+    return FEEDBACK_BASE_CHARS + 2 * min(400, len(",".join(m.entry.id for m in matches)) + len(matches[0].entry.id))
 
 
 @dataclass
@@ -106,7 +115,7 @@ def answer_buttons(matches: list[Match], *, ephemeral: bool) -> ActionsBlock:
     elements.append(button("Start triage", "start_triage", first.id))
     # Slack refuses a block whose buttons share an action_id, hence the number.
     for n, match in enumerate(matches[1:4]):
-        elements.append(button(f"Explain {answers.label(match.entry)}", f"show_answer_{n}", match.entry.id))
+        elements.append(button(f"Explain {answers.button_name(match.entry)}", f"show_answer_{n}", match.entry.id))
     return ActionsBlock(elements=elements, block_id="answer_actions")
 
 
@@ -130,16 +139,18 @@ def answer_message(result: LookupResult, *, ephemeral: bool, shared_by: str | No
         blocks.append(context(f"Shared by <@{shared_by}>"))
     blocks += [context(escape(note)) for note in result.notes]
     blocks += answer_top_blocks(first)
+    blocks += site_blocks.entry_blocks(first.entry.id)  # the team's own facts, right under the summary
     actions = answer_buttons(matches, ephemeral=ephemeral)
     others = [section(f"*{escape(answers.heading(m.entry))}*\n{escape(m.entry.summary)}") for m in matches[1:]]
     tail: list[Block] = [DividerBlock(), *others] if others else []
     detail = answer_detail_blocks(first)
-    budget = MAX_BLOCK_CHARS - _size([*blocks, actions, *tail]) - 600
+    budget = MAX_BLOCK_CHARS - _size([*blocks, actions, *tail]) - 600 - feedback_chars(matches)
     kept, kept_sizes, cut = [], [], False
     for block in detail:
         # Each block is serialised once here (to_dict validates, and is slow), not once per block kept so far.
         size = len(json.dumps(block.to_dict()))
-        if len(kept) + len(blocks) + len(tail) + 3 >= MAX_BLOCKS or _sized_list([*kept_sizes, size]) > budget:
+        room = MAX_BLOCKS - FEEDBACK_BLOCKS
+        if len(kept) + len(blocks) + len(tail) + 3 >= room or _sized_list([*kept_sizes, size]) > budget:
             cut = True
             break
         kept.append(block)

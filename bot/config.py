@@ -46,6 +46,15 @@ class Config:
     http_body_timeout: int = 10
     http_keepalive: int = 75
     probe: ProbeConfig | None = None  # FTPCODE_PROBE_*: None only where a Config is built by hand (tests)
+    reaction: str = "ftpcode"  # the emoji (its name, no colons) that asks the bot to explain a message
+    # Feedback and insights (bot/feedback.py, bot/insights.py): how long feedback rows are kept, the secret that
+    # keys the hash of user ids (None: a random key kept in the database), who may see the stats, where the
+    # weekly digest goes.
+    feedback_ttl_days: int = 180
+    feedback_secret: str | None = None
+    admins: tuple[str, ...] = ()
+    digest_channel: str | None = None
+    site_dir: str | None = None  # FTPCODE_SITE_DIR: the team's site notes (knowledge/site.py)
 
     @property
     def socket_mode(self) -> bool:
@@ -155,6 +164,9 @@ def from_env(env: dict[str, str] | None = None) -> Config:
     max_body = _number(env, "HTTP_MAX_BODY_BYTES", 1024 * 1024, 1024, 100 * 1024 * 1024)
     body_timeout = _number(env, "HTTP_BODY_TIMEOUT_SECONDS", 10, 1, 30)
     keepalive = _number(env, "HTTP_KEEPALIVE_SECONDS", 75, 1, 3600)
+    reaction = env.get("FTPCODE_REACTION", "").strip().strip(":") or "ftpcode"
+    if not re.fullmatch(r"[a-z0-9_+'-]{1,100}", reaction):
+        raise ConfigError("FTPCODE_REACTION must be an emoji name such as ftpcode or mag (lower case, no spaces)")
     return Config(
         bot_token=bot_token or "",
         app_token=app_token,
@@ -179,7 +191,39 @@ def from_env(env: dict[str, str] | None = None) -> Config:
         http_body_timeout=body_timeout,
         http_keepalive=keepalive,
         probe=probe_settings(env),
+        reaction=reaction,
+        **feedback_settings(env),
+        site_dir=site_dir(env),
     )
+
+
+def site_dir(env: dict[str, str]) -> str | None:
+    """FTPCODE_SITE_DIR: a folder; what is in it is checked when the bot starts (bot/site_notes.py)."""
+    directory = env.get("FTPCODE_SITE_DIR", "").strip()
+    if directory and not Path(directory).is_dir():
+        raise ConfigError("FTPCODE_SITE_DIR must name a folder of site notes (see knowledge/site-example/)")
+    return directory or None
+
+
+def feedback_settings(env: dict[str, str]) -> dict:
+    """FEEDBACK_TTL_DAYS, FTPCODE_FEEDBACK_SECRET(_FILE), FTPCODE_ADMINS and FTPCODE_DIGEST_CHANNEL."""
+    secret, source = _secret(env, "FTPCODE_FEEDBACK_SECRET")
+    if secret and len(secret) < 16:
+        raise ConfigError(f"{source} must be at least 16 characters (for example: openssl rand -hex 32)")
+    admins = tuple(a.strip() for a in env.get("FTPCODE_ADMINS", "").replace(" ", ",").split(",") if a.strip())
+    if not all(re.fullmatch(r"[UW][A-Z0-9]{2,}", a) for a in admins):
+        raise ConfigError(
+            "FTPCODE_ADMINS must be Slack user IDs such as U0123456789, comma-separated (profile > Copy member ID)"
+        )
+    digest = env.get("FTPCODE_DIGEST_CHANNEL", "").strip() or None
+    if digest is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,}", digest):
+        raise ConfigError("FTPCODE_DIGEST_CHANNEL must be a channel ID such as C0123456789 (not its #name)")
+    return {
+        "feedback_ttl_days": _number(env, "FEEDBACK_TTL_DAYS", 180, 1, 3650),
+        "feedback_secret": secret or None,
+        "admins": admins,
+        "digest_channel": digest,
+    }
 
 
 def probe_settings(env: dict[str, str]) -> ProbeConfig:

@@ -37,11 +37,22 @@ JOBS_SCHEMA = (
         last_error VARCHAR(200)
     )""",
     "CREATE INDEX IF NOT EXISTS ix_jobs_due ON jobs (status, run_after)",
+    # Work that must be done once ever, whichever replica comes first (the weekly digest): its key is kept
+    # here, not with the event ids, which are forgotten after an hour.
+    """CREATE TABLE IF NOT EXISTS job_claims (
+        claim_key VARCHAR(200) NOT NULL PRIMARY KEY,
+        claimed_at FLOAT NOT NULL
+    )""",
 )
 
 # Slack retries an event for about 5 minutes; keep keys well past that.
 SEEN_EVENT_TTL_SECONDS = 3600
+# Keys that stand for a message rather than an event (an emoji on it asks for an answer, whoever adds it and
+# whenever): kept long enough that a reaction weeks later is not answered again.
+MESSAGE_KEY_PREFIX = "message:"
+MESSAGE_KEY_TTL_SECONDS = 90 * 86400
 FAILED_JOB_TTL_SECONDS = 7 * 86400
+CLAIM_TTL_SECONDS = 400 * 86400
 _COLUMNS = "id, kind, payload, journal, attempts, created_at"
 
 
@@ -65,9 +76,15 @@ class JobQueue:
         self._lock = threading.Lock()
 
     def add(
-        self, kind: str, payload: dict[str, Any], key: str | None = None, lease_seconds: float | None = None
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        key: str | None = None,
+        once: str | None = None,
+        lease_seconds: float | None = None,
     ) -> Job | None:
-        """Records a job; None when `key` (an event id) was seen before, a redelivery. Raises DatabaseError.
+        """Records a job; None when `key` (an event id) was seen before, a redelivery, or when the job `once`
+        names was queued before, by any replica, ever. Raises DatabaseError.
 
         With `lease_seconds` the job is recorded already claimed by this owner (a worker here is free to run it
         at once), as `claim` would leave it: no other replica takes it before the lease runs out."""
@@ -76,11 +93,13 @@ class JobQueue:
         lease_until = 0.0 if lease_seconds is None else now + lease_seconds
         owner = None if lease_seconds is None else self.owner
         with self.db.transaction(write=True) as execute:
-            if key is not None:
+            claims = (("seen_events", "event_key", "seen_at", key), ("job_claims", "claim_key", "claimed_at", once))
+            for table, column, when, value in claims:
+                if value is None:
+                    continue
                 added = execute(
-                    "INSERT INTO seen_events (event_key, seen_at) VALUES (:key, :now)"
-                    " ON CONFLICT (event_key) DO NOTHING",
-                    {"key": key[:200], "now": now},
+                    f"INSERT INTO {table} ({column}, {when}) VALUES (:key, :now) ON CONFLICT ({column}) DO NOTHING",
+                    {"key": value[:200], "now": now},
                 ).rowcount
                 if added != 1:
                     return None
@@ -200,9 +219,18 @@ class JobQueue:
             self._added += 1
             purge = self._added % 500 == 0
         if purge:
-            with self.db.transaction(write=True) as execute:
-                execute("DELETE FROM seen_events WHERE seen_at < :cutoff", {"cutoff": now - SEEN_EVENT_TTL_SECONDS})
-                execute(
-                    "DELETE FROM jobs WHERE status = 'failed' AND created_at < :cutoff",
-                    {"cutoff": now - FAILED_JOB_TTL_SECONDS},
-                )
+            self.purge(now)
+
+    def purge(self, now: float) -> None:
+        """Forgets redelivery keys and failed jobs that have been kept long enough at `now`."""
+        with self.db.transaction(write=True) as execute:
+            execute(
+                "DELETE FROM seen_events WHERE seen_at < :cutoff AND event_key NOT LIKE :kept",
+                {"cutoff": now - SEEN_EVENT_TTL_SECONDS, "kept": MESSAGE_KEY_PREFIX + "%"},
+            )
+            execute("DELETE FROM seen_events WHERE seen_at < :cutoff", {"cutoff": now - MESSAGE_KEY_TTL_SECONDS})
+            execute(
+                "DELETE FROM jobs WHERE status = 'failed' AND created_at < :cutoff",
+                {"cutoff": now - FAILED_JOB_TTL_SECONDS},
+            )
+            execute("DELETE FROM job_claims WHERE claimed_at < :cutoff", {"cutoff": now - CLAIM_TTL_SECONDS})

@@ -24,6 +24,7 @@ from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
 from bot.database import DatabaseError
+from bot.insights import Stats
 from bot.jobs import Job
 from bot.store import Store, TriageSession
 from bot.web_transport import KeepAliveWebClient, tls_context_for
@@ -153,17 +154,7 @@ def _answer_to_keep(response: SlackResponse) -> dict[str, Any]:
 
 
 def journaled_client(base: KeepAliveWebClient, journal: Journal, limits: RateLimits) -> JournaledClient:
-    client = JournaledClient(
-        token=base.token,
-        base_url=base.base_url,
-        timeout=base.timeout,
-        ssl=base.ssl,
-        proxy=base.proxy,
-        headers=base.headers,
-        logger=base.logger,
-        retry_handlers=base.retry_handlers,
-    )
-    client._local = base._local  # the worker threads' kept-alive connections
+    client = base.sharing_connections(kind=JournaledClient)  # the worker threads' kept-alive connections
     client.journal = journal
     client.limits = limits
     return client
@@ -223,10 +214,14 @@ class JournaledStore:
 def _encode(value: Any) -> Any:
     if isinstance(value, TriageSession):
         return {"triage_session": asdict(value)}
+    if isinstance(value, Stats):
+        return {"stats": asdict(value)}
     return value
 
 
 def _decode(value: Any) -> Any:
     if isinstance(value, dict) and "triage_session" in value:
         return TriageSession(**value["triage_session"])
+    if isinstance(value, dict) and "stats" in value:
+        return Stats(**value["stats"])
     return value

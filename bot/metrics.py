@@ -86,6 +86,7 @@ _making = threading.Lock()
 _waiting: list[Callable[[_Metrics], None]] = []  # samples taken before the metrics were made
 WAITING_LIMIT = 10_000  # beyond this many, the metrics are made at once rather than keep more waiting
 _temporary_directory: Path | None = None  # made by use_multiprocess_directory() in this process
+_owner = 0  # the process that made it: the gunicorn master
 
 
 def load() -> None:
@@ -136,6 +137,8 @@ def use_multiprocess_directory() -> Path:
             stale.unlink()
     else:
         directory = _temporary_directory = Path(tempfile.mkdtemp(prefix="ftpcode-metrics-"))
+        global _owner
+        _owner = os.getpid()
     os.environ[MULTIPROCESS_VARIABLE] = str(directory)
     return directory
 
@@ -143,7 +146,9 @@ def use_multiprocess_directory() -> Path:
 def remove_multiprocess_directory() -> None:
     """The temporary directory of `use_multiprocess_directory()`, at the server's exit (a given one stays)."""
     global _temporary_directory
-    if _temporary_directory is not None:
+    # A worker forked inside the master's `try` leaves through its `finally` too: when gunicorn replaces a
+    # worker (SIGHUP, a crash) the old one must not take the directory from the new one.
+    if _temporary_directory is not None and os.getpid() == _owner:
         shutil.rmtree(_temporary_directory, ignore_errors=True)
         _temporary_directory = None
 

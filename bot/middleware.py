@@ -37,6 +37,8 @@ def _malformed(body: dict[str, Any]) -> str | None:
             return "actions is not a list of actions"
     if kind == "event_callback" and not isinstance(body.get("event"), dict):
         return "event is not an object"
+    if kind in ("view_submission", "view_closed") and not isinstance(body.get("view"), dict):
+        return "view is not an object"
     return None
 
 

@@ -28,6 +28,15 @@ def escape_clipped(text: str, limit: int) -> str:
     return "".join(pieces).rstrip() + "…"
 
 
+_FORMATTING = re.compile(r"([*_~`])")
+
+
+def literal(text: str, limit: int) -> str:
+    """Text a user wrote, shown as written: escaped and cut (escape_clipped), and with a zero-width space after
+    each of mrkdwn's formatting characters (* _ ~ `), so `*urgent*` is not made bold nor ``` a code block."""
+    return _FORMATTING.sub("\\1\u200b", escape_clipped(text, limit))
+
+
 def unescape(text: str) -> str:
     """What the user typed, from the escaped form Slack delivers (for reading pasted logs)."""
     return html.unescape(text) if "&" in text else text

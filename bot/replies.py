@@ -6,10 +6,11 @@ import functools
 import json
 from dataclasses import dataclass, field
 
-from bot import blocks, scan_reply
+from bot import blocks, scan_reply, site_notes
 from bot.blocks import Message
 from bot.knowledge_once import finder
 from knowledge import listing
+from knowledge.logscan import ScanResult
 from knowledge.lookup import Match
 
 
@@ -18,33 +19,78 @@ class Reply:
     message: Message
     matches: list[Match] = field(default_factory=list)
     is_log: bool = False
+    subject: str = ""
+    """What was answered: the first entry's id, or for a log its first finding's (or code's) id."""
+    subject_kind: str = ""
+    """"entry", "finding", "nothing" (a query that found nothing), or "" (help, a list, a log with nothing in it)."""
+    summary: str = ""
+    """For a log, what is stored of it instead of the paste: its format and the failing reply."""
+    log_found: bool = False
+    """Read as a log, and the scan found something in it (is_log alone may be "I found nothing in that log")."""
+
+    @property
+    def explains(self) -> bool:
+        """Whether the reply explains a code, an error or a log (not usage, a list, or "nothing found")."""
+        return bool(self.matches) or self.log_found
+
+    def ephemeral_ack(self, more_blocks: list[dict] | None = None) -> str:
+        """The acknowledgement that carries this reply privately, `more_blocks` after its own (the feedback
+        buttons): the very JSON body Bolt's ack(response_type="ephemeral", text=..., blocks=...) writes. The
+        reply's own part is encoded once, for a cached reply: writing the same 4 kB of JSON for every command was
+        a tenth of an acknowledgement's CPU in Socket Mode, which also read it back to send it."""
+        more = more_blocks or []
+        if not self.message.blocks and not more:
+            return self._ephemeral_text_only
+        head = self._ephemeral_head
+        joined = ", ".join(json.dumps(block) for block in more)
+        return f"{head}{', ' if self.message.blocks and more else ''}{joined}]}}"
 
     @functools.cached_property
-    def ephemeral_ack(self) -> str:
-        """The acknowledgement that carries this reply privately: the JSON body Bolt's
-        ack(response_type="ephemeral", text=..., blocks=...) writes, encoded once for a cached reply (writing the
-        same 4 kB of JSON was a tenth of an acknowledgement's CPU in Socket Mode, which also read it back)."""
-        body: dict = {"text": self.message.text, "response_type": "ephemeral"}
-        if self.message.blocks:
-            body["blocks"] = self.message.blocks
-        return json.dumps(body)
+    def _ephemeral_head(self) -> str:
+        """`{"text": ..., "response_type": "ephemeral", "blocks": [` and this reply's blocks, as json.dumps writes
+        them (its default separators)."""
+        body = json.dumps({"text": self.message.text, "response_type": "ephemeral"})[:-1]
+        return body + ', "blocks": [' + ", ".join(json.dumps(block) for block in self.message.blocks)
+
+    @functools.cached_property
+    def _ephemeral_text_only(self) -> str:
+        return json.dumps({"text": self.message.text, "response_type": "ephemeral"})
 
 
 def for_text(text: str, *, ephemeral: bool) -> Reply:
     """`help`, `list 4xx`, or a query: the Message to send back, and what the query matched."""
     if scan_reply.looks_like_log(text):
         message, result = scan_reply.for_log(text, ephemeral=ephemeral)
-        if scan_reply.found_anything(result) or not scan_reply.names_a_code(text):
-            return Reply(message, finder().resolve(result.codes[:1]), is_log=True)
+        found = scan_reply.found_anything(result)
+        if found or not scan_reply.names_a_code(text):
+            return log_reply(message, result, found)
         # No log, but a code in a code block (```Error: 530 Login incorrect```): a question about that code.
-    return _answer(text, ephemeral)
+    return _answer(text, ephemeral, site_notes.SITE.version)
+
+
+def for_message(text: str, *, ephemeral: bool) -> Reply:
+    """What to say about a message someone wrote (the shortcut, or an emoji on it): text of several lines is
+    read as a log first, since a client's error is often two or three lines that look like no log."""
+    if not scan_reply.looks_like_log(text) and len(text.splitlines()) > 1:
+        message, result = scan_reply.for_log(text, ephemeral=ephemeral)
+        if scan_reply.found_anything(result):
+            return log_reply(message, result, True)
+    return for_text(text, ephemeral=ephemeral)
+
+
+def log_reply(message: Message, result: ScanResult, found: bool) -> Reply:
+    """The reply to a log: what it explained, and what feedback on it is about (bot/answered.py)."""
+    subject, kind = scan_reply.subject_of(result)
+    matches = finder().resolve(result.codes[:1])
+    return Reply(message, matches, True, subject, kind, scan_reply.summary_of(result), log_found=found)
 
 
 # The knowledge is read-only while the bot runs and the same few codes are asked all day: rendering (mostly
 # slack_sdk's limit checks) was two thirds of the CPU a /ftpcode answer cost (bench/README.md). Callers must
 # not change a cached Reply.
 @functools.lru_cache(maxsize=512)
-def _answer(text: str, ephemeral: bool) -> Reply:
+def _answer(text: str, ephemeral: bool, site_version: int) -> Reply:
+    """`site_version` is there for the cache: answers drawn with older site notes are not reused."""
     words = text.split()
     first = words[0].lower() if words else ""
     if first in ("", "help", "?", "-h", "--help"):
@@ -57,4 +103,7 @@ def _answer(text: str, ephemeral: bool) -> Reply:
             return Reply(blocks.finish("Unknown list.", [hint]))
         return Reply(blocks.list_message(title, entries))
     result = finder().lookup(text)
-    return Reply(blocks.answer_message(result, ephemeral=ephemeral), result.matches)
+    message = blocks.answer_message(result, ephemeral=ephemeral)
+    if not result.matches:
+        return Reply(message, subject_kind="nothing")
+    return Reply(message, result.matches, subject=result.matches[0].entry.id, subject_kind="entry")

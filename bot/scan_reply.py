@@ -6,14 +6,14 @@ import re
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
+from bot import site_blocks
 from bot import triage_blocks as tb
 from bot.blocks import Message, button, context, finish, header, section
 from bot.knowledge_once import finder
 from bot.mrkdwn import clip, escape
 from knowledge import answer as answers
-from knowledge.base import Entry
 from knowledge.logscan import MAX_SCAN_BYTES, ScanResult, scan
-from knowledge.scan_text import failure_reply, format_name, stage_phrase
+from knowledge.scan_text import explained_entries, failure_reply, format_name, stage_phrase
 
 _LOG_LINE = re.compile(
     r"^\s*(?:\d{3}[ -]|(?:Status|Command|Response|Error|Trace):|[<>*] |<---|--->|\*(?:cmd|resp)\*|[.<>!*] \d{4}-)",
@@ -28,16 +28,6 @@ LONG_PASTE_CHARS = 4000
 def looks_like_log(text: str) -> bool:
     """A paste rather than a question: a code block, several lines that look like a client's log, or long."""
     return "```" in text or len(text) > LONG_PASTE_CHARS or len(_LOG_LINE.findall(text)) >= 3
-
-
-def _entries(result: ScanResult) -> list[Entry]:
-    """The knowledge entries for the log: the codes the scanner found, else the entry the client's error
-    message names exactly (ECONNREFUSED...), so the answer still explains it and can start a triage."""
-    kb = finder().kb
-    entries = [kb.by_id[i] for i in result.codes if i in kb.by_id]
-    if not entries and result.failure:
-        entries = [m.entry for m in finder().lookup(result.failure.text).matches if m.reason in ("code", "name")]
-    return entries[:3]
 
 
 def scan_message(result: ScanResult, *, ephemeral: bool) -> Message:
@@ -56,18 +46,20 @@ def scan_message(result: ScanResult, *, ephemeral: bool) -> Message:
     if result.findings:
         lines = [f"• {escape(f.summary)}" for f in result.findings[:4]]
         blocks.append(section("*Why*\n" + "\n".join(lines)))
-    explained = _entries(result)
+        blocks += site_blocks.finding_blocks([f.id for f in result.findings[:4]])
+    explained = explained_entries(result)
     # Only the first entry is summarised: the others (a 530 to AUTH TLS next to a failed listing) would
     # distract from the failure; their buttons are there.
     for entry in explained[:1]:
         blocks.append(section(f"*{escape(answers.heading(entry))}*\n{escape(entry.summary)}"))
+        blocks += site_blocks.entry_blocks(entry.id)
     if result.timeline:
         blocks.append(section("*What happened*\n" + "\n".join(f"• {escape(t)}" for t in result.timeline[:10])))
     elements = []
     if explained:
         elements.append(button("Start triage", "start_triage", tb.start_value(explained[0].id, result.triage_prefill)))
         explain = enumerate(explained)
-        elements += [button(f"Explain {answers.label(e)}", f"show_answer_{n}", e.id) for n, e in explain]
+        elements += [button(f"Explain {answers.button_name(e)}", f"show_answer_{n}", e.id) for n, e in explain]
     if elements:
         blocks.append(ActionsBlock(elements=elements))
     blocks.append(context("Passwords in the log are masked; I keep nothing of what you pasted."))
@@ -76,6 +68,24 @@ def scan_message(result: ScanResult, *, ephemeral: bool) -> Message:
         summary += f" ({clip(failure.command, 60)})"
     first = f" {answers.heading(explained[0]).rstrip('.')}." if explained else ""
     return finish(f"I read your {name}: {summary}.{first}", blocks)
+
+
+def subject_of(result: ScanResult) -> tuple[str, str]:
+    """What a scan answered, for feedback: its first finding, else the entry it explained, else nothing."""
+    if not found_anything(result):
+        return "", ""
+    if result.findings:
+        return result.findings[0].id, "finding"
+    entries = explained_entries(result)
+    return (entries[0].id, "entry") if entries else ("", "")
+
+
+def summary_of(result: ScanResult) -> str:
+    """What is kept of a log for feedback, instead of the paste: its format and the reply that failed."""
+    summary = format_name(result)
+    if result.failure:
+        summary += f": {failure_reply(result.failure)}"
+    return summary
 
 
 def found_anything(result: ScanResult) -> bool:

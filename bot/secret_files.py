@@ -6,7 +6,12 @@ import os
 import stat
 from collections.abc import Mapping
 
-SECRET_FILE_VARIABLES = ("SLACK_BOT_TOKEN_FILE", "SLACK_APP_TOKEN_FILE", "SLACK_SIGNING_SECRET_FILE")
+SECRET_FILE_VARIABLES = (
+    "SLACK_BOT_TOKEN_FILE",
+    "SLACK_APP_TOKEN_FILE",
+    "SLACK_SIGNING_SECRET_FILE",
+    "FTPCODE_FEEDBACK_SECRET_FILE",
+)
 
 
 def readable_by_others(dotenv_path: str, env: Mapping[str, str]) -> list[str]:

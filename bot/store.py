@@ -1,5 +1,6 @@
 """State that must outlive a restart and be shared by replicas: seen events, triage sessions, and (through
-bot/jobs.py and bot/probe_limits.py, whose tables are created here too) the work queue and the probe's limits.
+bot/jobs.py, bot/probe_limits.py and bot/feedback_store.py, whose tables are created here too) the work queue,
+the probe's limits and the feedback rows.
 
 Plain SQL on SQLite by default, on PostgreSQL when DATABASE_URL names one (bot/database.py runs it on either).
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from bot import metrics
 from bot.database import DEFAULT_TIMEOUT_SECONDS, Database, DatabaseError, DatabaseUnavailable, open_database
+from bot.feedback_store import FEEDBACK_SCHEMA, TRIAGE_ENDINGS, FeedbackStore
 from bot.jobs import JOBS_SCHEMA
 from bot.probe_limits import PROBE_SCHEMA
 
@@ -70,19 +72,20 @@ class StaleSession(RuntimeError):
     """Another click changed the session first."""
 
 
-class Store:
-    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
+class Store(FeedbackStore):
+    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS, feedback_secret: str | None = None) -> None:
         self.url = url
         self.db: Database = open_database(url, timeout)
         try:
             self._create_schema()
+            self._load_feedback_keys(feedback_secret)
         except self.db.errors as exc:
             self.db.close()
             raise DatabaseError(f"the schema cannot be created ({exc.__class__.__name__})") from exc
 
     def _create_schema(self) -> None:
         with self.db.transaction(write=True) as execute:
-            for statement in (*SCHEMA, *JOBS_SCHEMA, *PROBE_SCHEMA):
+            for statement in (*SCHEMA, *JOBS_SCHEMA, *PROBE_SCHEMA, *FEEDBACK_SCHEMA):
                 execute(statement, {})
             present = {column[0] for column in execute("SELECT * FROM triage_sessions WHERE 1 = 0", {}).description}
             for column, kind in ADDED_COLUMNS.items():
@@ -121,6 +124,8 @@ class Store:
                     "now": session.updated_at,
                 },
             )
+            entry_id = str(state.get("entry_id", ""))
+            self._triage_row(execute, session.id, "started", entry_id, user_id, team_id, channel_id)
         metrics.triage("started")  # here, where it happens once: a job run again replays its journal instead
         return session
 
@@ -132,10 +137,13 @@ class Store:
             "channel_id = :channel_id AND thread_ts = :thread_ts", {"channel_id": channel_id, "thread_ts": thread_ts}
         )
 
-    def save_triage(self, session: TriageSession, state: dict, user_id: str | None = None) -> TriageSession:
+    def save_triage(
+        self, session: TriageSession, state: dict, user_id: str | None = None, fixed_by: tuple[str, ...] = ()
+    ) -> TriageSession:
         """Saves a new state if nobody else did since `session` was read; raises StaleSession otherwise.
 
-        `user_id` becomes the owner; "" lets anyone answer next, None keeps the owner.
+        `user_id` becomes the owner; "" lets anyone answer next, None keeps the owner. A state that ends the
+        triage is recorded as its outcome, with `fixed_by` (the checklist steps shown) when it was fixed.
         """
         owner = session.user_id if user_id is None else user_id
         now = time.time()
@@ -145,6 +153,14 @@ class Store:
                 " user_id = :owner WHERE id = :id AND version = :version",
                 {"state": json.dumps(state), "version": session.version, "now": now, "owner": owner, "id": session.id},
             ).rowcount
+            ending = TRIAGE_ENDINGS.get(str(state.get("status")))
+            if done == 1 and ending and state.get("status") != session.state.get("status"):
+                who = user_id or session.user_id
+                entry_id = str(state.get("entry_id", ""))
+                where = (session.team_id, session.channel_id)
+                self._triage_row(execute, session.id, ending, entry_id, who, *where)
+                if ending == "resolved":
+                    self._step_rows(execute, session.id, fixed_by, who, *where)
         if done != 1:
             raise StaleSession(session.id)
         metrics.triage_saved(session.state.get("status"), state.get("status"))
@@ -159,10 +175,18 @@ class Store:
             )
 
     def expire_triage(self, older_than_seconds: float) -> int:
+        """Forgets sessions untouched for `older_than_seconds`; those still open are recorded as expired."""
+        cutoff = {"cutoff": time.time() - older_than_seconds}
         with self.db.transaction(write=True) as execute:
-            removed = execute(
-                "DELETE FROM triage_sessions WHERE updated_at < :cutoff", {"cutoff": time.time() - older_than_seconds}
-            ).rowcount
+            stale = execute(
+                "SELECT id, state, user_id, team_id, channel_id FROM triage_sessions WHERE updated_at < :cutoff", cutoff
+            ).fetchall()
+            for session_id, state, user_id, team_id, channel_id in stale:
+                status = json.loads(state).get("status") if state.startswith("{") else None
+                if status in ("asking", "checklist"):
+                    entry_id = str(json.loads(state).get("entry_id", ""))
+                    self._triage_row(execute, session_id, "expired", entry_id, user_id, team_id or "", channel_id)
+            removed = execute("DELETE FROM triage_sessions WHERE updated_at < :cutoff", cutoff).rowcount
         metrics.triage("expired", removed)
         return removed
 

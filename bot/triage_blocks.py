@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
+from bot import site_blocks
 from bot.blocks import Message, button, context, finish, header, section
 from bot.mrkdwn import clip, escape
 from knowledge.triage import Checklist, Question, Step
@@ -119,13 +120,17 @@ def _steps(steps: tuple[Step, ...]) -> str:
     return "\n".join(f"{i}. {escape(s.text)}" for i, s in enumerate(steps, 1))
 
 
-def checklist_message(session_id: str, checklist: Checklist, code: str, title: str) -> Message:
+def checklist_message(session_id: str, checklist: Checklist, code: str, title: str, entry_id: str = "") -> Message:
     blocks: list[Block] = [header(f"Checklist for {code}: {title}")]
     blocks += [section(f":information_source: {escape(n)}") for n in checklist.notes]
+    blocks += site_blocks.entry_blocks(entry_id)
     if checklist.user_steps:
         blocks.append(section(f"*You can try*\n{_steps(checklist.user_steps)}"))
     if checklist.admin_steps:
         blocks.append(section(f"*Ask your server admin*\n{_steps(checklist.admin_steps)}"))
+    numbered = [(f"you can try, {i}", s.id) for i, s in enumerate(checklist.user_steps, 1)]
+    numbered += [(f"ask your server admin, {i}", s.id) for i, s in enumerate(checklist.admin_steps, 1)]
+    blocks += site_blocks.step_blocks(numbered)
     sources = sorted({s.source for s in (*checklist.user_steps, *checklist.admin_steps) if s.source})
     if sources:
         blocks.append(context(clip("Sources: " + "; ".join(escape(s) for s in sources), 2900)))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import logs
+from bot import logs, site_blocks
 from bot import triage_blocks as tb
 from bot.blocks import Message
 from bot.config import Config
@@ -184,9 +184,11 @@ class TriageFlow:
             return Reply(tb.not_yours_text(session.user_id))
         return None
 
-    def _save(self, session: TriageSession, state: TriageState, user_id: str) -> TriageSession | None:
+    def _save(
+        self, session: TriageSession, state: TriageState, user_id: str, fixed_by: tuple[str, ...] = ()
+    ) -> TriageSession | None:
         try:
-            return self.store.save_triage(session, state.to_dict(), user_id=user_id)
+            return self.store.save_triage(session, state.to_dict(), user_id=user_id, fixed_by=fixed_by)
         except StaleSession:
             return None
 
@@ -222,7 +224,9 @@ class TriageFlow:
         if state.status != "checklist":
             return Reply("This triage is already closed.")
         new_state = self.tree.feedback(state, fixed)
-        saved = self._save(session, new_state, user_id)
+        checklist = self.tree.checklist(state)
+        shown = tuple(s.id for s in (*checklist.user_steps, *checklist.admin_steps)) if fixed else ()
+        saved = self._save(session, new_state, user_id, shown)
         if saved is None:
             return Reply("Someone answered at the same moment.")
         outcome = "Fixed, said" if fixed else "Still broken, said"
@@ -238,7 +242,7 @@ class TriageFlow:
     def _hand_off(self, session: TriageSession, state: TriageState, user_id: str) -> None:
         entry = finder().kb.by_id.get(state.entry_id)
         summary = self.tree.handoff_summary(state, entry.title if entry else "")
-        channel = self.config.escalation_channel
+        channel = site_blocks.handoff_channel(state.entry_id, self.config.escalation_channel)
         if channel:
             permalink = None
             try:
@@ -267,7 +271,8 @@ class TriageFlow:
             return
         entry = finder().kb.by_id.get(state.entry_id)
         title = entry.title if entry else "your problem"
-        self._post(session, tb.checklist_message(session.id, self.tree.checklist(state), code, title))
+        checklist = self.tree.checklist(state)
+        self._post(session, tb.checklist_message(session.id, checklist, code, title, state.entry_id))
 
     def _ask_again(self, session: TriageSession, question: Question, state: TriageState) -> Message:
         step = len(state.asked) + 1

@@ -19,7 +19,7 @@ import ssl
 import threading
 import time
 import urllib.request
-from typing import Any
+from typing import Any, TypeVar
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 
@@ -30,6 +30,7 @@ from slack_sdk.web import SlackResponse
 from bot import metrics, slack_patches
 
 Key = tuple[str, str, int]
+T = TypeVar("T", bound="KeepAliveWebClient")
 
 # A connection idle longer is not reused: some NATs and load balancers drop an idle connection without telling
 # either end (Azure's load balancer after 4 minutes by default), and a request sent on it waits out the timeout.
@@ -104,12 +105,12 @@ class KeepAliveWebClient(WebClient):
         super().__init__(*args, **kwargs)
         self._local = threading.local()
 
-    def sharing_connections(self, client: WebClient) -> KeepAliveWebClient:
-        """A copy of `client` (token, team, retry handlers...) that sends over this client's connections.
-
-        Bolt builds a new plain WebClient for every request; a copy made here reuses the app client's connections.
-        """
-        twin = KeepAliveWebClient(
+    def sharing_connections(self, client: WebClient | None = None, kind: type[T] | None = None) -> T:
+        """A copy of `client` (by default this one: token, team, retry handlers...), of class `kind` (by default
+        KeepAliveWebClient), that sends over this client's connections: each job's client, or a copy of the
+        plain WebClient Bolt builds for every request, reuses the connections of the app's one."""
+        client = client or self
+        twin = (kind or KeepAliveWebClient)(
             token=client.token,
             base_url=client.base_url,
             timeout=client.timeout,
@@ -121,7 +122,7 @@ class KeepAliveWebClient(WebClient):
             retry_handlers=client.retry_handlers,
         )
         twin._local = self._local
-        return twin
+        return twin  # type: ignore[return-value]
 
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
         """Every Web API method goes through here once, retries included: counted by method and outcome."""

@@ -22,6 +22,7 @@ from typing import Any
 from bot import logs, metrics
 from bot.config import Config
 from bot.database import BoundedCalls, DatabaseError
+from bot.feedback import FeedbackKeys
 from bot.jobs import Job, JobQueue
 from bot.journal import (
     Journal,
@@ -32,6 +33,8 @@ from bot.journal import (
     journaled_client,
     journaled_respond,
 )
+from bot.modals import ModalOpener
+from bot.recorder import Recorder
 from bot.store import Store
 from bot.web_transport import KeepAliveWebClient
 
@@ -54,6 +57,10 @@ class Work:
     respond: Callable[..., None]
     journal: Journal
     """For work whose result is data rather than a call (a probe): journal.step() it, so a rerun reuses it."""
+    keys: FeedbackKeys | None = None
+    """Hash user ids and sign vote buttons (bot/feedback.py)."""
+    recorder: Recorder | None = None
+    """Where the rows of answers given go (bot/recorder.py): written soon, never holding up the answer."""
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -90,13 +97,20 @@ class Worker:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._dispatch_forever, name="work-dispatch", daemon=True)
+        # What listeners use besides the queue: the feedback keys, the recorder of answers given in acks, and
+        # the threads that open modals while their trigger is fresh.
+        self.keys = store.feedback_keys()
+        self.recorder = Recorder(lambda rows: self.db(store.record_answers, rows))
+        self.modals = ModalOpener(client)
+        self.on_stop: list[Callable[[], None]] = []  # what else stops with the worker (bot/housekeeping.py)
 
     # -- what listeners call -------------------------------------------------------------------------------
 
-    def submit(self, kind: str, payload: dict[str, Any], key: str | None = None) -> bool:
+    def submit(self, kind: str, payload: dict[str, Any], key: str | None = None, once: str | None = None) -> bool:
         """Queues work; False when it was a redelivery (seen before) or could not be kept at all.
 
-        Never waits on the database longer than DATABASE_TIMEOUT_SECONDS: the work is kept in memory instead.
+        Never waits on the database longer than DATABASE_TIMEOUT_SECONDS: the work is kept in memory instead,
+        except work to be done `once` across replicas, which only the database can promise.
         """
         if kind not in self.handlers:
             raise ValueError(f"no handler for job kind {kind!r}")
@@ -106,14 +120,16 @@ class Worker:
         here = self._reserve_worker()
         lease = self.config.job_lease_seconds if here else None
         try:
-            job = self.db(self.queue.add, kind, payload, key, lease)
+            job = self.db(self.queue.add, kind, payload, key, once, lease)
         except DatabaseError as exc:
             self._release_worker(here)
+            if once is not None:
+                raise
             logger.warning("database out of reach (%s): %s kept in memory", exc, kind)
             return self._keep_in_memory(kind, payload, key)
         if job is None:
             self._release_worker(here)
-            logger.info("%s was delivered before; skipped", key)
+            logger.info("%s was queued before; skipped", key or once)
             return False
         metrics.job_queued(kind)
         if here:
@@ -155,12 +171,16 @@ class Worker:
 
     def start(self) -> Worker:
         self._thread.start()
+        self.recorder.start()
         return self
 
     def stop(self, grace: float = 10.0) -> None:
         """Stops claiming, lets running jobs finish for up to `grace` s, hands the rest back to the queue."""
         self._stopping.set()
         self._wake.set()
+        self.modals.stop()
+        for stop in self.on_stop:
+            stop()
         deadline = time.monotonic() + grace
         while self.busy and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -171,6 +191,7 @@ class Worker:
         except DatabaseError as exc:
             logger.warning("could not hand back %d job(s): their leases will run out (%s)", len(unfinished), exc)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self.recorder.stop()
 
     @property
     def busy(self) -> int:
@@ -276,6 +297,8 @@ class Worker:
             self.config,
             journaled_respond(job.payload.get("response_url"), journal),
             journal,
+            self.keys,
+            self.recorder,
         )
         try:
             try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 from knowledge import digits
 from knowledge.base import Entry
@@ -17,21 +17,28 @@ _KIND_LABELS = {
 _PROTOCOL_LABELS = {"ftp": "FTP", "ftps": "FTPS", "sftp": "SFTP"}
 
 
-@dataclass(frozen=True)
-class Section:
-    title: str
-    items: tuple[str, ...]
-    bulleted: bool = True
+class Section(namedtuple("Section", "title items bulleted", defaults=(True,))):
+    """A titled part of an answer: `items` a tuple of str, shown as bullets or as paragraphs."""
+
+    __slots__ = ()
 
 
-@dataclass
 class Answer:
-    entry: Entry
-    known: bool
-    heading: str
-    summary: str
-    digits: list[digits.Digit] = field(default_factory=list)
-    sections: list[Section] = field(default_factory=list)
+    def __init__(
+        self,
+        entry: Entry,
+        known: bool,
+        heading: str,
+        summary: str,
+        digits: list[digits.Digit] | None = None,
+        sections: list[Section] | None = None,
+    ) -> None:
+        self.entry = entry
+        self.known = known
+        self.heading = heading
+        self.summary = summary
+        self.digits = [] if digits is None else digits
+        self.sections = [] if sections is None else sections
 
     @property
     def label(self) -> str:
@@ -50,6 +57,13 @@ def label(entry: Entry) -> str:
             return f"curl exit code {entry.code}"
         return entry.client
     return f"{_KIND_LABELS[entry.kind]} {entry.code}"
+
+
+def button_name(entry: Entry) -> str:
+    """What an Explain button names: the label, and for a client's message its title too ('FileZilla: No answer
+    for 20 seconds'), since one client has many messages."""
+    name = label(entry)
+    return name if name != entry.client else f"{name}: {entry.title}"
 
 
 def heading(entry: Entry) -> str:

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import shutil
 import sys
 import textwrap
-from collections.abc import Sequence
-from typing import TextIO
+from types import SimpleNamespace
 
 from knowledge import answer as answers
-from knowledge import listing
+from knowledge.base import KnowledgeError
 from knowledge.lookup import LookupResult, finder
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # argparse, json, shutil and typing only where needed: argparse and json alone took ~5 ms
+    import argparse
+    from collections.abc import Sequence
+    from typing import TextIO
 
 USAGE = """\
 ftpcode QUERY...            explain a code, a name, a reply line or an error message
 ftpcode list [FILTER]       the table: 1xx..6xx, ftp, winsock, sftp, client, curl
 ftpcode triage CODE         a guided troubleshooting conversation for CODE
 ftpcode scan FILE | -       read a client or server log and find what failed
-ftpcode probe HOST[:PORT]   test an allowed server step by step [--protocol ftp|ftpes|ftps|sftp]"""
+ftpcode probe HOST[:PORT]   test an allowed server step by step [--protocol ftp|ftpes|ftps|sftp]
+ftpcode stats               what the Slack bot was asked, votes, gaps, triages [--database URL] [--days N]
+ftpcode kb build            check the knowledge files and rebuild the snapshot read at start
+ftpcode kb check [DIR]      check the knowledge base, or a folder of site notes against it"""
 
 EPILOG = """\
 examples:
@@ -31,6 +36,8 @@ examples:
   ftpcode passive mode         ftpcode list 4xx          ftpcode --json 425
   ftpcode triage 425           ftpcode scan filezilla.log
   ftpcode probe ftp.example.com          ftpcode probe sftp.example.com:2222 --protocol sftp
+  ftpcode stats --database sqlite:///data/ftpcode.sqlite3 --days 7
+  ftpcode kb check knowledge/site-example
 
 exit status: 0 found, 1 nothing matched, 2 usage error.
 probe: 0 every step passed, 1 a step failed, 2 usage error or refused."""
@@ -60,7 +67,17 @@ def _use_colour(stream: TextIO, flag: bool | None) -> bool:
 
 
 def _width() -> int:
-    return max(40, min(shutil.get_terminal_size((100, 24)).columns, 100))
+    """shutil.get_terminal_size's columns (COLUMNS, else the terminal, else 100), kept within 40..100."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return max(40, min(columns or 100, 100))
 
 
 def render_result(result: LookupResult, style: Style, width: int) -> str:
@@ -106,11 +123,15 @@ def render_answer(answer: answers.Answer, by_id: dict, style: Style, width: int)
 
 
 def _print_json(document: object, out: TextIO) -> None:
+    import json
+
     json.dump(document, out, indent=2, ensure_ascii=False)
     out.write("\n")
 
 
 def cmd_list(args: Sequence[str], as_json: bool, out: TextIO) -> int:
+    from knowledge import listing
+
     try:
         _, entries = listing.select(finder().kb, " ".join(args))
     except listing.UnknownFilter as exc:
@@ -185,7 +206,90 @@ def cmd_probe(args: Sequence[str], protocol: str | None, as_json: bool, style: S
     return 1 if result.failure else 0
 
 
+def cmd_stats(args: Sequence[str], database: str | None, days: int, as_json: bool, out: TextIO) -> int:
+    """The bot's figures (bot/insights.py) from its database; the imports stay off every other command's path."""
+    from pathlib import Path
+
+    from bot.config import default_database_url
+    from bot.database import DatabaseError, open_database
+    from bot.insights import compute, render_text
+
+    if args or not 1 <= days <= 3650:
+        print("usage: ftpcode stats [--database URL] [--days N (1 to 3650)] [--json]", file=sys.stderr)
+        return 2
+    url = database or os.environ.get("DATABASE_URL", "").strip() or default_database_url(dict(os.environ))
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        print(f"ftpcode stats: no database at {url.removeprefix('sqlite:///')}", file=sys.stderr)
+        return 2
+    try:
+        db = open_database(url)
+    except DatabaseError as exc:  # its message never holds the URL, which may hold a password
+        print(f"ftpcode stats: the database cannot be opened ({exc})", file=sys.stderr)
+        return 2
+    try:
+        stats = compute(db, days)
+    except (*db.errors, DatabaseError) as exc:
+        print(
+            f"ftpcode stats: no feedback in that database ({exc.__class__.__name__}): is it the bot's?", file=sys.stderr
+        )
+        return 2
+    finally:
+        db.close()
+    if as_json:
+        _print_json(stats.to_json(), out)
+    else:
+        out.write(render_text(stats))
+    return 0
+
+
+def cmd_kb(args: Sequence[str], out: TextIO) -> int:
+    """`ftpcode kb build`: check the knowledge files and rebuild the snapshot. `ftpcode kb check [DIR]`: the
+    knowledge base, or a folder of site notes against it; the first problem in one line naming the file and the
+    entry, and exit status 1."""
+    if list(args[:1]) == ["check"] and len(args) <= 2:
+        return _kb_check(args[1:], out)
+    from knowledge import snapshot
+    from knowledge.base import knowledge_dir
+
+    if list(args) != ["build"]:
+        print("usage: ftpcode kb build | ftpcode kb check [DIR]", file=sys.stderr)
+        return 2
+    directory = knowledge_dir()
+    try:
+        kb, path, problem = snapshot.build(directory)
+    except KnowledgeError as exc:
+        print(f"ftpcode kb build: {exc}", file=sys.stderr)
+        return 1
+    out.write(f"{len(kb.entries)} entries in {directory}: checked.\n")
+    if problem:
+        print(f"ftpcode kb build: could not write the snapshot {path}: {problem}", file=sys.stderr)
+        return 1
+    out.write(f"Snapshot written: {path}\n")
+    return 0
+
+
+def _kb_check(folder: Sequence[str], out: TextIO) -> int:
+    from pathlib import Path
+
+    try:
+        if not folder:
+            from knowledge.datafiles import check_all
+
+            out.write(f"knowledge base: {len(check_all())} files checked, no problem found\n")
+            return 0
+        from knowledge.site import load_site
+
+        notes = load_site(Path(folder[0]))
+    except KnowledgeError as exc:
+        print(f"ftpcode kb check: {exc}", file=sys.stderr)
+        return 1
+    out.write(f"{folder[0]}: {notes.count} notes for {notes.site} in {notes.files} files, no problem found\n")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
+    import argparse
+
     p = argparse.ArgumentParser(
         prog="ftpcode",
         usage=USAGE,
@@ -196,6 +300,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("query", nargs="*", help="a code, a name, a reply line or free text")
     p.add_argument("--json", action="store_true", help="print one JSON document (see README)")
     p.add_argument("--protocol", type=str.lower, choices=("ftp", "ftpes", "ftps", "sftp"), help="probe: the protocol")
+    p.add_argument("--database", metavar="URL", help="stats: the bot's DATABASE_URL (default: as the bot finds it)")
+    p.add_argument("--days", type=int, default=30, metavar="N", help="stats: the last N days (default 30)")
     colour = p.add_mutually_exclusive_group()
     colour.add_argument("--color", dest="colour", action="store_true", default=None, help="always colour")
     colour.add_argument("--no-color", dest="colour", action="store_false", help="never colour")
@@ -204,10 +310,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    try:
-        args = parser().parse_intermixed_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not any(arg.startswith("-") for arg in argv):  # no options: what argparse would find, without argparse
+        args = SimpleNamespace(query=argv, json=False, protocol=None, colour=None, database=None, days=30)
+    else:
+        try:
+            args = parser().parse_intermixed_args(argv)
+        except SystemExit as exc:
+            return int(exc.code or 0)
     style = Style(_use_colour(out, args.colour) and not args.json)
     words = args.query
     command = words[0].lower() if words else ""
@@ -220,6 +330,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return cmd_scan(words[1:], args.json, style, out)
         if command == "probe":
             return cmd_probe(words[1:], args.protocol, args.json, style, out)
+        if command == "stats":
+            return cmd_stats(words[1:], args.database, args.days, args.json, out)
+        if command == "kb":
+            return cmd_kb(words[1:], out)
         if not words:
             parser().print_help(out)
             return 2
@@ -231,6 +345,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return 0 if result.found else 1
     except BrokenPipeError:
         return 0
+    except KnowledgeError as exc:
+        print(f"ftpcode: the knowledge base cannot be read: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from knowledge import digits, popular
 from knowledge.base import KnowledgeBase, KnowledgeError, load_dir
+from knowledge.logscan.wording import load_wording
+from knowledge.probe.findings import load_wording as load_probe_wording
 from knowledge.triage.loader import parse_tree
 from knowledge.triage.paths import code_patterns
 
@@ -24,7 +26,13 @@ def check_all(data_dir: Path = DATA_DIR) -> list[Path]:
     popular.load_popular(kb, data_dir / "popular.toml")
     tree_file = data_dir / "triage.toml"
     check_triage_codes(tree_file, kb)
-    checked += [data_dir / "digits.toml", data_dir / "popular.toml", tree_file]
+    try:
+        load_wording(data_dir / "findings.toml")
+        load_probe_wording(data_dir / "probe.toml", frozenset(kb.by_id))
+    except ValueError as exc:  # WordingError is one; both messages name the file and the finding
+        raise KnowledgeError(str(exc)) from exc
+    checked += [data_dir / name for name in ("digits.toml", "popular.toml", "findings.toml", "probe.toml")]
+    checked.append(tree_file)
     unclaimed = sorted(p for p in data_dir.rglob("*") if p.is_file() and p not in checked)
     if unclaimed:
         name = unclaimed[0].relative_to(data_dir)

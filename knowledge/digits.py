@@ -2,41 +2,37 @@
 
 from __future__ import annotations
 
-import functools
-import tomllib
-from dataclasses import dataclass
-from pathlib import Path
+import os
+from collections import namedtuple
 
-DIGITS_FILE = Path(__file__).parent / "data" / "digits.toml"
+from knowledge.base import KnowledgeError, digit_table
 
 
-@dataclass(frozen=True)
-class Digit:
-    position: int
-    digit: str
-    short: str
-    meaning: str
+class Digit(namedtuple("Digit", "position digit short meaning")):
+    """One digit of a reply code: its position (1-3), the digit, a short label and what it means."""
+
+    __slots__ = ()
 
 
 _POSITIONS = {"first": "123456", "second": "012345"}
 _ROW_FIELDS = ("short", "meaning")
 
 
-class DigitsError(ValueError):
+class DigitsError(KnowledgeError):
     """digits.toml is malformed; the message names the file and the row."""
 
 
-def load_table(path: Path) -> dict:
-    """digits.toml read and checked: `source`, and a `short` and `meaning` for each class and group digit."""
+def parse_table(name: str, data: bytes) -> dict:
+    """digits.toml checked: `source`, and a `short` and `meaning` for each class and group digit."""
+    import tomllib  # only when the snapshot is rebuilt
 
     def fail(where: str, problem: str) -> DigitsError:
-        return DigitsError(f"{path.name}: {where}: {problem}")
+        return DigitsError(f"{name}: {where}: {problem}")
 
     try:
-        with path.open("rb") as handle:
-            table = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise DigitsError(f"{path.name}: not valid TOML: {exc}") from exc
+        table = tomllib.loads(data.decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DigitsError(f"{name}: not valid TOML: {exc}") from exc
     unknown = set(table) - {"source", *_POSITIONS}
     if unknown:
         raise fail("top level", f"unknown key(s) {', '.join(sorted(unknown))}")
@@ -60,9 +56,10 @@ def load_table(path: Path) -> dict:
     return table
 
 
-@functools.cache
-def _table() -> dict:
-    return load_table(DIGITS_FILE)
+def load_table(path: str | os.PathLike) -> dict:
+    """A digits.toml file read and checked (parse_table)."""
+    with open(path, "rb") as handle:
+        return parse_table(os.path.basename(path), handle.read())
 
 
 def is_reply_code(code: str) -> bool:
@@ -71,12 +68,12 @@ def is_reply_code(code: str) -> bool:
 
 
 def first_digit(digit: str) -> tuple[str, str]:
-    row = _table()["first"][digit]
+    row = digit_table()["first"][digit]
     return row["short"], row["meaning"]
 
 
 def second_digit(digit: str) -> tuple[str, str]:
-    row = _table()["second"][digit]
+    row = digit_table()["second"][digit]
     return row["short"], row["meaning"]
 
 
@@ -98,4 +95,4 @@ def explain(code: str, title: str | None = None) -> list[Digit]:
 
 
 def source() -> str:
-    return _table()["source"]
+    return digit_table()["source"]

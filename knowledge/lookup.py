@@ -5,14 +5,15 @@
 
 from __future__ import annotations
 
-import difflib
 import re
-import unicodedata
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 from knowledge import digits
 from knowledge.base import Entry, KnowledgeBase, load
-from knowledge.search import TextIndex
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from knowledge.search import TextIndex
 
 MAX_QUERY_CHARS = 4000
 MAX_CODE_MATCHES = 6
@@ -20,21 +21,29 @@ MAX_TEXT_MATCHES = 3
 
 EXAMPLES = ("425", "530 when I log in", "winsock 10061", "ECONNREFUSED", "sftp 3", "passive mode", "list 4xx")
 
+# The patterns are compiled on first use, by re's own cache: compiling them all took ~1 ms of every start,
+# and a bare number (the commonest query) needs none of them.
 # A reply code standing on its own: not part of an IP address, a port tuple, a time or a longer number.
-_REPLY_CODE = re.compile(r"(?<![\w.,:/(|$-])([1-6][0-5]\d)(?![\w]|[.,:]\d)")
-_WINSOCK = re.compile(r"(?<![\w.])(1[01]\d{3})(?!\w)")
-_SERIES = re.compile(r"^\s*([1-6])(?:xx|\*\*|00s|00\s+series)(?:\s+(?:series|class|codes?))?\s*$", re.I)
-_KIND_AND_NUMBER = re.compile(
-    r"^\s*(?P<kind>ftp|reply|response|winsock|wsa|socket(?:\s+error)?|sftp|ssh_fx|curl|exit(?:\s+code)?)"
-    r"\s*(?:error|status|code)?\s*[:#(]?\s*(?P<number>\d{1,5})\)?\s*$",
-    re.I,
+_REPLY_CODE = r"(?<![\w.,:/(|$-])([1-6][0-5]\d)(?![\w]|[.,:]\d)"
+_WINSOCK = r"(?<![\w.])(1[01]\d{3})(?!\w)"
+_SERIES = r"(?i)^\s*([1-6])(?:xx|\*\*|00s|00\s+series)(?:\s+(?:series|class|codes?))?\s*$"
+_KIND_AND_NUMBER = (
+    r"(?i)^\s*(?P<kind>ftp|reply|response|winsock|wsa|socket(?:\s+error)?|sftp|ssh_fx|curl|exit(?:\s+code)?)"
+    r"\s*(?:error|status|code)?\s*[:#(]?\s*(?P<number>\d{1,5})\)?\s*$"
 )
-_CURL_LINE = re.compile(r"curl:\s*\((\d{1,3})\)")
-_SYMBOL = re.compile(r"\b(?:WSA[A-Z_]+|E[A-Z]{3,}|SSH_FX_[A-Z_]+|CURLE_[A-Z_]+|EAI_[A-Z]+)\b", re.I)
-_PORT_PREFIX = re.compile(r"\bport\s*:?\s*$|:$", re.I)
-_SERVER_LINE = re.compile(r"^([1-6][0-5]\d)[ -](.+)$")
+_CURL_LINE = r"curl:\s*\((\d{1,3})\)"
+_SYMBOL = r"(?i)\b(?:WSA[A-Z_]+|E[A-Z]{3,}|SSH_FX_[A-Z_]+|CURLE_[A-Z_]+|EAI_[A-Z]+)\b"
+_PORT_PREFIX = r"(?i)\bport\s*:?\s*$|:$"
+_SERVER_LINE = r"^([1-6][0-5]\d)[ -](.+)$"
 # A quoted text this short ("Timeout.") says too little to pick one server's message over the code itself.
 _MIN_QUOTED_CHARS = 10
+# A client's message as the knowledge base lists it ("Error: Connection timed out after 20 seconds of
+# inactivity") against the line a log holds: without the log label, without what stands in parentheses
+# (a size, the methods a server sent), any number of two digits or more in its place.
+_MESSAGE_LABEL = re.compile(r"^(?:Error|Status|Response|Disconnected|Fehler|Erreur):\s*", re.I)
+_IN_PARENTHESES = re.compile(r"\s*\([^()]*\)")
+_NUMBER = re.compile(r"\d{2,}")
+MIN_MESSAGE_CHARS = 20  # "Permission denied", "Error code: 4": too common to name one entry
 _KIND_WORDS = {
     "ftp": "ftp-reply",
     "reply": "ftp-reply",
@@ -49,23 +58,31 @@ _KIND_WORDS = {
 }
 
 
-@dataclass(frozen=True)
-class Match:
-    entry: Entry
-    reason: str  # "code", "name", "text", "unknown-code"
-    score: float = 1.0
+class Match(namedtuple("Match", "entry reason score", defaults=(1.0,))):
+    """An entry found for a query; `reason` is "code", "name", "text" or "unknown-code"."""
+
+    __slots__ = ()
 
     @property
     def known(self) -> bool:
         return self.reason != "unknown-code"
 
 
-@dataclass
 class LookupResult:
-    query: str
-    matches: list[Match] = field(default_factory=list)
-    suggestions: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    def __init__(
+        self,
+        query: str,
+        matches: list[Match] | None = None,
+        suggestions: list[str] | None = None,
+        notes: list[str] | None = None,
+    ) -> None:
+        self.query = query
+        self.matches = [] if matches is None else matches
+        self.suggestions = [] if suggestions is None else suggestions
+        self.notes = [] if notes is None else notes
+
+    def __repr__(self) -> str:
+        return f"LookupResult({self.query!r}, matches={self.matches!r}, suggestions={self.suggestions!r})"
 
     @property
     def found(self) -> bool:
@@ -76,12 +93,20 @@ def clean(query: object) -> tuple[str, list[str]]:
     """Normalises what a person typed (unicode forms, control characters, length); returns notes to show."""
     notes: list[str] = []
     text = query if isinstance(query, str) else ""
-    text = unicodedata.normalize("NFKC", text)
+    if not text.isascii():  # NFKC leaves ASCII as it is
+        import unicodedata
+
+        text = unicodedata.normalize("NFKC", text)
     text = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
     if len(text) > MAX_QUERY_CHARS:
         text = text[:MAX_QUERY_CHARS]
         notes.append(f"Only the first {MAX_QUERY_CHARS:,} characters were read.")
     return text.strip(), notes
+
+
+def _message_key(text: str) -> str:
+    text = _IN_PARENTHESES.sub("", _MESSAGE_LABEL.sub("", text.strip()))
+    return " ".join(text.split()).lower()
 
 
 class Finder:
@@ -93,12 +118,15 @@ class Finder:
         for entry in kb.entries:
             for alias in {entry.name, *entry.aliases} - {""}:
                 self._aliases.setdefault(alias.upper(), []).append(entry)
-        self._server_lines = _server_lines(kb)
+        self._server_lines: dict[str, list[tuple[str, Entry]]] | None = None  # made when a reply line is read
         self._index: TextIndex | None = None
+        self._messages: list[tuple[re.Pattern[str], int, Entry]] | None = None
 
     @property
     def index(self) -> TextIndex:
         if self._index is None:
+            from knowledge.search import TextIndex
+
             self._index = TextIndex(self.kb.entries)
         return self._index
 
@@ -115,16 +143,48 @@ class Finder:
             result.suggestions = self._suggest(text)
         return result
 
+    def by_message(self, line: str, client: str | None = None) -> list[Entry]:
+        """The entries whose listed messages the line holds, the longest (most specific) first. With `client`
+        ("FileZilla"), another client's messages do not count: "Authentication failed" in a server's log is
+        not WinSCP's."""
+        if self._messages is None:
+            self._messages = []
+            for entry in self.kb.entries:
+                for message in entry.messages:
+                    key = _message_key(message)
+                    if len(key) >= MIN_MESSAGE_CHARS:
+                        pattern = r"\d{2,}".join(re.escape(part) for part in _NUMBER.split(key))
+                        self._messages.append((re.compile(pattern), len(key), entry))
+        key = _message_key(line)
+        found = sorted(
+            (
+                (size, entry)
+                for pattern, size, entry in self._messages
+                if (client is None or entry.client.split(" (")[0] in ("", client)) and pattern.search(key)
+            ),
+            key=lambda hit: -hit[0],
+        )
+        entries: dict[str, Entry] = {}
+        for _, entry in found:
+            entries.setdefault(entry.id, entry)
+        return list(entries.values())
+
     def _by_form(self, text: str) -> list[Match]:
-        explicit = _KIND_AND_NUMBER.match(text)
+        if text.isdigit() and len(text) <= 2:
+            return [Match(e, "code") for e in self._small_number(text)]
+        if text.isascii() and text.isdigit():  # what the patterns below would find in a bare number
+            if len(text) == 3 and digits.is_reply_code(text):
+                return self._explicit("ftp-reply", text)
+            if len(text) == 5 and text[:2] in ("10", "11"):
+                return [Match(e, "code") for e in [self.kb.get("winsock", text)] if e]
+            return []
+        explicit = re.match(_KIND_AND_NUMBER, text)
         if explicit:
             return self._explicit(_KIND_WORDS[explicit["kind"].split()[0].lower()], explicit["number"])
-        series = _SERIES.match(text)
+        series = re.match(_SERIES, text)
         if series:
             entry = self.kb.by_id.get(f"ftp-{series[1]}xx")
             return [Match(entry, "code")] if entry else []
-        if text.isdigit() and len(text) <= 2:
-            return [Match(e, "code") for e in self._small_number(text)]
         matches: list[Match] = []
         seen: set[str] = set()
 
@@ -133,14 +193,14 @@ class Finder:
                 seen.add(entry.id)
                 matches.append(Match(entry, reason))
 
-        for number in _CURL_LINE.findall(text):
+        for number in re.findall(_CURL_LINE, text):
             if curl := self.kb.by_id.get(f"curl-{int(number)}"):
                 add(curl, "code")
-        for symbol in _SYMBOL.findall(text):
+        for symbol in re.findall(_SYMBOL, text):
             for entry in self._aliases.get(symbol.upper(), []):
                 add(entry, "name")
-        for found in _REPLY_CODE.finditer(text):
-            if _PORT_PREFIX.search(text[: found.start()]):
+        for found in re.finditer(_REPLY_CODE, text):
+            if re.search(_PORT_PREFIX, text[: found.start()]):
                 continue
             code = found[1]
             for quoted in self._quoted_server_lines(code, text):
@@ -151,7 +211,7 @@ class Finder:
             elif f"ftp-{code}" not in seen:
                 seen.add(f"ftp-{code}")
                 matches.append(Match(self.unknown_reply(code), "unknown-code"))
-        for number in _WINSOCK.findall(text):
+        for number in re.findall(_WINSOCK, text):
             if entry := self.kb.get("winsock", number):
                 add(entry, "code")
         matches.sort(key=_relevance)
@@ -159,6 +219,8 @@ class Finder:
 
     def _quoted_server_lines(self, code: str, text: str) -> list[Entry]:
         """Server messages quoted with their reply code ('500 OOPS: child died'): more precise than the code."""
+        if self._server_lines is None:
+            self._server_lines = _server_lines(self.kb)
         said = _squeeze(text)
         return [entry for phrase, entry in self._server_lines.get(code, ()) if phrase in said]
 
@@ -227,6 +289,8 @@ class Finder:
         return sorted(known, key=distance)[:count]
 
     def _suggest(self, text: str) -> list[str]:
+        import difflib
+
         words = re.findall(r"[A-Za-z_]{4,}", text)[:20]
         close = []
         for word in words:
@@ -242,10 +306,10 @@ def _server_lines(kb: KnowledgeBase) -> dict[str, list[tuple[str, Entry]]]:
     """For each reply code, the texts of server messages sent with it (an entry whose `message` is 'NNN text')."""
     lines: dict[str, list[tuple[str, Entry]]] = {}
     for entry in kb.of_kind("client-message"):
-        line = _SERVER_LINE.match(entry.message)
+        line = re.match(_SERVER_LINE, entry.message)
         if not line:
             continue
-        texts = {line[2], *(_SERVER_LINE.sub(r"\2", m) for m in entry.messages)}
+        texts = {line[2], *(re.sub(_SERVER_LINE, r"\2", m) for m in entry.messages)}
         for phrase in sorted({_squeeze(t) for t in texts if len(t.strip()) >= _MIN_QUOTED_CHARS}):
             lines.setdefault(line[1], []).append((phrase, entry))
     return lines

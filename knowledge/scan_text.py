@@ -6,6 +6,7 @@ import textwrap
 from typing import BinaryIO, Protocol
 
 from knowledge import answer as answers
+from knowledge.base import Entry
 from knowledge.logscan import MAX_SCAN_BYTES, Failure, ScanResult, scan
 from knowledge.lookup import finder
 
@@ -22,6 +23,8 @@ FORMAT_NAMES = {
     "ftp-client": "ftp command", "fluentftp": "FluentFTP", "editor-plugin": "editor plug-in", "pure-ftpd": "Pure-FTPd",
     "filezilla-server": "FileZilla Server", "sshd": "sshd", "xferlog": "xferlog transfer log",
 }  # fmt: skip
+# Names spelled in lower case by their authors, even first in a line ("sshd log", not "Sshd log").
+_LOWER_CASE_NAMES = ("curl", "lftp", "vsftpd", "sshd", "xferlog", "ftp command")
 # "It failed ..." for each stage of model.STAGES.
 _STAGE_PHRASES = {
     "connect": "while connecting", "tls": "during the TLS handshake", "login": "at login",
@@ -35,12 +38,27 @@ def format_name(result: ScanResult) -> str:
     name = FORMAT_NAMES.get(result.format)
     protocol = result.protocol.upper() if result.protocol else ""
     if name:
-        return f"{name} log ({protocol})" if protocol else f"{name} log"
+        name = name if name.endswith(" log") else f"{name} log"
+        return f"{name} ({protocol})" if protocol else name
     return f"{protocol} log".lstrip()
 
 
 def stage_phrase(stage: str) -> str:
     return _STAGE_PHRASES.get(stage, f"at {stage}")
+
+
+def explained_entries(result: ScanResult) -> list[Entry]:
+    """The knowledge entries for a scanned log, at most three: the codes the scanner found, else the entry the
+    failing line names (a code, ECONNREFUSED), else the one whose client message it is ("Connection timed out
+    after 20 seconds of inactivity"), so the answer still explains it and can start a triage."""
+    kb = finder().kb
+    entries = [kb.by_id[i] for i in result.codes if i in kb.by_id]
+    if not entries and result.failure:
+        text = result.failure.text
+        entries = [m.entry for m in finder().lookup(text).matches if m.reason in ("code", "name")]
+        client = None if result.format == "unknown" else FORMAT_NAMES.get(result.format, "")
+        entries = entries or finder().by_message(text, client)[:1]
+    return entries[:3]
 
 
 def failure_reply(failure: Failure) -> str:
@@ -72,8 +90,7 @@ def render_scan(result: ScanResult, style: Styler, width: int) -> str:
         return "I could not find FTP commands, replies or client errors in this text.\n"
     bullet = textwrap.TextWrapper(width=width, initial_indent="  • ", subsequent_indent="    ")
     name = format_name(result)
-    lower_case_names = ("curl", "lftp", "vsftpd")  # spelled so by their authors, even first in a line
-    out = [style.bold(name if name.startswith(lower_case_names) else name[:1].upper() + name[1:])]
+    out = [style.bold(name if name.startswith(_LOWER_CASE_NAMES) else name[:1].upper() + name[1:])]
     if result.truncated:
         out.append(f"Only the first {MAX_SCAN_BYTES // 1_000_000} MB were read.")
     if result.failure:
@@ -91,14 +108,17 @@ def render_scan(result: ScanResult, style: Styler, width: int) -> str:
             out.append(bullet.fill(finding.summary + where))
     if result.timeline:
         out += ["", style.title("What happened")] + [bullet.fill(line) for line in result.timeline]
-    out += codes_section(result.codes, style, bullet)
+    out += entries_section(explained_entries(result), style, bullet)
     return "\n".join(out) + "\n"
 
 
 def codes_section(codes: list[str], style: Styler, bullet: textwrap.TextWrapper) -> list[str]:
-    """The first three knowledge entries of a scan or a probe, summarised, and how to read more."""
+    """The first three knowledge entries of a probe's codes, summarised, and how to read more."""
     kb = finder().kb
-    explained = [kb.by_id[i] for i in codes if i in kb.by_id][:3]
+    return entries_section([kb.by_id[i] for i in codes if i in kb.by_id][:3], style, bullet)
+
+
+def entries_section(explained: list[Entry], style: Styler, bullet: textwrap.TextWrapper) -> list[str]:
     if not explained:
         return []
     out = ["", style.title("The codes in it")]

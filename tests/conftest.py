@@ -16,4 +16,4 @@ from tests.ftpservers import (  # noqa: E402, F401 - the real FTP, FTPS and SSH 
     vsftpd_implicit_server,
     vsftpd_server,
 )
-from tests.standin.fixtures import bot_http, bot_socket, standin  # noqa: E402, F401
+from tests.standin.fixtures import bot_http, bot_socket, slack, standin  # noqa: E402, F401

@@ -21,6 +21,9 @@ MAX_ACTIONS_ELEMENTS = 25
 MAX_ID = 255
 MAX_BLOCKS_JSON = 12_000
 MAX_TEXT = 40_000
+MAX_CONTEXT_ACTIONS = 5
+MAX_TABLE_ROWS = 100
+MAX_TABLE_CELLS = 20
 
 
 def text_strings(node: Any) -> Iterator[str]:
@@ -41,6 +44,7 @@ def assert_within_slack_limits(message: blocks.Message, max_blocks: int = MAX_BL
     assert len(message.text) <= MAX_TEXT
     assert len(message.blocks) <= max_blocks
     assert len(json.dumps(message.blocks, ensure_ascii=False)) <= MAX_BLOCKS_JSON
+    assert sum(b["type"] == "table" for b in message.blocks) <= 1, "Slack takes one table a message"
     for block in message.blocks:
         assert_block_within_limits(block)
 
@@ -65,5 +69,22 @@ def assert_block_within_limits(block: dict[str, Any]) -> None:
             assert 0 < len(button["text"]["text"]) <= MAX_BUTTON_TEXT
             assert len(button.get("value", "")) <= MAX_BUTTON_VALUE
             assert len(button["action_id"]) <= MAX_ID
+    elif kind == "context_actions":
+        assert 0 < len(block["elements"]) <= MAX_CONTEXT_ACTIONS
+        for element in block["elements"]:
+            assert element["type"] == "feedback_buttons" and len(element["action_id"]) <= MAX_ID
+            for side in ("positive_button", "negative_button"):
+                assert 0 < len(element[side]["text"]["text"]) <= MAX_BUTTON_TEXT
+                assert 0 < len(element[side]["value"]) <= MAX_BUTTON_VALUE
+    elif kind == "table":
+        assert 0 < len(block["rows"]) <= MAX_TABLE_ROWS
+        widths = {len(row) for row in block["rows"]}
+        assert len(widths) == 1 and 0 < widths.pop() <= MAX_TABLE_CELLS, "every row has the same cells, at most 20"
+        for row in block["rows"]:
+            for cell in row:
+                assert cell["type"] in ("raw_text", "rich_text") and 0 < len(cell.get("text", "x")) <= 2000
+    elif kind == "image":
+        assert block.get("image_url") or block.get("slack_file")
+        assert 0 < len(block["alt_text"]) <= 2000
     else:
         assert kind == "divider", f"unexpected block type {kind}"

@@ -17,12 +17,6 @@ from tests.standin import BotProcess, SlackStandIn, delivery, payloads
 
 
 @pytest.fixture(scope="module")
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def bot(slack: SlackStandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
     tmp = tmp_path_factory.mktemp("bad-payloads")
     with BotProcess(bot_env(slack, "http", tmp), mode="http", standin=slack, log_path=tmp / "bot.log") as running:

@@ -130,6 +130,14 @@ def test_bad_database_url(tmp_path: Path, url: str) -> None:
         ("HTTP_BODY_TIMEOUT_SECONDS", "0"),
         ("HTTP_BODY_TIMEOUT_SECONDS", "60"),
         ("HTTP_KEEPALIVE_SECONDS", "-5"),
+        ("FTPCODE_REACTION", "magnifying glass"),
+        ("FTPCODE_REACTION", "🔍"),
+        ("FEEDBACK_TTL_DAYS", "0"),
+        ("FEEDBACK_TTL_DAYS", "half a year"),
+        ("FTPCODE_ADMINS", "@alice"),
+        ("FTPCODE_ADMINS", "U0ALICE;U0BOB"),
+        ("FTPCODE_DIGEST_CHANNEL", "#ftp-stats"),
+        ("FTPCODE_FEEDBACK_SECRET", "hunter2"),
     ],
 )
 def test_other_bad_values(tmp_path: Path, variable: str, value: str) -> None:

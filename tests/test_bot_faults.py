@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,12 +24,6 @@ from tests.test_store import fresh_postgres_database, postgres_server_url
 
 SLACK_ACK_DEADLINE = 3.0  # Slack shows the user an error when a request is not acknowledged in 3 s
 QUICK_RETRIES = {"JOB_RETRY_BASE_SECONDS": "0.2", "JOB_LEASE_SECONDS": "3", "DATABASE_TIMEOUT_SECONDS": "0.5"}
-
-
-@pytest.fixture(scope="module")
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as running:
-        yield running
 
 
 def start(slack: SlackStandIn, tmp: Path, mode: str = "http", **env: str) -> BotProcess:

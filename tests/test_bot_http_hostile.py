@@ -26,12 +26,6 @@ MB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def bot(slack: SlackStandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
     """The bot with its defaults (HTTP_MAX_BODY_BYTES 1 MB, HTTP_BODY_TIMEOUT_SECONDS 10, HTTP_KEEPALIVE_SECONDS 75)."""
     tmp = tmp_path_factory.mktemp("bot-hostile")

@@ -328,6 +328,33 @@ def test_start_triage_from_a_scan_skips_what_the_log_answered(bot_http, standin:
     assert asked != tree.current_question(tree.start("ftp-425")).id  # without the log it would ask more
 
 
+def test_a_client_message_the_knowledge_base_lists_starts_an_informed_triage(bot_http, standin: SlackStandIn) -> None:
+    """A real FileZilla log whose passive data connection timed out: no reply code in it, but FileZilla's own
+    message has an entry, so the answer explains it and offers a triage that knows the mode and stage."""
+    bot: BotProcess = bot_http()
+    channel = new_id("D")
+    log = (LOGS / "wild" / "filezilla_docker_pureftpd_pasv_timeout.log").read_text()
+    standin.send_event(bot.events_url, dm_event(fenced(log), channel))
+    [reply] = wait_posts(standin, channel)
+    assert_ok(reply)
+    entry = finder().kb.by_id["client-filezilla-connection-timed-out-20s"]
+    assert entry.title in all_text(reply.params) and entry.title in reply.params["text"]
+    found = buttons(reply.params)
+    assert found["show_answer_0"] == entry.id
+    [explain] = [e for b in reply.params["blocks"] if b["type"] == "actions" for e in b["elements"][1:]]
+    assert explain["text"]["text"] == f"Explain FileZilla: {entry.title}"  # not just "Explain FileZilla"
+    entry_id, prefill = json.loads(found["start_triage"])["e"], json.loads(found["start_triage"])["p"]
+    assert entry_id == entry.id and prefill["mode"] == "passive" and prefill["client"] == "filezilla"
+
+    click = standin.block_actions("start_triage", found["start_triage"], channel_id=channel,
+                                  message_ts=reply.response["ts"])  # fmt: skip
+    click["message"] |= {"blocks": reply.params["blocks"]}
+    assert standin.send_action(bot.events_url, click).status == 200
+    tree = load_tree()
+    expected = tree.current_question(tree.start(entry.id, prefill))
+    assert first_question(standin, channel, reply.response["ts"]) == (expected.id if expected else None)
+
+
 def test_start_triage_from_a_private_answer_runs_in_a_dm(bot_http, standin: SlackStandIn) -> None:
     """The shortcut's answer is ephemeral: its Start triage opens the triage in the user's DM, prefilled."""
     bot: BotProcess = bot_http()

@@ -126,12 +126,6 @@ def held() -> Iterator[Held]:
 # ----- the bot -----
 
 
-@pytest.fixture(scope="module")
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as running:
-        yield running
-
-
 def probe_env(slack: SlackStandIn, tmp: Path, allow: str) -> dict[str, str]:
     return bot_env(slack, "http", tmp) | {
         "FTPCODE_PROBE_ALLOW": allow,

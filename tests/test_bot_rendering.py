@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from slack_bolt import Ack
 
 from bot import blocks, home, replies, triage_blocks
+from bot.feedback import Answered, FeedbackKeys, new_answer_id
+from bot.feedback_blocks import with_feedback
 from bot.mrkdwn import escape, plain_from_slack
 from knowledge import listing
 from knowledge.lookup import LookupResult, Match, finder
@@ -26,6 +28,16 @@ from tests.slack_limits import (
     assert_within_slack_limits,
     text_strings,
 )
+
+KEYS = FeedbackKeys(b"rendering-test-secret")
+
+
+def voted(message: blocks.Message, matches: list[Match]) -> blocks.Message:
+    """The answer as it is sent: ending with its feedback buttons, their values as long as they get."""
+    ids = tuple(m.entry.id for m in matches)
+    answered = Answered(new_answer_id(), ids[0], "entry", "shortcut", "q" * 200, ids, 2_000_000_000)
+    return with_feedback(message, KEYS, answered)
+
 
 # What a user can type that must never reach Slack unescaped from the bot.
 HOSTILE_MARKUP = [
@@ -154,7 +166,7 @@ def test_a_typed_channel_ping_is_shown_as_text_not_dropped() -> None:
 def test_every_entry_answer_fits(ephemeral: bool) -> None:
     for entry in finder().kb.entries:
         result = LookupResult(query=entry.code, matches=[Match(entry, "code")])
-        message = blocks.answer_message(result, ephemeral=ephemeral)
+        message = voted(blocks.answer_message(result, ephemeral=ephemeral), result.matches)
         assert_within_slack_limits(message)
         assert_no_user_markup(message)
         assert not re.search(r"(?<!\.)\.\.(?!\.)", message.text), f"a doubled full stop in {message.text[:80]!r}"
@@ -196,7 +208,7 @@ def test_every_list_fits(wanted: str) -> None:
 @given(matches_strategy, st.booleans(), st.lists(st.sampled_from([*HOSTILE_MARKUP, "note"]), max_size=3))
 def test_answers_with_several_matches_fit(entries: list, ephemeral: bool, notes: list[str]) -> None:
     result = LookupResult(query="x", matches=[Match(e, "code") for e in entries], notes=notes)
-    message = blocks.answer_message(result, ephemeral=ephemeral)
+    message = voted(blocks.answer_message(result, ephemeral=ephemeral), result.matches)
     assert_within_slack_limits(message)
     assert_no_user_markup(message)
     buttons = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
@@ -262,7 +274,10 @@ def test_a_question_from_the_rendered_template_is_the_question_rendered_for_its_
 @pytest.mark.parametrize("text", ["425", "530 login incorrect", "help", "", "list 4xx", "list nothing", "zzqxw"])
 def test_the_encoded_acknowledgement_is_what_bolt_would_write(text: str) -> None:
     """/ftpcode's answer is encoded once and returned to Bolt (bot/listeners/commands.py): the very body Bolt's
-    ack(response_type="ephemeral", ...) writes for the same message."""
+    ack(response_type="ephemeral", ...) writes for the same message, with its feedback buttons and without."""
     reply = replies.for_text(text, ephemeral=True)
-    written = Ack()(response_type="ephemeral", **reply.message.kwargs()).body
-    assert reply.ephemeral_ack == written
+    assert reply.ephemeral_ack() == Ack()(response_type="ephemeral", **reply.message.kwargs()).body
+    if reply.matches:
+        sent = voted(reply.message, reply.matches)
+        feedback = sent.blocks[len(reply.message.blocks) :]
+        assert reply.ephemeral_ack(feedback) == Ack()(response_type="ephemeral", **sent.kwargs()).body

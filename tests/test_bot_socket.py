@@ -56,12 +56,6 @@ RECONNECT_LIMIT_SECONDS = 30
 
 
 @pytest.fixture(scope="module")
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def bot(slack: SlackStandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
     tmp = tmp_path_factory.mktemp("bot-socket")
     with BotProcess(bot_env(slack, "socket", tmp), mode="socket", standin=slack, log_path=tmp / "bot.log") as running:

@@ -232,12 +232,6 @@ CHOICES_425 = {
 # ----- processes, shared by the module -----
 
 
-@pytest.fixture(scope="module")
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as running:
-        yield running
-
-
 def start_bot(slack: SlackStandIn, directory: Path, name: str, env: dict[str, str]) -> BotProcess:
     full_env = {
         **slack.bot_env("http"),

@@ -134,3 +134,28 @@ def test_probe_refusal_from_the_command_line_has_no_traceback():
         "ftpcode probe: 10.9.8.7:21 is not on the list of servers I may test; ask your admin to add it to "
         "FTPCODE_PROBE_ALLOW.\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("log", "first_line"),
+    [
+        (
+            'Oct 19 08:23:07 sftp sshd[2206099]: fatal: bad ownership or modes for chroot directory component "/w/"\n',
+            "sshd log (SFTP)",
+        ),
+        (
+            "Mon May 27 10:23:42 2024 0 203.0.113.8 17458 data/b.tar.gz b _ i r alice ftp 0 * i\n",
+            "xferlog transfer log (FTP)",
+        ),
+        ("ftp> open ftp.example.com\nConnected to ftp.example.com.\n530 Login incorrect.\n", "ftp command log (FTP)"),
+        (
+            "Status:\tConnecting to 192.0.2.44:21...\nError:\tECONNREFUSED - Connection refused by server\n",
+            "FileZilla log (FTP)",
+        ),
+    ],
+)
+def test_scan_names_programs_as_their_authors_spell_them(tmp_path, log, first_line):
+    path = tmp_path / "session.log"
+    path.write_text(log)
+    _, text = run("scan", "--no-color", str(path))
+    assert text.splitlines()[0] == first_line

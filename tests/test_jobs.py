@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.database import DatabaseUnavailable
-from bot.jobs import Job, JobQueue
+from bot.jobs import MESSAGE_KEY_PREFIX, MESSAGE_KEY_TTL_SECONDS, SEEN_EVENT_TTL_SECONDS, Job, JobQueue
 from bot.journal import Journal, RetryLater, retry_after
 from bot.store import Store
 from tests.test_store import store  # noqa: F401 - the store fixture, on both databases
@@ -26,6 +26,18 @@ def test_a_job_is_claimed_once_and_done(store: Store) -> None:  # noqa: F811
     assert queue.claim(10, lease_seconds=30) == []  # leased
     queue.done(claimed[0])
     assert queue.stats()["queued"] == 0
+
+
+def test_a_message_key_outlives_event_keys(store: Store) -> None:  # noqa: F811
+    """An emoji on a message weeks later is still a second reaction; an event id is forgotten after an hour."""
+    queue = JobQueue(store.db)
+    message_key = f"{MESSAGE_KEY_PREFIX}T1:C1:1700000000.000100"
+    assert queue.add("explain_reaction", {}, key=message_key) and queue.add("mention", {}, key="event:EvOld")
+    queue.purge(time.time() + SEEN_EVENT_TTL_SECONDS + 60)
+    assert queue.add("mention", {}, key="event:EvOld") is not None
+    assert queue.add("explain_reaction", {}, key=message_key) is None
+    queue.purge(time.time() + MESSAGE_KEY_TTL_SECONDS + 60)
+    assert queue.add("explain_reaction", {}, key=message_key) is not None
 
 
 def test_two_replicas_never_claim_the_same_job(store: Store) -> None:  # noqa: F811

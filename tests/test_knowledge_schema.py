@@ -103,12 +103,31 @@ def test_a_data_file_no_loader_claims_is_refused(tmp_path: Path) -> None:
         check_all(data)
 
 
-def test_the_field_list_is_the_entry_dataclass_and_the_readme_table_matches_it() -> None:
-    from dataclasses import fields
+@pytest.mark.parametrize(
+    ("file", "append", "error"),
+    [
+        (
+            "probe.toml",
+            '\n[[findings]]\nid = "x"\ntext = "t"\nsource = "s"\ncolour = "red"\n',
+            r"probe.toml: finding x: fields",
+        ),
+        ("probe.toml", '\n[[findings]]\nid = "y"\nentry = "ftp-999"\ntext = "t"\nsource = "s"\n', r"entry 'ftp-999'"),
+        ("findings.toml", '\n[broken]\nsummary = "{nowhere}"\nsource = "s"\n', r"findings.toml: finding 'broken'"),
+    ],
+)
+def test_the_finding_wording_files_are_checked(tmp_path: Path, file: str, append: str, error: str) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(DATA_DIR.parent, data)
+    with (data / file).open("a") as handle:
+        handle.write(append)
+    with pytest.raises(KnowledgeError, match=error):
+        check_all(data)
 
+
+def test_the_field_list_is_the_entry_and_the_readme_table_matches_it() -> None:
     from knowledge.base import FILE_FIELDS, Entry
 
-    assert set(FILE_FIELDS) == {f.name for f in fields(Entry)} - {"kind", "source_file"}
+    assert set(FILE_FIELDS) == set(Entry._fields) - {"kind", "source_file"}
     rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", README.read_text(), re.M)
     assert {name for name, _ in rows} == set(FILE_FIELDS)
     assert {name for name, required in rows if required.strip() == "yes"} == {

@@ -53,6 +53,14 @@ def test_rest_is_kept() -> None:
     assert mask_secrets("BYPASS the cache; I pass the file to you") == "BYPASS the cache; I pass the file to you"
 
 
+def test_iis_row_keeps_its_columns_after_a_password_in_clear() -> None:
+    # IIS writes an anonymous login's password as typed; the status columns after it say what happened
+    row = "2023-12-29 08:11:51 10.211.55.53 - 10.211.55.52 21 PASS IEUser@ 530 1326 42 59aec49f-3f2b -"
+    assert mask_secrets(row) == row.replace("IEUser@", "****")
+    assert mask_secrets("17:40:30 ip4 - 21 [138]PASS guest@my.net 530") == "17:40:30 ip4 - 21 [138]PASS **** 530"
+    assert mask_secrets("10:00:01 Command: PASS s3cret 530 x") == "10:00:01 Command: PASS ****"  # a label: no row
+
+
 def test_scan_result_never_holds_the_secret() -> None:
     text = "\n".join(["220 hi", "USER bob", "331 pw", *LINES_WITH_SECRET, "530 Login incorrect."])
     result = scan(text)

@@ -83,7 +83,7 @@ def test_winscp_sftp_packet_too_large_is_text_this() -> None:
     assert decode_length(1416128883) == "This"
     result = scan(sample("winscp_sftp_too_large.log"))
     assert result.protocol == "sftp"
-    assert result.failure is not None and result.failure.stage == "connect"
+    assert result.failure is not None and result.failure.stage == "login"  # after "Access granted"
     first = result.findings[0]
     assert first.id == "sftp-shell-output"
     assert "0x54686973" in first.summary and "'This'" in first.summary
@@ -496,3 +496,72 @@ def test_epsv_refused_without_fallback() -> None:
         "> EPSV\n< 500 'EPSV': command not understood.\n> PASV\n< 227 Entering Passive Mode (192,0,2,5,4,1)\n"
     )
     assert "epsv-refused" not in [f.id for f in fallback.findings]
+
+
+# --- round 7 -----------------------------------------------------------------------------------------------
+
+_IIS_ROWS = (
+    "2023-12-29 08:11:51 192.0.2.53 - 192.0.2.52 21 ControlChannelOpened - - 0 0 59aec49f-3f2b-4057-8297-a6bfe096d8e6 "
+    "-\n"
+    "2023-12-29 08:11:51 192.0.2.53 - 192.0.2.52 21 USER anonymous 331 0 0 59aec49f-3f2b-4057-8297-a6bfe096d8e6 -\n"
+    "2023-12-29 08:11:51 192.0.2.53 - 192.0.2.52 21 PASS IEUser@ 530 1326 42 59aec49f-3f2b-4057-8297-a6bfe096d8e6 -\n"
+    "2023-12-29 08:11:55 192.0.2.53 - 192.0.2.52 21 USER bob 331 0 0 bf304234-f27d-4562-ad02-12a82db1305f -\n"
+    "2023-12-29 08:11:55 192.0.2.53 - 192.0.2.52 21 PASS *** {status} bf304234-f27d-4562-ad02-12a82db1305f /\n"
+)
+
+
+def test_iis_rows_without_their_header() -> None:
+    result = scan(_IIS_ROWS.format(status="530 1326 41"))
+    assert (result.format, result.protocol) == ("iis", "ftp")
+    assert [(e.command, e.code) for e in result.exchanges][1:3] == [("PASS ****", "530"), ("USER bob", "331")]
+    assert result.timeline[0] == "client 192.0.2.53 connected"
+
+
+def test_an_anonymous_try_before_the_account_is_no_failure() -> None:
+    # Windows Explorer and browsers log in as anonymous first, then ask for the account
+    failed = scan(_IIS_ROWS.format(status="530 1326 41"))
+    assert failed.failure is not None and failed.failure.line == 5
+    assert [f.evidence_lines for f in failed.findings] == [[5]]
+    assert "'bob'" in failed.findings[0].summary and "login refused for bob (530)" in failed.timeline
+    worked = scan(_IIS_ROWS.format(status="230 0 0"))
+    assert worked.failure is None and worked.findings == []
+    assert "logged in as bob" in worked.timeline
+    alone = scan("\n".join(_IIS_ROWS.splitlines()[:3]))  # nothing came after it: the refusal stands
+    assert alone.failure is not None and alone.failure.line == 3
+
+
+def test_winscp_sftp_subsystem_ending_at_once_is_no_wrong_password() -> None:
+    log = (
+        ". 2014-01-19 21:51:54.730 Access granted\n. 2014-01-19 21:51:54.988 Opened channel for session\n"
+        ". 2014-01-19 21:51:55.050 Started a shell/command\n"
+        ". 2014-01-19 21:51:55.050 Server sent command exit status 1\n"
+        "* 2014-01-19 21:51:55.090 (EFatal) Connection has been unexpectedly closed. "
+        "Server sent command exit status 1.\n"
+        "* 2014-01-19 21:51:55.090 Authentication failed.\n"
+    )
+    result = scan(log)
+    assert (result.format, result.protocol) == ("winscp", "sftp")
+    assert result.failure is not None and (result.failure.line, result.failure.stage) == (4, "login")
+    assert [f.id for f in result.findings] == ["sftp-subsystem-failed"]
+    assert result.codes[0] == "client-winscp-unexpectedly-closed-exit-status"
+    closing = ". 2014-01-19 21:51:59.000 Server sent command exit status 0\n"  # a normal end of session
+    assert scan(log.split("\n")[0] + "\n" + closing).failure is None
+
+
+def test_text_read_as_an_sftp_packet_length_is_after_the_login_an_ftp_greeting_before() -> None:
+    profile = scan("Received too large (172781415 B) SFTP packet. Max supported packet size is 102400 B\n")
+    assert profile.failure is not None and profile.failure.stage == "login"
+    assert profile.triage_prefill["stage"] == "login"
+    greeting = scan(f"Received message too long {int.from_bytes(b'220 ', 'big')}\n")
+    assert greeting.failure is not None and greeting.failure.stage == "connect"
+
+
+def test_a_dialog_pasted_in_double_quotes() -> None:
+    dialog = (
+        '"Connection has been unexpectedly closed. Server sent command exit status 1.\n'
+        'Cannot initialize SFTP protocol. Is the host running a SFTP server?"\n'
+    )
+    result = scan(dialog)
+    assert (result.format, result.protocol) == ("winscp", "sftp")
+    assert result.failure is not None and result.failure.text.startswith("Connection has been")
+    assert [f.id for f in result.findings] == ["sftp-subsystem-failed"]

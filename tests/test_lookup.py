@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from knowledge import answer, digits
-from knowledge.lookup import MAX_QUERY_CHARS, lookup
+from knowledge.lookup import MAX_QUERY_CHARS, finder, lookup
 
 
 def ids(query):
@@ -133,3 +133,18 @@ def test_every_reply_shaped_number_is_explained(number):
     if digits.is_reply_code(code):
         assert found and found[0].entry.code == code
         assert len(answer.build(found[0]).digits) == 3
+
+
+def test_a_client_message_names_its_entry_with_other_numbers_and_details() -> None:
+    by_message = finder().by_message
+    assert [e.id for e in by_message("Connection timed out after 45 seconds of inactivity")][:1] == [
+        "client-filezilla-connection-timed-out-20s"
+    ]
+    packet = "Received too large (172781415 B) SFTP packet. Max supported packet size is 102400 B"
+    assert [e.id for e in by_message(packet)] == ["client-winscp-received-too-large-sftp-packet"]
+    assert by_message("Error code: 3") == [] and by_message("Permission denied") == []  # too common to name one
+    assert by_message("20 秒后无活动，连接超时") == []
+    pure_ftpd = "Authentication failed for user [Administrador]"  # a server's log: not WinSCP's message
+    assert [e.id for e in by_message(pure_ftpd)] == ["client-winscp-authentication-failed"]
+    assert by_message(pure_ftpd, client="Pure-FTPd") == []
+    assert [e.id for e in by_message(packet, client="WinSCP")] == ["client-winscp-received-too-large-sftp-packet"]

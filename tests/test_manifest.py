@@ -18,13 +18,16 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "manifest_schema.json"
 # Every bot scope the app asks for, and why. Installers must grant each one: an unused scope is a cost.
 NEEDED_BOT_SCOPES = {
     "app_mentions:read": "receive app_mention events when someone @-mentions the bot in a channel",
-    "channels:history": "receive message.channels: follow-up replies in a public-channel triage thread",
-    "groups:history": "receive message.groups: the same in private channels",
+    "assistant:write": "the agent view: the Messages tab in threads, with suggested prompts and a status",
+    "channels:history": "receive message.channels (replies in a triage thread); read a message someone reacted to",
+    "groups:history": "the same in private channels",
     "im:history": "receive message.im: people asking the bot in a direct message",
     "im:write": "open a DM (conversations.open) to hand a case over or follow up privately",
     "chat:write": "post answers and triage steps (chat.postMessage)",
     "commands": "the /ftpcode slash command and the 'explain_message' message shortcut",
     "files:read": "read client logs pasted as snippets or uploaded as files",
+    "files:write": "post the weekly digest's chart (files.getUploadURLExternal, files.completeUploadExternal)",
+    "reactions:read": "receive reaction_added: FTPCODE_REACTION on a message asks for an explanation of it",
 }
 
 # The scope Slack requires before it delivers each bot event (None: no scope needed).
@@ -34,9 +37,23 @@ EVENT_SCOPE = {
     "message.groups": "groups:history",
     "message.im": "im:history",
     "app_home_opened": None,
+    "reaction_added": "reactions:read",
+    # Slack's pages for these two name no scope: the agent view (assistant:write, checked below) sends the
+    # first, a step of the app's own functions the second.
+    "assistant_thread_started": None,
+    "function_executed": None,
 }
 
-NEEDED_BOT_EVENTS = {"app_mention", "message.im", "app_home_opened", "message.channels", "message.groups"}
+NEEDED_BOT_EVENTS = {
+    "app_mention",
+    "message.im",
+    "app_home_opened",
+    "message.channels",
+    "message.groups",
+    "assistant_thread_started",
+    "function_executed",
+    "reaction_added",
+}
 
 
 def load_manifest() -> dict[str, Any]:
@@ -116,6 +133,38 @@ def test_every_subscribed_event_has_its_scope(manifest):
         assert event in EVENT_SCOPE, f"{event}: add it to EVENT_SCOPE with the scope Slack requires for it"
         scope = EVENT_SCOPE[event]
         assert scope is None or scope in bot_scopes, f"{event} is never delivered without {scope}"
+
+
+def test_the_agent_view_has_its_scope_and_event(manifest):
+    view = manifest["features"]["assistant_view"]
+    assert view["assistant_description"].strip()
+    assert "assistant:write" in manifest["oauth_config"]["scopes"]["bot"]
+    assert "assistant_thread_started" in manifest["settings"]["event_subscriptions"]["bot_events"]
+
+
+def test_workflow_steps_are_the_bots_own(manifest):
+    """Each function in the manifest is a step the bot completes, with the outputs the bot gives it."""
+    from bot.listeners import functions
+
+    declared = manifest["functions"]
+    assert set(declared) == set(functions.STEPS)
+    outputs = {
+        functions.EXPLAIN: functions.explain_outputs("530 Login incorrect"),
+        functions.DIAGNOSE: functions.diagnose_outputs("USER alice\r\n331 Password required\r\nPASS x\r\n530 No"),
+    }
+    for callback_id, step in declared.items():
+        for kind in ("input_parameters", "output_parameters"):
+            for name, parameter in step[kind].items():
+                assert parameter.get("name") == name, f"{callback_id} {kind}.{name}: name must repeat the key"
+        assert set(step["input_parameters"]) == {"text"}
+        assert step["input_parameters"]["text"]["type"] == "string"
+        assert set(step["output_parameters"]) == set(outputs[callback_id]), callback_id
+        for name, value in outputs[callback_id].items():
+            wanted = {"string": str, "array": list}[step["output_parameters"][name]["type"]]
+            assert isinstance(value, wanted), f"{callback_id}.{name} is {type(value).__name__}"
+    settings = manifest["settings"]
+    assert settings["org_deploy_enabled"] is True, "Workflow Builder steps need an org-ready app"
+    assert settings["function_runtime"] == "remote", "the steps run in this bot, not on Slack's servers"
 
 
 def test_commands_scope_backs_the_command_and_shortcut(manifest):
@@ -261,6 +310,30 @@ BROKEN = [
         "additionalProperties",
     ),
     ("unknown top-level section", _set(("setings",), {}), (), "additionalProperties"),
+    (
+        "agent view without its description",
+        _delete(("features", "assistant_view", "assistant_description")),
+        ("features", "assistant_view"),
+        "required",
+    ),
+    (
+        "function without a title",
+        _delete(("functions", "explain_ftp_code", "title")),
+        ("functions", "explain_ftp_code"),
+        "required",
+    ),
+    (
+        "function parameter without a type",
+        _delete(("functions", "explain_ftp_code", "input_parameters", "text", "type")),
+        ("functions", "explain_ftp_code", "input_parameters", "text"),
+        "required",
+    ),
+    (
+        "function callback_id with a space",
+        _set(("functions", "explain ftp code"), {}),
+        ("functions",),
+        "pattern",
+    ),
 ]
 
 

@@ -24,12 +24,6 @@ from tests.test_store import fresh_postgres_database, postgres_server_url
 QUICK = {"JOB_RETRY_BASE_SECONDS": "0.2", "JOB_LEASE_SECONDS": "3", "LOG_LEVEL": "DEBUG"}
 
 
-@pytest.fixture(scope="module")
-def slack() -> Iterator[SlackStandIn]:
-    with SlackStandIn() as running:
-        yield running
-
-
 @pytest.fixture
 def database() -> Iterator[str]:
     with fresh_postgres_database(postgres_server_url()) as url:

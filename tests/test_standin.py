@@ -8,6 +8,7 @@ import os
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -177,6 +178,38 @@ def test_api_error_injection(standin: SlackStandIn) -> None:
     with pytest.raises(SlackApiError) as refused:
         web_client(standin).chat_postEphemeral(channel="C1", user="U1", text="x")
     assert refused.value.response["error"] == "not_in_channel"
+
+
+def test_a_fault_window_fails_every_call_of_its_method_until_it_ends(standin: SlackStandIn) -> None:
+    client = web_client(standin)
+    standin.fail_for("chat.postMessage", seconds=0.5, status=503)
+    for _ in range(3):
+        with pytest.raises(SlackApiError) as refused:
+            client.chat_postMessage(channel="C1", text="x")
+        assert refused.value.response.status_code == 503
+    assert client.auth_test()["ok"] is True  # other methods are not in the window
+    time.sleep(0.6)
+    assert client.chat_postMessage(channel="C1", text="after")["ok"] is True
+
+
+def test_a_window_on_every_method_covers_response_urls_and_says_retry_after(standin: SlackStandIn) -> None:
+    standin.fail_for("*", seconds=5, status=429, retry_after=3)
+    with pytest.raises(SlackApiError) as refused:
+        web_client(standin).auth_test()
+    assert refused.value.response.headers["Retry-After"] == "3"
+    hook = standin.new_response_url()
+    request = urllib.request.Request(hook, data=b'{"text": "x"}', headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as posted:
+        urllib.request.urlopen(request, timeout=5)
+    assert posted.value.code == 429
+
+
+def test_a_slow_window_answers_late_and_is_recorded_on_arrival(standin: SlackStandIn) -> None:
+    client = web_client(standin)
+    standin.slow_for("auth.test", seconds=5, delay=0.4)
+    assert client.auth_test()["ok"] is True
+    answered = time.monotonic()
+    assert answered - standin.calls("auth.test")[-1].t >= 0.4  # recorded when it came, answered 0.4 s later
 
 
 # ----- response_url and files -----

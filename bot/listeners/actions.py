@@ -12,12 +12,13 @@ import re
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks, payloads
+from bot import answered, blocks, payloads, replies
 from bot import triage_blocks as tb
 from bot.database import DatabaseError
 from bot.knowledge_once import finder
 from bot.triage_flow import Reply, TriageFlow
 from bot.worker import Work
+from knowledge import answer as answers
 from knowledge.lookup import LookupResult
 
 logger = logging.getLogger("bot.actions")
@@ -73,9 +74,15 @@ def _understood(kind: str, value: str, who: dict) -> bool:
 # -- the jobs ----------------------------------------------------------------------------------------------
 
 
+def _reply(matches: list, message: blocks.Message) -> replies.Reply:
+    return replies.Reply(message, matches, subject=matches[0].entry.id, subject_kind="entry")
+
+
 def run_share(work: Work) -> None:
     matches = finder().resolve(work.payload["value"].split(","))
-    message = blocks.answer_message(LookupResult("", matches), ephemeral=False, shared_by=work.payload["user"])
+    shared = blocks.answer_message(LookupResult("", matches), ephemeral=False, shared_by=work.payload["user"])
+    # The shared answer gets buttons of its own for the channel; it is the same question, so no second row.
+    message = answered.in_job(work, _reply(matches, shared), "", work.payload, "channel", record=False)
     try:
         work.client.chat_postMessage(channel=work.payload["channel"], **message.kwargs())
     except SlackApiError as exc:
@@ -91,7 +98,9 @@ def run_share(work: Work) -> None:
 
 def run_show(work: Work) -> None:
     matches = finder().resolve([work.payload["value"]])
-    message = blocks.answer_message(LookupResult("", matches), ephemeral=True)
+    shown = blocks.answer_message(LookupResult("", matches), ephemeral=True)
+    query = answers.query_for(matches[0].entry)
+    message = answered.in_job(work, _reply(matches, shown), query, work.payload, "command")
     work.respond(response_type="ephemeral", replace_original=False, **message.kwargs())
 
 
@@ -104,17 +113,20 @@ def run_show_rest(work: Work) -> None:
 
 def run_start_triage(work: Work) -> None:
     entry_id, prefill = tb.parse_start_value(work.payload["value"])
-    who = work.payload
+    note = start_triage(work, entry_id, prefill, work.payload)
+    if note:
+        work.respond(response_type="ephemeral", replace_original=False, text=note)
+
+
+def start_triage(work: Work, entry_id: str, prefill: dict[str, str], who: dict) -> str | None:
+    """Starts a triage where the answer was: its thread, or the user's DM for a private answer. What to tell
+    the user privately, if anything."""
     flow = TriageFlow.for_work(work)
     if who["ephemeral"] or not who["message_ts"] or not who["channel"]:
         channel = flow.start_in_dm(entry_id, who["user"], who["team"], prefill)
-        note = "I started the triage in our direct messages." if channel else "I could not open a direct message."
-        work.respond(response_type="ephemeral", replace_original=False, text=note)
-        return
+        return "I started the triage in our direct messages." if channel else "I could not open a direct message."
     thread_ts = who["thread_ts"] or who["message_ts"]
-    reply = flow.start(entry_id, who["channel"], thread_ts, who["user"], who["team"], prefill)
-    if reply.ephemeral:
-        work.respond(response_type="ephemeral", replace_original=False, text=reply.ephemeral)
+    return flow.start(entry_id, who["channel"], thread_ts, who["user"], who["team"], prefill).ephemeral
 
 
 def run_triage_click(work: Work) -> None:

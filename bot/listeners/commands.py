@@ -5,23 +5,33 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App, BoltContext, BoltResponse
 
-from bot import payloads, probe_job, probe_reply, replies, scan_reply
+from bot import answered, insights, insights_blocks, payloads, probe_job, probe_reply, replies, scan_reply
 from bot.mrkdwn import plain_from_slack
 from bot.worker import Work
 from knowledge.probe.model import Refused
 
 BUSY = "I could not take that log just now. Try again in a minute."
 BUSY_PROBE = "I could not take that test just now. Try again in a minute."
+BUSY_STATS = "I could not count just now. Try again in a minute."
+FORGET_USAGE = "`/ftpcode forget me` deletes what I stored about you: your questions, votes and comments."
+FORGETTING = "Deleting what I stored about you…"
 
 
 def ftpcode_command(ack: Ack, command: dict, context: BoltContext) -> BoltResponse | None:
     text = plain_from_slack(payloads.text_of(command.get("text")))
+    first = text.lower().split()[:1] if "\n" not in text else []
+    if first == ["forget"]:
+        queue_forget(ack, command, context, text)
+        return None
+    if first == ["stats"]:
+        queue_stats(ack, command, context, text)
+        return None
     if probe_job.is_test_command(text):
         queue_probe(ack, command, context, text)
         return None
     if scan_reply.looks_like_log(text):
         # A scan can take a moment: it is queued, and answered on the response_url.
-        who = {"response_url": payloads.response_url(command.get("response_url"))}
+        who = {**_who(command), "response_url": payloads.response_url(command.get("response_url"))}
         taken = who["response_url"] is not None and context["work"].submit("scan_command", {**who, "text": text})
         if taken:
             ack()
@@ -30,8 +40,55 @@ def ftpcode_command(ack: Ack, command: dict, context: BoltContext) -> BoltRespon
         return None
     # A lookup and its (cached) rendering take well under a millisecond, so the answer travels in the ack:
     # no second request to Slack, and the user sees it sooner (bench/README.md). Returned rather than passed to
-    # ack(): the app processes before it responds, so Bolt sends what the listener returns, here encoded once.
-    return BoltResponse(status=200, body=replies.for_text(text, ephemeral=True).ephemeral_ack)
+    # ack(): the app processes before it responds, so Bolt sends what the listener returns, the answer's own
+    # part encoded once (bot/replies.py).
+    reply = replies.for_text(text, ephemeral=True)
+    feedback = answered.in_ack(context["work"], reply, text, _who(command), "command")
+    return BoltResponse(status=200, body=reply.ephemeral_ack(feedback))
+
+
+def _who(command: dict) -> dict:
+    return {"user": payloads.user_id(command.get("user_id")), "team": payloads.team_id(command.get("team_id"))}
+
+
+def queue_forget(ack: Ack, command: dict, context: BoltContext, text: str) -> None:
+    """`/ftpcode forget me`: the user's feedback rows are deleted by a job, which confirms on the response_url."""
+    job = {**_who(command), "response_url": payloads.response_url(command.get("response_url"))}
+    if text.lower().split() != ["forget", "me"] or not job["user"]:
+        ack(response_type="ephemeral", text=FORGET_USAGE)
+        return
+    taken = job["response_url"] is not None and context["work"].submit("forget_me", job)
+    ack(response_type="ephemeral", text=FORGETTING if taken else BUSY)
+
+
+def queue_stats(ack: Ack, command: dict, context: BoltContext, text: str) -> None:
+    """`/ftpcode stats [7d|30d|90d]` for FTPCODE_ADMINS; counted by a job, answered on the response_url."""
+    work = context["work"]
+    job = {**_who(command), "response_url": payloads.response_url(command.get("response_url"))}
+    if job["user"] not in work.config.admins:
+        ack(response_type="ephemeral", text=insights_blocks.NOT_ADMIN)
+        return
+    words = text.split()[1:]
+    days = insights.period_days(words[0] if words else None) if len(words) <= 1 else None
+    if days is None:
+        ack(response_type="ephemeral", text=insights_blocks.USAGE)
+        return
+    taken = job["response_url"] is not None and work.submit("stats", {**job, "days": days})
+    ack(response_type="ephemeral", text=f"Counting the last {days} days…" if taken else BUSY_STATS)
+
+
+def run_stats(work: Work) -> None:
+    stats = work.store.feedback_stats(work.payload["days"])
+    work.respond(response_type="ephemeral", **insights_blocks.stats_message(stats).kwargs())
+
+
+def run_forget(work: Work) -> None:
+    removed = work.store.forget_user(work.payload["user"])
+    text = (
+        f"Done: I deleted {removed} record{'s' if removed != 1 else ''} of yours (questions, votes, comments, triage"
+        " outcomes). A triage still open keeps your name until it ends or expires."
+    )
+    work.respond(response_type="ephemeral", text=text)
 
 
 def queue_probe(ack: Ack, command: dict, context: BoltContext, text: str) -> None:
@@ -60,11 +117,13 @@ def queue_probe(ack: Ack, command: dict, context: BoltContext, text: str) -> Non
 
 
 def run_scan(work: Work) -> None:
-    reply = replies.for_text(work.payload["text"], ephemeral=True)
-    work.respond(response_type="ephemeral", **reply.message.kwargs())
+    text = work.payload["text"]
+    reply = replies.for_text(text, ephemeral=True)
+    message = answered.in_job(work, reply, text, work.payload, "command")
+    work.respond(response_type="ephemeral", **message.kwargs())
 
 
-JOBS = {"scan_command": run_scan, "probe": probe_job.run}
+JOBS = {"scan_command": run_scan, "probe": probe_job.run, "forget_me": run_forget, "stats": run_stats}
 
 
 def register(app: App) -> None:

@@ -1,4 +1,5 @@
-"""Mentions, direct messages and the App Home. Every message kind is routed here, and only here.
+"""Mentions, direct messages and the App Home. Every message kind is routed here, and only here
+(message_kind): a message in a thread of the Messages tab is queued for bot/listeners/assistant.py's job.
 
 The listeners only decide whether an event is work for us and queue it (with the redelivery check, in one
 transaction); Bolt acknowledges after they return. The jobs below do the work, on the workers.
@@ -12,7 +13,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import files, home, payloads, replies, scan_reply
+from bot import answered, files, home, insights_blocks, payloads, replies, scan_reply
 from bot.mrkdwn import plain_from_slack
 from bot.triage_flow import TriageFlow
 from bot.worker import Work
@@ -38,23 +39,30 @@ def queue_mention(body: dict, event: dict, context: BoltContext) -> None:
         _queue(body, context, "mention")
 
 
-def queue_message(body: dict, event: dict, context: BoltContext) -> None:
-    if event.get("bot_id") or event.get("user") == context.bot_user_id:
-        return
+def message_kind(event: dict, bot_user_id: str | None) -> str | None:
+    """The job a message event is: "message", "assistant_message" (a thread of the Messages tab), or None."""
+    if event.get("bot_id") or event.get("user") == bot_user_id:
+        return None
     if not payloads.channel_id(event.get("channel")) or not payloads.message_ts(event.get("ts")):
-        return
+        return None
     is_dm = event.get("channel_type") == "im"
-    if event.get("subtype") == "file_share" and is_dm:
-        _queue(body, context, "message")
-        return
-    if event.get("subtype"):
-        return
+    if event.get("subtype") and not (is_dm and event.get("subtype") == "file_share"):
+        return None
+    if is_dm:
+        # With the agent view on, what people write in the Messages tab is in threads (Slack starts one per
+        # conversation); Bolt's Assistant tells them apart the same way. A triage thread in the DM is one too:
+        # the assistant job reads typed triage answers first, as run_message does.
+        return "assistant_message" if payloads.message_ts(event.get("thread_ts")) else "message"
     # A mention in a channel also arrives as app_mention, which answers it; answering here too would repeat.
-    if not is_dm and f"<@{context.bot_user_id}>" in (event.get("text") or ""):
-        return
-    # In channels, only thread replies can be work (a typed answer to a triage); in a DM, everything is.
-    if is_dm or event.get("thread_ts"):
-        _queue(body, context, "message")
+    if f"<@{bot_user_id}>" in (event.get("text") or ""):
+        return None
+    # In channels, only thread replies can be work (a typed answer to a triage).
+    return "message" if event.get("thread_ts") else None
+
+
+def queue_message(body: dict, event: dict, context: BoltContext) -> None:
+    if kind := message_kind(event, context.bot_user_id):
+        _queue(body, context, kind)
 
 
 def queue_home_opened(body: dict, event: dict, context: BoltContext) -> None:
@@ -65,7 +73,7 @@ def queue_home_opened(body: dict, event: dict, context: BoltContext) -> None:
 # -- the jobs ----------------------------------------------------------------------------------------------
 
 
-def _post(client: WebClient, **kwargs) -> dict | None:
+def post(client: WebClient, **kwargs) -> dict | None:
     try:
         return client.chat_postMessage(**kwargs).data
     except SlackApiError as exc:
@@ -73,16 +81,28 @@ def _post(client: WebClient, **kwargs) -> dict | None:
         return None
 
 
-def answer_message(event: dict, client: WebClient, *, in_thread: bool) -> replies.Reply:
+def _asker(work: Work) -> dict:
+    event = work.payload["event"]
+    return {"user": payloads.user_id(event.get("user")), "team": work.payload["team"]}
+
+
+def _channel_type(event: dict) -> str:
+    return "dm" if event.get("channel_type") == "im" or str(event.get("channel", "")).startswith("D") else "channel"
+
+
+def answer_message(work: Work, *, in_thread: bool) -> replies.Reply:
     """Answers the text of a message; returns the reply, whose matches a triage can follow."""
+    event = work.payload["event"]
     text = plain_from_slack(payloads.text_of(event.get("text")))
     reply = replies.for_text(text, ephemeral=False)
+    message = answered.in_job(work, reply, text, _asker(work), _channel_type(event))
     thread_ts = event.get("thread_ts") or (event["ts"] if in_thread else None)
-    _post(client, channel=event["channel"], thread_ts=thread_ts, **reply.message.kwargs())
+    post(work.client, channel=event["channel"], thread_ts=thread_ts, **message.kwargs())
     return reply
 
 
-def _typed_triage_answer(work: Work) -> bool:
+def typed_triage_answer(work: Work) -> bool:
+    """Whether the message was a typed answer to the triage open in its thread (and was taken as one)."""
     event = work.payload["event"]
     user = payloads.user_id(event.get("user"))
     thread_ts = payloads.message_ts(event.get("thread_ts"))
@@ -95,11 +115,11 @@ def _typed_triage_answer(work: Work) -> bool:
 def run_mention(work: Work) -> None:
     event = work.payload["event"]
     if event.get("files"):
-        answer_files(event, work.client)
+        answer_files(work)
         return
-    if _typed_triage_answer(work):
+    if typed_triage_answer(work):
         return
-    reply = answer_message(event, work.client, in_thread=True)
+    reply = answer_message(work, in_thread=True)
     coded = [m for m in reply.matches if m.reason in ("code", "name", "unknown-code")]
     user = payloads.user_id(event.get("user"))
     # A question with a code starts a triage at once; a pasted log offers one (with its answers) by button.
@@ -108,8 +128,12 @@ def run_mention(work: Work) -> None:
         TriageFlow.for_work(work).start(coded[0].entry.id, event["channel"], thread_ts, user, work.payload["team"])
 
 
-def answer_files(event: dict, client: WebClient) -> None:
-    """A log shared as a file or snippet: scanned and answered like a paste."""
+def answer_files(work: Work, event: dict | None = None, asker: dict | None = None) -> None:
+    """A log shared as a file or snippet (in the job's event, or `event`): scanned and answered like a paste.
+    `asker` is who the answer is for (the event's author by default)."""
+    event = work.payload["event"] if event is None else event
+    asker = _asker(work) if asker is None else asker
+    client = work.client
     thread_ts = event.get("thread_ts") or (None if event.get("channel_type") == "im" else event["ts"])
     shared_files = event.get("files") if isinstance(event.get("files"), list) else []
     for shared in shared_files[:3]:
@@ -119,26 +143,32 @@ def answer_files(event: dict, client: WebClient) -> None:
         try:
             text = files.read_text(client, file_id)
         except files.FileRefused as exc:
-            _post(client, channel=event["channel"], thread_ts=thread_ts, text=str(exc))
+            post(client, channel=event["channel"], thread_ts=thread_ts, text=str(exc))
             continue
-        message, _ = scan_reply.for_log(text, ephemeral=False)
-        _post(client, channel=event["channel"], thread_ts=thread_ts, **message.kwargs())
+        message, result = scan_reply.for_log(text, ephemeral=False)
+        reply = replies.log_reply(message, result, scan_reply.found_anything(result))
+        message = answered.in_job(work, reply, "", asker, _channel_type(event))
+        post(client, channel=event["channel"], thread_ts=thread_ts, **message.kwargs())
 
 
 def run_message(work: Work) -> None:
     event = work.payload["event"]
     if event.get("subtype") == "file_share":
-        answer_files(event, work.client)
+        answer_files(work)
         return
-    if _typed_triage_answer(work):
+    if typed_triage_answer(work):
         return
     if event.get("channel_type") == "im":
-        answer_message(event, work.client, in_thread=False)
+        answer_message(work, in_thread=False)
 
 
 def run_home_opened(work: Work) -> None:
+    user = work.payload["event"]["user"]
+    extra = None
+    if user in work.config.admins:
+        extra = insights_blocks.home_blocks(work.store.feedback_stats(30))
     try:
-        work.client.views_publish(user_id=work.payload["event"]["user"], view=home.home_view())
+        work.client.views_publish(user_id=user, view=home.home_view(extra))
     except SlackApiError as exc:
         logger.error("views.publish failed: %s", exc.response.get("error"))
 

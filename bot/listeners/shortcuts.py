@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App, BoltContext
 
-from bot import payloads, replies, scan_reply
+from bot import answered, payloads, replies
 from bot.mrkdwn import plain_from_slack
 from bot.worker import Work
 
@@ -14,18 +14,16 @@ def queue_explain(ack: Ack, shortcut: dict, context: BoltContext) -> None:
     url = payloads.response_url(shortcut.get("response_url"))
     if url is not None:
         text = payloads.text_of(payloads.dig(shortcut, "message", "text"))
-        context["work"].submit("explain_message", {"response_url": url, "text": text})
+        who = payloads.interaction(shortcut) or {}
+        job = {"response_url": url, "text": text, "user": who.get("user"), "team": who.get("team", "")}
+        context["work"].submit("explain_message", job)
 
 
 def run_explain(work: Work) -> None:
     text = plain_from_slack(work.payload["text"])
-    if scan_reply.looks_like_log(text) or len(text.splitlines()) > 1:
-        message, result = scan_reply.for_log(text, ephemeral=True)
-        if scan_reply.found_anything(result):
-            work.respond(response_type="ephemeral", **message.kwargs())
-            return
-    reply = replies.for_text(text, ephemeral=True)
-    work.respond(response_type="ephemeral", **reply.message.kwargs())
+    reply = replies.for_message(text, ephemeral=True)
+    message = answered.in_job(work, reply, text, work.payload, "shortcut")
+    work.respond(response_type="ephemeral", **message.kwargs())
 
 
 JOBS = {"explain_message": run_explain}

@@ -37,7 +37,7 @@ _STAGE_OF_VERB = {
 # Messages that say which stage failed whatever command came before them.
 _STAGE_OF_KIND = {"ssh-auth": "login", "auth-failed": "login", "chroot-ownership": "login", "key-file-modes": "login",
                   "empty-path": "listing", "sftp-setstat": "upload", "key-file": "login",
-                  "invalid-shell": "login"}  # fmt: skip
+                  "invalid-shell": "login", "sftp-subsystem": "login"}  # fmt: skip
 # What a client was doing, by the words of its error messages (WinSCP's dialogs, FileZilla's, sftp's): the group
 # name is the stage.
 OPERATION = re.compile(
@@ -48,11 +48,18 @@ OPERATION = re.compile(
     r"(?P<listing>Error listing directory|Could not retrieve directory listing|Failed to retrieve directory listing|"
     r"Error changing directory to|Cannot change directory|Could not (?:read|open) directory)"
 )
+_ANONYMOUS_USERS = frozenset(("anonymous", "ftp"))
 _HOST_PORT = re.compile(
     r"(?:Connecting to|Connected to|Connected with|Trying|connect to (?:host|address)|Host name:)\s+"
     r"\[?([A-Za-z0-9_.-]*[A-Za-z0-9]|[0-9a-fA-F:]+:[0-9a-fA-F:]*)\]?"
     r"(?:\s*[(\[]([^)\]\s]*)[)\]])?(?::(\d+)|\s+port\s+(\d+)|\s+\(Port: (\d+)\))?"
 )
+
+
+def _reply_code_bytes(length: str) -> bool:
+    """Whether a bogus SFTP packet length's first three bytes are digits: an FTP reply code."""
+    number = int(length) if length.isdigit() else -1
+    return 0 <= number < 2**32 and number.to_bytes(4, "big")[:3].isdigit()
 
 
 @functools.lru_cache(maxsize=1024)
@@ -139,6 +146,24 @@ class LogContext:
                 starts.append(e.line)
         starts.sort()
         return starts
+
+    @functools.cached_property
+    def anonymous_probes(self) -> frozenset[int]:
+        """Lines of anonymous logins refused before a login with a user name: browsers and Windows Explorer try
+        anonymous first and then ask for the account, so that refusal is no failure."""
+        user_of: dict[str | None, str] = {}
+        refused: list[int] = []
+        probes: set[int] = set()
+        for e in self.exchanges:
+            if e.verb == "USER" and e.command and " " in e.command:
+                name = e.command.split(None, 1)[1].strip().lower()
+                user_of[e.session] = name
+                if name not in _ANONYMOUS_USERS:
+                    probes.update(refused)
+                    refused.clear()
+            if e.code == "530" and e.verb in ("USER", "PASS") and user_of.get(e.session) in _ANONYMOUS_USERS:
+                refused.append(e.line)
+        return frozenset(probes)
 
     def host_at(self, line: int) -> tuple[str, str] | None:
         """The server the client was connected to at `line` (the latest 'Connecting to' before it)."""
@@ -237,7 +262,11 @@ class LogContext:
         kind = s.kind
         if kind in ("tls-cert", "tls-handshake"):
             return "tls"
-        if kind in ("ssh-banner", "ftp-banner", "ssh-no-banner", "host-not-found", "packet-length"):
+        if kind == "packet-length":
+            # an FTP greeting read as a length ("220 ") comes before any login; other text is a shell's or a
+            # profile's output when the SFTP session starts, after the login
+            return "connect" if _reply_code_bytes(s.value) else "login"
+        if kind in ("ssh-banner", "ftp-banner", "ssh-no-banner", "host-not-found"):
             return "connect"
         fixed = _STAGE_OF_KIND.get(kind)
         if fixed:

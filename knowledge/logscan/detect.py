@@ -12,6 +12,8 @@ WINDOWS_SSHD_PREFIX = r"(?:\d+ (?:\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d[.: ]\d{3} )"
 # (an IIS #Fields header) beat many weak ones (bare reply lines that any transcript has).
 _SIGNATURES: tuple[tuple[str, re.Pattern[str], int], ...] = (
     ("iis", re.compile(r"^#(?:Fields:.*\bcs-method\b|Software: Microsoft Internet Information Serv)", re.M), 50),
+    # rows pasted without their header: "... sc-win32-status sc-substatus x-session x-fullpath", the session a GUID
+    ("iis", re.compile(r" \d+ \d+ [0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}(?: \S+){0,2}$", re.M), 10),
     ("winscp", re.compile(r"^[.<>!*] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} ", re.M), 3),
     ("filezilla",
      re.compile(r"^(?:[\d:. T-]+(?:[ \t]+\d+){0,2}[ \t]+)?(?:Status|Command|Response|Error|Trace):", re.M), 3),
@@ -33,6 +35,9 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str], int], ...] = (
                                  re.M), 4),
     ("winscp", re.compile(r"^Error code: \d+$|^Error message from server: |^Received too large \(\d+ B\) SFTP packet",
                           re.M), 6),
+    # (one literal each: the engine then finds it at memchr speed, where an alternation tries every position)
+    ("winscp", re.compile(r"Server sent command exit status \d+"), 6),
+    ("winscp", re.compile(r"Cannot initialize SFTP protocol"), 6),
     ("curl", re.compile(r"^(?:\*\s+Trying |\* Connected to |\* [A-Za-z]|[<>] \S|curl: \(\d+\))", re.M), 2),
     ("vsftpd", re.compile(r'(?:FTP (?:command|response)|CONNECT|OK LOGIN|FAIL LOGIN): Client "'), 5),
     ("proftpd", re.compile(r'proftpd\[\d+\]|^\S+ \S+ \S+ \[\d\d/\w{3}/\d{4}:[\d:]+ [+-]\d{4}\] "|'

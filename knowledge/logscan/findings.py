@@ -154,6 +154,8 @@ class Analysis:
             v = e.verb
             stage = ctx.stage_of_exchange(e)
             failure = Failure(e.line, e.command, code, e.text, stage)
+            if e.line in ctx.anonymous_probes:
+                continue
             if v is None and code == "421" and stage == "disconnect":
                 secondary.append(failure)
             elif v in OPTIONAL or (v in ("CWD", "XCWD") and self._next_verb(i) in ("MKD", "XMKD")):
@@ -262,7 +264,7 @@ class Analysis:
             if code and code[0] == "2" and _EXPECTED_REPLY.get(v or "", code) != code:
                 summary = say("replies-out-of-step", verb=v, code=code, reply=_short(e.text, 90))
                 add(12, "replies-out-of-step", summary, [e.line], f"ftp-{code}")
-            if code is None or code[0] not in "45":
+            if code is None or code[0] not in "45" or e.line in ctx.anonymous_probes:
                 continue
             reply = _short(e.text, 90)
             entry = f"ftp-{code}"
@@ -548,6 +550,13 @@ class Analysis:
                     [s.line], None)  # fmt: skip
             elif kind == "invalid-shell":
                 add(10, "invalid-shell", say("invalid-shell", text=text), [s.line], None)
+            elif kind == "sftp-subsystem":
+                entry = (
+                    "client-winscp-unexpectedly-closed-exit-status"
+                    if "exit status" in s.text
+                    else "client-winscp-cannot-initialize-sftp"
+                )
+                add(10, "sftp-subsystem-failed", say("sftp-subsystem-failed", text=text), [s.line], entry)
             elif kind == "key-file-modes":
                 add(10, "key-file-modes", say("key-file-modes", text=text), [s.line], None)
             elif kind == "local-file":

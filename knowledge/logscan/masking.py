@@ -26,6 +26,11 @@ _PASS_UPPER = re.compile(r"PASS(?<!\wPASS)" + _REST_OF_LINE, re.M)
 _PASS_LOWER = re.compile("ass" + _REST_OF_LINE, re.M)
 # IIS logs "PASS *** 530 1326 ..." - the password is already hidden and the columns after it matter.
 _ALREADY_MASKED = re.compile(r"\*+[ \t]+\d{3}[ \t]")
+# ... but an anonymous login's password in clear ("PASS IEUser@ 530 1326 42 <session> -"): in a W3C row (time,
+# then space-separated fields, no "Label:") the password is one field (IIS writes its spaces as "+") and the
+# status columns after it stay.
+_W3C_BEFORE_PASS = re.compile(r"(?:\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d (?:\S*[^:\s] )+(?:\[\d+\])?")
+_W3C_AFTER_PASSWORD = re.compile(r"[ \t]+\S+([ \t]+(?:\d{3}|-)(?:[ \t][^\r\n]*)?)$")
 _COMMAND_POSITION = re.compile(r"[ \t]*(?:[<>*.!-]+[ \t]*|[A-Za-z]+:[ \t]*)?")
 _URL_USERINFO = re.compile(r"(://[^/\s:@'\"<>]*):([^@\s/'\"<>]+)@")
 _VALUE = (
@@ -60,7 +65,13 @@ def _mask_argument(before: str, separator: str, rest: str) -> str:
 
 def _mask_pass_upper(m: re.Match[str]) -> str:
     start = m.start()
-    before = m.string[start - 1] if start else ""
+    text = m.string
+    before = text[start - 1] if start else ""
+    line_start = text.rfind("\n", 0, start) + 1
+    if before in " ]" and _W3C_BEFORE_PASS.fullmatch(text, line_start, start):
+        columns = _W3C_AFTER_PASSWORD.match(m.group(1) + m.group(2))
+        if columns is not None and not _ALREADY_MASKED.match(m.group(2)):
+            return f"PASS{m.group(1)}{MASK}{columns.group(1)}"
     return "PASS" + _mask_argument(before, m.group(1), m.group(2))
 
 

@@ -1,6 +1,7 @@
 """Undoes what pasting does to a log before its format is guessed, line for line (line numbers stay those of
-the paste): e-mail and Markdown quoting ("> " before each line), indentation shared by every line, lines
-wrapped in backticks or bold markers, forum BBCode, and the labels of translated FileZilla and WinSCP builds
+the paste): a paste in one pair of double quotes, e-mail and Markdown quoting ("> " before each line),
+indentation shared by every line, lines wrapped in backticks or bold markers, forum BBCode, and the labels of
+translated FileZilla and WinSCP builds
 ("Antwort:", "Réponse :", "响应:", "错误码：3"), which become FileZilla's and WinSCP's English ones, and the
 prefixes programs put before libcurl's debug callback output ("cURL debug log [1]:  - 220 ...",
 "CURLINFO_HEADER_IN: 220 ..."), which become curl -v's marks ("< 220 ...").
@@ -68,6 +69,7 @@ _WINSCP_DIALOG = (
 
 
 def normalize(text: str) -> str:
+    text = _unquote_paste(text)
     head = text[:_HEAD]
     if ">" in head:
         text = _unquote(text, head)
@@ -87,6 +89,22 @@ def normalize(text: str) -> str:
 
 def _lines(head: str) -> list[str]:
     return [line for line in head.split("\n") if line.strip()]
+
+
+def _unquote_paste(text: str) -> str:
+    """A paste in one pair of double quotes (an error dialog quoted in a forum post): the two quotes go."""
+    start = len(text) - len(text.lstrip())
+    end = len(text.rstrip()) - 1
+    if end - start < 2 or text[start] != '"' or text[end] != '"':
+        return text
+    first_end = text.find("\n", start, end)
+    last_start = text.rfind("\n", start, end) + 1
+    if first_end < 0:
+        if text.count('"', start, end + 1) != 2:
+            return text
+    elif text.count('"', start, first_end) != 1 or text.count('"', last_start, end + 1) != 1:
+        return text
+    return text[:start] + text[start + 1 : end] + text[end + 1 :]
 
 
 def _unquote(text: str, head: str) -> str:

@@ -81,6 +81,14 @@ _IIS_CHANNEL_EVENTS = frozenset(
     ("ControlChannelOpened", "ControlChannelClosed", "DataChannelOpened", "DataChannelClosed")
 )
 _IIS_LINE = re.compile(r"\n([^\n]*)")
+# A row pasted without its #Fields header (IIS 7+ FTP defaults: date time c-ip [c-port] cs-username s-ip s-port
+# cs-method cs-uri-stem sc-status sc-win32-status sc-substatus x-session x-fullpath): the method is the first
+# word after the client address that a status, a win32 status and a substatus follow; the session is its GUID.
+_IIS_HEADERLESS_ROW = (
+    r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (\S+) (?:\S+ ){1,4}?([A-Za-z]+) (\S+) (\d{3}|-) (\d+) \d+ (?:\S+ )*?"
+    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"
+)
+_IIS_HEADERLESS = re.compile(_IIS_HEADERLESS_ROW)
 
 
 def _win32_text(status: str) -> str:
@@ -99,21 +107,27 @@ def parse_iis(body: str) -> list[Event]:
             if row.startswith("#Fields:"):
                 fields = {name: i for i, name in enumerate(row[len("#Fields:") :].split())}
             continue
-        if "cs-method" not in fields:
-            continue
-        cols = row.split()
+        if "cs-method" in fields:
+            cols = row.split()
 
-        def col(name: str, cols: list[str] = cols, fields: dict[str, int] = fields) -> str:
-            i = fields.get(name)
-            return cols[i] if i is not None and i < len(cols) else "-"
+            def col(name: str, cols: list[str] = cols, fields: dict[str, int] = fields) -> str:
+                i = fields.get(name)
+                return cols[i] if i is not None and i < len(cols) else "-"
 
-        method, uri = col("cs-method"), col("cs-uri-stem")
-        status, win32 = col("sc-status"), col("sc-win32-status")
-        session = col("x-session")
-        session = col("c-ip") if session == "-" else session
+            method, uri = col("cs-method"), col("cs-uri-stem")
+            status, win32 = col("sc-status"), col("sc-win32-status")
+            client, session = col("c-ip"), col("x-session")
+            session = client if session == "-" else session
+        else:
+            headerless = _IIS_HEADERLESS.match(row)
+            if headerless is None:
+                continue
+            client, method, uri, status, win32, session = headerless.groups()
         if method in _IIS_CHANNEL_EVENTS:
             if win32 not in ("-", "0"):
                 events.append((line, NOTE, f"{method}: {_win32_text(win32)}", session))
+            elif method == "ControlChannelOpened" and client != "-":
+                events.append((line, NOTE, f'{method}: Client "{client}"', session))  # vsftpd's words for it
             else:
                 events.append((line, NOTE, method, session))
             continue

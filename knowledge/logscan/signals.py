@@ -16,7 +16,7 @@ ERROR_KINDS = frozenset(
         "curl-exit", "ssh-banner", "ftp-banner", "packet-length", "ssh-no-banner", "ssh-auth", "tls-cert",
         "tls-handshake", "host-not-found", "refused", "timeout", "reset", "sftp-status", "winsock", "client-error",
         "tls-shutdown", "tls-session-reuse", "chroot-ownership", "key-file-modes", "auth-failed", "no-route",
-        "empty-path", "sftp-setstat", "local-file", "key-file", "invalid-shell",
+        "empty-path", "sftp-setstat", "local-file", "key-file", "invalid-shell", "sftp-subsystem",
     )
 )  # fmt: skip
 
@@ -31,6 +31,8 @@ _PATTERNS = (
                  r"[Ll]oad key \"[^\"]*\": invalid format|Couldn't load private key"),
     # the server refused the account because its shell is not in /etc/shells (ProFTPD RequireValidShell)
     ("invalid_shell", r"Invalid shell:? "),
+    # logged in, but the program sshd started for the session (the SFTP subsystem, a shell) ended at once (WinSCP)
+    ("sftp_subsystem", r"Server sent command exit status ([1-9]\d*)|Cannot initialize SFTP protocol"),
     ("key_file_modes", r"Authentication refused: bad ownership or modes|bad permissions: ignore key|"
                        r"UNPROTECTED PRIVATE KEY FILE"),
     ("sftp_setstat", r"does not support operations to modify file attributes|error occurred while setting the "

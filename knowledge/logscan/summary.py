@@ -19,7 +19,9 @@ _SFTP_MARKS = re.compile(
     r"^(?:[\d:. T-]+)?Command:[ \t]*(?:open \"|pwd$|ls$|cd \"|put \"|get \"|keyfile \"|mkdir \"|chmod )|"
     r"^(?:[\d:. T-]+)?Status:[ \t]*(?:Current directory is|Listing directory /|Using username |Connected to \S)|"
     # PuTTY's packet check, in WinSCP's and FileZilla's SFTP sessions
-    r"Received too large \(\d+ B\) SFTP packet",
+    r"Received too large \(\d+ B\) SFTP packet|"
+    # WinSCP (PuTTY's core) once logged in: the session's channel, the program sshd started for it
+    r"Opened channel for session|Server sent command exit status|Cannot initialize SFTP protocol",
     re.M,
 )
 # Formats that are FTP whatever they hold (a FileZilla log with only status lines is still an FTP session).
@@ -161,10 +163,13 @@ def timeline(fmt: str, ctx: LogContext, protocol: str | None) -> list[str]:
         elif ctx.exchanges and fmt != "xferlog":  # a transfer log does not record TLS
             lines.append("no TLS: plain FTP, the password crossed the network unencrypted")
     user = None
+    probes = ctx.anonymous_probes
     for e in ctx.exchanges:
         v = e.verb
         if v == "USER" and e.command and " " in e.command:
             user = e.command.split(None, 1)[1]
+        if e.line in probes:
+            continue
         if v in ("USER", "PASS") and e.code in ("230", "232"):
             lines.append(f"logged in as {user}" if user else "logged in")
             break

@@ -1,6 +1,6 @@
 """pytest fixtures: import them into tests/conftest.py.
 
-from tests.standin.fixtures import bot_http, bot_socket, standin  # noqa: F401
+from tests.standin.fixtures import bot_http, bot_socket, slack, standin  # noqa: F401
 """
 
 from __future__ import annotations
@@ -14,6 +14,13 @@ from tests.standin.process import BotProcess
 from tests.standin.standin import SlackStandIn
 
 BotFactory = Callable[..., BotProcess]
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[SlackStandIn]:
+    """One stand-in for a whole test module (each test reads only its own channels and response_urls)."""
+    with SlackStandIn() as running:
+        yield running
 
 
 @pytest.fixture

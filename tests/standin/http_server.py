@@ -15,7 +15,7 @@ from tests.standin.records import CallLog, CallRecord
 from tests.standin.web_api import Workspace
 
 # Fields Slack accepts as JSON strings inside form-encoded bodies; decoded so tests can inspect them.
-JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
+JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "outputs", "prompts")
 RESPONSE_URL_MAX_USES = 5
 LOGIN_PAGE = b"<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
 
@@ -121,6 +121,19 @@ class StandInRequestHandler(BaseHTTPRequestHandler):
             self._response_url(url.path[10:], body, headers, arrived)
         elif url.path.startswith("/files-pri/"):
             self._file_download(url.path, headers, arrived)
+        elif url.path.startswith("/upload/v1/") and self.command == "POST":
+            received = self.server.workspace.receive_upload(url.path.rsplit("/", 1)[-1], body)
+            self.server.log.add(
+                CallRecord(
+                    method="files.upload",
+                    params={"bytes": len(body)},
+                    headers=headers,
+                    t=arrived,
+                    path=self.path,
+                    status=200 if received else 404,
+                )
+            )
+            self._send(200 if received else 404, b"OK" if received else b"not found", "text/plain")
         elif url.path == "/login":
             self._send(200, LOGIN_PAGE, "text/html; charset=utf-8")
         else:

@@ -212,6 +212,74 @@ def app_home_opened(*, user: str = "U1", tab: str = "home", channel: str = "D1")
     }
 
 
+def assistant_thread_started(
+    *, user: str = "U1", channel: str = "D1", thread_ts: str | None = None, context_channel: str = "C1"
+) -> dict[str, Any]:
+    """Someone opened the app's Messages tab (the agent view): Slack started a thread there."""
+    return {
+        "type": "assistant_thread_started",
+        "assistant_thread": {
+            "user_id": user,
+            "context": {"channel_id": context_channel, "team_id": TEAM_ID, "enterprise_id": None},
+            "channel_id": channel,
+            "thread_ts": thread_ts or new_ts(),
+        },
+        "event_ts": new_ts(),
+    }
+
+
+def reaction_added(
+    reaction: str, *, ts: str, user: str = "U1", channel: str = "C1", item_user: str = "U2"
+) -> dict[str, Any]:
+    """`user` added :`reaction`: to the message at `ts` that `item_user` wrote."""
+    return {
+        "type": "reaction_added",
+        "user": user,
+        "reaction": reaction,
+        "item_user": item_user,
+        "item": {"type": "message", "channel": channel, "ts": ts},
+        "event_ts": new_ts(),
+    }
+
+
+def new_function_execution_id() -> str:
+    return _random_id("Fx")
+
+
+def new_workflow_token() -> str:
+    """Shaped like the token a function_executed event carries (recognisable in logs by "5ta")."""
+    return f"xwfp-{secrets.randbelow(10**12)}-{secrets.randbelow(10**12)}-5ta{secrets.token_hex(14)}"
+
+
+def function_executed(
+    callback_id: str, inputs: dict[str, Any], *, execution_id: str, token: str | None
+) -> dict[str, Any]:
+    """A workflow ran the app's step `callback_id` (a custom function) with `inputs`."""
+    event: dict[str, Any] = {
+        "type": "function_executed",
+        "function": {
+            "id": _random_id("Fn"),
+            "callback_id": callback_id,
+            "title": callback_id.replace("_", " ").capitalize(),
+            "description": "",
+            "type": "app",
+            "input_parameters": [{"type": "string", "name": "text", "title": "Text", "is_required": True}],
+            "output_parameters": [],
+            "app_id": APP_ID,
+            "date_created": 1700000000,
+            "date_updated": 1700000000,
+            "date_deleted": 0,
+        },
+        "inputs": inputs,
+        "function_execution_id": execution_id,
+        "workflow_execution_id": _random_id("Wx"),
+        "event_ts": new_ts(),
+    }
+    if token is not None:
+        event["bot_access_token"] = token
+    return event
+
+
 def _user(user_id: str, user_name: str) -> dict[str, str]:
     return {"id": user_id, "username": user_name, "name": user_name, "team_id": TEAM_ID}
 
@@ -229,8 +297,10 @@ def block_actions(
     response_url: str = "",
     trigger_id: str | None = None,
     container_type: str = "message",
+    action_type: str = "button",
 ) -> dict[str, Any]:
-    """A button click in a message (container_type "message") or in the Home tab ("view")."""
+    """A button click in a message (container_type "message") or in the Home tab ("view"); `action_type`
+    "feedback_buttons" for a click on one of a feedback buttons element's two buttons (`value` is its value)."""
     action_ts = new_ts()
     payload: dict[str, Any] = {
         "type": "block_actions",
@@ -247,7 +317,7 @@ def block_actions(
                 "block_id": block_id,
                 "text": {"type": "plain_text", "text": "Button", "emoji": True},
                 "value": value,
-                "type": "button",
+                "type": action_type,
                 "action_ts": action_ts,
             }
         ],

@@ -30,6 +30,7 @@ CONTRACT_VARIABLES = (
     "PORT",
     "DATABASE_URL",
     "LOG_LEVEL",
+    "FTPCODE_REACTION",
 )
 Mode = Literal["http", "socket"]
 

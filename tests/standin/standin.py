@@ -142,6 +142,29 @@ class SlackStandIn:
     def register_channel(self, channel_id: str, **fields: Any) -> dict[str, Any]:
         return self.workspace.register_channel(channel_id, **fields)
 
+    def add_message(
+        self, channel: str, text: str, user: str = "U1", thread_ts: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """A message someone wrote, readable with conversations.history and conversations.replies."""
+        return self.workspace.add_message(channel, text, user, thread_ts, **fields)
+
+    def function_executed(
+        self, callback_id: str, inputs: dict[str, Any], token: str | None = "new"
+    ) -> tuple[dict[str, Any], str]:
+        """A function_executed event for a new execution that its own token (token="new") may complete, and
+        the execution's id. token=None sends the event without one."""
+        execution_id = payloads.new_function_execution_id()
+        issued = payloads.new_workflow_token()
+        self.workspace.start_execution(execution_id, issued)
+        event = payloads.function_executed(
+            callback_id, inputs, execution_id=execution_id, token=issued if token == "new" else token
+        )
+        return event, execution_id
+
+    def execution(self, execution_id: str) -> dict[str, Any]:
+        """How a step ended: {"state": "running"} or "completed" with "outputs" or "error"."""
+        return dict(self.workspace.executions[execution_id])
+
     def new_response_url(self) -> str:
         return f"{self.base_url}/response/{self.response_urls.new_id()}"
 
@@ -203,7 +226,11 @@ class SlackStandIn:
 
     def block_actions(self, action_id: str, value: str = "", **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("response_url", self.new_response_url())
+        kwargs.setdefault("trigger_id", self.workspace.issue_trigger(payloads.new_trigger_id()))
         return payloads.block_actions(action_id=action_id, value=value, **kwargs)
+
+    def view_submission(self, callback_id: str, values: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return payloads.view_submission(callback_id=callback_id, values=values, **kwargs)
 
     def message_action(self, callback_id: str, message_text: str, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("response_url", self.new_response_url())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -11,11 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.standin import payloads
+from tests.standin.api_answer import ApiAnswer, error, ok
+from tests.standin.surfaces_api import SURFACE_METHODS, SurfaceMethods
 
 MESSAGE_BLOCK_LIMIT = 50
 VIEW_BLOCK_LIMIT = 100
 SECTION_TEXT_LIMIT = 3000
 HEADER_TEXT_LIMIT = 150
+TRIGGER_SECONDS = 3.0
 
 # Methods that a bot token may call; anything else answers unknown_method.
 BOT_METHODS = frozenset(
@@ -32,16 +36,12 @@ BOT_METHODS = frozenset(
         "conversations.open",
         "users.info",
         "files.info",
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
     }
+    | SURFACE_METHODS
 )
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
-
-
-@dataclass
-class ApiAnswer:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str]
 
 
 @dataclass
@@ -64,14 +64,6 @@ class FaultWindow:
         return now < self.until and self.method in ("*", method)
 
 
-def ok(**fields: Any) -> ApiAnswer:
-    return ApiAnswer(200, {"ok": True, **fields}, {})
-
-
-def error(code: str, status: int = 200, headers: dict[str, str] | None = None) -> ApiAnswer:
-    return ApiAnswer(status, {"ok": False, "error": code}, headers or {})
-
-
 def block_error(blocks: Any, limit: int) -> str | None:
     """The error Slack gives for blocks it refuses, or None. Only the limits the bot can hit."""
     if blocks is None:
@@ -90,7 +82,7 @@ def block_error(blocks: Any, limit: int) -> str | None:
     return None
 
 
-class Workspace:
+class Workspace(SurfaceMethods):
     """The workspace as the stand-in sees it, plus failure injection. Thread-safe."""
 
     def __init__(
@@ -114,8 +106,14 @@ class Workspace:
         self.files: dict[str, dict[str, Any]] = {}
         self.file_contents: dict[str, bytes] = {}
         self.direct_messages: dict[str, str] = {}  # user id -> the id of their DM with the bot
+        # files.getUploadURLExternal: file id -> its name, declared length and the bytes posted to its URL
+        self.uploads: dict[str, dict[str, Any]] = {}
+        self.shared_files: list[dict[str, Any]] = []  # files.completeUploadExternal: what was shared where
+        # trigger_id -> when it was issued (time.monotonic()) and whether a view was opened with it
+        self.triggers: dict[str, list[float | bool]] = {}
         self._failures: dict[str, deque[InjectedFailure]] = {}
         self._windows: list[FaultWindow] = []
+        self._init_surfaces()
 
     # ----- failure injection -----
 
@@ -163,6 +161,12 @@ class Workspace:
         assert failure is not None
         headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
         return error(failure.error, failure.status, headers)
+
+    def issue_trigger(self, trigger_id: str) -> str:
+        """A trigger_id as Slack hands one out with an interaction: good for one views.open within 3 s."""
+        with self._lock:
+            self.triggers[trigger_id] = [time.monotonic(), False]
+        return trigger_id
 
     # ----- registration of fixtures -----
 
@@ -240,7 +244,7 @@ class Workspace:
         # apps.connections.open refuses a token sent as a POST parameter (its documentation says so).
         if not token or (method in APP_TOKEN_METHODS and not token_in_header):
             return error("not_authed")
-        if token not in (self.bot_token, self.app_token):
+        if token not in (self.bot_token, self.app_token) and token not in self.function_tokens:
             return error("invalid_auth")
         if (method in APP_TOKEN_METHODS) != (token == self.app_token):
             return error("not_allowed_token_type")
@@ -248,6 +252,8 @@ class Workspace:
         if injected is not None:
             return injected
         handler = getattr(self, "_" + method.replace(".", "_"))
+        if method.startswith("functions."):
+            return handler(params, token)
         return handler(params)
 
     def _auth_test(self, params: dict[str, Any]) -> ApiAnswer:
@@ -359,6 +365,14 @@ class Workspace:
     def _views_open(self, params: dict[str, Any]) -> ApiAnswer:
         if not params.get("trigger_id"):
             return error("invalid_trigger_id")
+        with self._lock:
+            issued = self.triggers.get(params["trigger_id"])
+            if issued is not None:  # one the stand-in issued: Slack's 3 s, and once
+                if issued[1]:
+                    return error("trigger_exchanged")
+                if time.monotonic() - float(issued[0]) > TRIGGER_SECONDS:
+                    return error("expired_trigger_id")
+                issued[1] = True
         stored = self._stored_view(params.get("view"), "modal")
         if isinstance(stored, str):
             return error(stored)
@@ -416,6 +430,40 @@ class Workspace:
         if file is None:
             return error("file_not_found")
         return ok(file=file, comments=[], response_metadata={"next_cursor": ""})
+
+    def _files_getUploadURLExternal(self, params: dict[str, Any]) -> ApiAnswer:
+        name, length = params.get("filename"), str(params.get("length", ""))
+        if not name or not length.isdecimal():
+            return error("invalid_arguments")
+        file_id = "F" + secrets.token_hex(5).upper()
+        with self._lock:
+            self.uploads[file_id] = {"filename": name, "length": int(length), "content": None}
+        return ok(upload_url=f"{self._files_base_url()}/upload/v1/{file_id}", file_id=file_id)
+
+    def receive_upload(self, file_id: str, content: bytes) -> bool:
+        with self._lock:
+            upload = self.uploads.get(file_id)
+            if upload is None:
+                return False
+            upload["content"] = content
+            return True
+
+    def _files_completeUploadExternal(self, params: dict[str, Any]) -> ApiAnswer:
+        try:
+            files = json.loads(params.get("files") or "[]")
+        except ValueError:
+            return error("invalid_arguments")
+        with self._lock:
+            for file in files:
+                upload = self.uploads.get(file.get("id", ""))
+                if upload is None or upload["content"] is None or len(upload["content"]) != upload["length"]:
+                    return error("file_not_found")
+            shared = [
+                {"id": f["id"], "title": f.get("title"), "channel": params.get("channel_id"), **self.uploads[f["id"]]}
+                for f in files
+            ]
+            self.shared_files += shared
+        return ok(files=[{"id": f["id"], "title": f["title"]} for f in shared])
 
     def file_for_download(self, file_id: str) -> tuple[dict[str, Any], bytes] | None:
         with self._lock:

@@ -1,0 +1,72 @@
+"""Every answer the bot gives: recorded (what was asked, what it answered, or that nothing was found) and ended
+with the feedback buttons. One function for the acknowledgement path, one for jobs."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from bot.blocks import Message
+from bot.feedback import Answered, clean_query, new_answer_id
+from bot.feedback_blocks import feedback_blocks, with_feedback
+from bot.replies import Reply
+
+if TYPE_CHECKING:
+    from bot.worker import Work, Worker
+
+
+def describe(reply: Reply, text: str, channel_type: str, answer_id: str) -> Answered | None:
+    """What `reply` answered, or None when it answered nothing a vote could be about (help, a list, a gap)."""
+    if reply.subject_kind not in ("entry", "finding") or not reply.subject:
+        return None
+    entries = () if reply.is_log else tuple(m.entry.id for m in reply.matches)
+    query = clean_query(reply.summary if reply.is_log else text)
+    return Answered(answer_id, reply.subject, reply.subject_kind, channel_type, query, entries, int(time.time()))
+
+
+def rows_for(
+    reply: Reply, answered: Answered | None, text: str, who: dict[str, Any], channel_type: str, answer_id: str
+) -> list[dict]:
+    """The row to store: the answer given, or the query that found nothing. Its id is the answer's, so a job
+    run again after a 429 adds no second row."""
+    if not who.get("user"):
+        return []
+    base = {"user": who["user"], "team_id": who.get("team") or "", "channel_type": channel_type}
+    if answered is not None:
+        return [
+            {
+                **base,
+                "id": f"asked:{answer_id}",
+                "event": "asked",
+                "answer_id": answered.answer_id,
+                "subject": answered.subject,
+                "subject_kind": answered.kind,
+                "query": answered.query,
+            }
+        ]
+    if reply.subject_kind == "nothing" and text.strip():
+        return [{**base, "id": f"nothing:{answer_id}", "event": "nothing", "query": clean_query(text)}]
+    return []
+
+
+def in_ack(worker: Worker, reply: Reply, text: str, who: dict[str, Any], channel_type: str) -> list[dict]:
+    """For an answer sent in the acknowledgement: the row goes to the recorder, which never makes it wait. The
+    blocks that end the answer (the feedback buttons; none for help, a list or a gap), to go after the reply's
+    own: Reply.ephemeral_ack(blocks) is the acknowledgement."""
+    answer_id = new_answer_id()
+    answered = describe(reply, text, channel_type, answer_id)
+    for row in rows_for(reply, answered, text, who, channel_type, answer_id):
+        worker.recorder.add(row)
+    return [] if answered is None else feedback_blocks(worker.keys, answered)
+
+
+def in_job(work: Work, reply: Reply, text: str, who: dict[str, Any], channel_type: str, record: bool = True) -> Message:
+    """For an answer a job posts: its id is a journal step, so a rerun draws the same buttons and adds no row.
+    The row goes through the recorder too: an answer that needs no database is not held up by one that is
+    out of reach."""
+    answer_id = work.journal.step("answer_id", new_answer_id)
+    answered = describe(reply, text, channel_type, answer_id)
+    if record and work.recorder is not None:
+        for row in rows_for(reply, answered, text, who, channel_type, answer_id):
+            work.recorder.add(row)
+    return with_feedback(reply.message, work.keys, answered)

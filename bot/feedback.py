@@ -1,0 +1,194 @@
+"""Feedback on answers: what an answer was about, the signed values its vote buttons carry, and the one-way
+hash that stands for a user in the stored rows.
+
+No user id is stored with feedback. A user is stored as HMAC-SHA256(key, user id): the key comes from
+FTPCODE_FEEDBACK_SECRET (or its _FILE) or, when that is not set, is a random key the bot keeps in its database.
+Slack user ids are few and guessable, so a bare hash of one could be reversed by trying every member's id; the
+keyed hash cannot be, by anyone without the key.
+
+A vote button carries what the answer was about, signed with a second key derived from the same secret: a
+value the bot did not issue (a forged or edited payload) is refused, and a vote is counted once per user and
+answer by the database (a unique index), so a replayed click changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import random
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from knowledge.logscan import mask_secrets
+
+QUERY_CHARS = 200
+COMMENT_CHARS = 1000
+CHANNEL_TYPES = ("command", "shortcut", "channel", "dm")
+VOTES = ("up", "down")
+# A vote on an answer older than this is refused: its rows may already be gone (FEEDBACK_TTL_DAYS is checked too).
+_SPACE = re.compile(r"\s+")
+_ANSWER_ID = re.compile(r"[A-Za-z0-9_-]{8,32}")
+_SUBJECT = re.compile(r"[a-z0-9][a-z0-9._:-]{0,99}")
+
+
+class FeedbackKeys:
+    """The two keys derived from one secret: one hashes user ids, one signs what vote buttons carry."""
+
+    def __init__(self, secret: bytes) -> None:
+        # HMAC states keyed once, copied for each message: half the cost of keying anew on the acknowledgement path
+        self._user = hmac.new(hmac.new(secret, b"ftpcode: user id", hashlib.sha256).digest(), digestmod="sha256")
+        self._sign = hmac.new(hmac.new(secret, b"ftpcode: feedback value", hashlib.sha256).digest(), digestmod="sha256")
+
+    def user_hash(self, user_id: str) -> str:
+        """128 bits of HMAC-SHA256 of the user id, in hex: the same user always gets the same hash."""
+        keyed = self._user.copy()
+        keyed.update(user_id.encode())
+        return keyed.hexdigest()[:32]
+
+    def _mac(self, text: str) -> str:
+        keyed = self._sign.copy()
+        keyed.update(text.encode())
+        return base64.urlsafe_b64encode(keyed.digest()[:12]).decode().rstrip("=")
+
+    @staticmethod
+    def _text(fields: dict[str, Any]) -> str:
+        """What is signed: the fields as compact JSON, in their order (a reordered value does not verify)."""
+        return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+
+    def sign(self, fields: dict[str, Any]) -> str:
+        """`fields` (not empty) as compact JSON with its signature under "h"."""
+        text = self._text(fields)
+        return f'{text[:-1]},"h":"{self._mac(text)}"}}'
+
+    def verify(self, raw: Any, unsigned: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        """The fields of a value `sign` made, or None for anything else (forged, edited, not JSON). Fields in
+        `unsigned` are returned but not part of the signature."""
+        if not isinstance(raw, str) or len(raw) > 3000:
+            return None
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("h"), str):
+            return None
+        given = data.pop("h")
+        loose = {key: data.pop(key) for key in unsigned if key in data}
+        if not data or not hmac.compare_digest(given, self._mac(self._text(data))):
+            return None
+        return {**data, **loose}
+
+    def vote_values(self, fields: dict[str, Any]) -> tuple[str, str]:
+        """The values of 👍 and 👎: the answer's fields, signed once, and which way the vote goes. The way is not
+        signed: whoever could change it could as well press the other button."""
+        text = self._text(fields)
+        mac = self._mac(text)
+        return f'{text[:-1]},"v":"up","h":"{mac}"}}', f'{text[:-1]},"v":"down","h":"{mac}"}}'
+
+
+def new_secret() -> str:
+    return secrets.token_hex(32)
+
+
+# Answer ids need to be unique, not secret (what a button carries is signed): a generator seeded once from the
+# system's randomness, so the acknowledgement path makes no system call for one.
+_IDS = random.Random(secrets.randbits(128))
+
+
+def new_answer_id() -> str:
+    return base64.urlsafe_b64encode(_IDS.getrandbits(72).to_bytes(9, "big")).decode()
+
+
+def clean_query(text: str) -> str:
+    """What is stored of a query: passwords masked, whitespace folded, at most QUERY_CHARS characters."""
+    return _SPACE.sub(" ", mask_secrets(text)).strip()[:QUERY_CHARS]
+
+
+def clean_comment(text: str) -> str:
+    """What is stored of a comment: control characters gone, at most COMMENT_CHARS characters; escaped on display."""
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", mask_secrets(text))
+    return text.strip()[:COMMENT_CHARS]
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What one answer was about: enough to record it, and to vote on it later."""
+
+    answer_id: str
+    subject: str  # the knowledge entry (ftp-425) or scan finding (passive-private-address) answered
+    kind: str  # "entry" or "finding"
+    channel_type: str  # one of CHANNEL_TYPES
+    query: str  # clean_query() of what was asked
+    entries: tuple[str, ...] = ()  # the entries the answer showed, to draw a private answer again after a vote
+    issued: int = 0
+
+    def fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "a": self.answer_id,
+            "s": self.subject,
+            "k": self.kind,
+            "c": self.channel_type,
+            "t": self.issued or int(time.time()),
+        }
+        if self.entries:
+            fields["m"] = ",".join(self.entries)[:400]
+        return fields
+
+
+@dataclass(frozen=True)
+class Vote:
+    """A vote button's value, verified: the answer it is about and which way it goes."""
+
+    answer_id: str
+    subject: str
+    kind: str
+    channel_type: str
+    issued: int
+    vote: str
+    entries: tuple[str, ...]
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "answer_id": self.answer_id,
+            "subject": self.subject,
+            "kind": self.kind,
+            "channel_type": self.channel_type,
+            "issued": self.issued,
+            "vote": self.vote,
+            "entries": list(self.entries),
+        }
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> Vote:
+        return cls(
+            data["answer_id"],
+            data["subject"],
+            data["kind"],
+            data["channel_type"],
+            int(data["issued"]),
+            data["vote"],
+            tuple(data.get("entries") or ()),
+        )
+
+
+def read_vote(keys: FeedbackKeys, raw: Any) -> Vote | None:
+    """The vote a button value holds, or None when the value is not one the bot signed, or makes no sense."""
+    data = keys.verify(raw, unsigned=("v",))
+    if data is None:
+        return None
+    answer_id, subject, kind = data.get("a"), data.get("s"), data.get("k")
+    channel_type, issued, vote = data.get("c"), data.get("t"), data.get("v")
+    entries = data.get("m", "")
+    if not (isinstance(answer_id, str) and _ANSWER_ID.fullmatch(answer_id)):
+        return None
+    if not (isinstance(subject, str) and _SUBJECT.fullmatch(subject)) or kind not in ("entry", "finding"):
+        return None
+    if channel_type not in CHANNEL_TYPES or vote not in VOTES or not isinstance(issued, int):
+        return None
+    if not isinstance(entries, str):
+        return None
+    return Vote(answer_id, subject, kind, channel_type, issued, vote, tuple(e for e in entries.split(",") if e))

@@ -1,0 +1,136 @@
+"""The feedback rows (bot/feedback_store.py) on SQLite and PostgreSQL: one vote per user and answer, even when
+clicks race; the keyed hash in place of user ids; triage outcomes written with the triage's own changes;
+forgetting and expiry."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from pathlib import Path
+
+from bot.feedback import Answered as AnsweredFields
+from bot.feedback import FeedbackKeys, read_vote
+from bot.store import Store
+from tests.test_store import store  # noqa: F401 - the fixture: SQLite, and PostgreSQL where there is one
+
+
+def feedback_rows(opened: Store, where: str = "1 = 1", params: dict | None = None) -> list[tuple]:
+    with opened.db.transaction(write=False) as execute:
+        return execute(
+            f"SELECT event, user_hash, subject, vote, comment, outcome, query FROM feedback WHERE {where}",
+            params or {},
+        ).fetchall()
+
+
+def asked(user: str, answer_id: str = "", event: str = "asked", at: float | None = None) -> dict:
+    return {
+        "event": event,
+        "user": user,
+        "team_id": "T1",
+        "channel_type": "command",
+        "answer_id": answer_id or None,
+        "subject": "ftp-425" if event == "asked" else None,
+        "subject_kind": "entry" if event == "asked" else None,
+        "query": "425 again",
+        "at": at,
+    }
+
+
+def test_a_user_is_stored_as_a_keyed_hash_the_same_in_every_process(store: Store, tmp_path: Path) -> None:  # noqa: F811
+    store.record_answers([asked("U0ALICE", "answer-0001")])
+    [(_, user_hash, *_)] = feedback_rows(store)
+    assert user_hash == store.user_hash("U0ALICE") != store.user_hash("U0BOB")
+    assert user_hash not in (hashlib.sha256(b"U0ALICE").hexdigest()[:32], hashlib.md5(b"U0ALICE").hexdigest())
+    again = Store(store.url)  # another replica: the key kept in the database is the same
+    try:
+        assert again.user_hash("U0ALICE") == user_hash
+    finally:
+        again.close()
+    configured = Store(store.url, feedback_secret="a-secret-from-the-environment")
+    try:
+        assert configured.user_hash("U0ALICE") != user_hash
+        assert configured.user_hash("U0ALICE") == FeedbackKeys(b"a-secret-from-the-environment").user_hash("U0ALICE")
+    finally:
+        configured.close()
+
+
+def test_one_vote_per_user_and_answer_even_when_clicks_race(store: Store) -> None:  # noqa: F811
+    start = threading.Barrier(12)
+    counted: list[bool] = []
+    lock = threading.Lock()
+
+    def click(user: str, vote: str) -> None:
+        start.wait()
+        result = store.record_vote("answer-race1", user, vote, "ftp-425", "entry", "channel", "T1")
+        with lock:
+            counted.append(result)
+
+    threads = [threading.Thread(target=click, args=("U0SAME", "up" if i % 2 else "down")) for i in range(10)]
+    threads += [threading.Thread(target=click, args=(f"U0OTHER{i}", "up")) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert counted.count(True) == 3
+    assert sum(store.vote_counts("answer-race1").values()) == 3
+    assert store.record_vote("answer-race1", "U0SAME", "up", "ftp-425", "entry", "channel", "T1") is False
+
+
+def test_a_comment_is_kept_with_the_vote_or_records_one(store: Store) -> None:  # noqa: F811
+    store.record_vote("answer-com01", "U0A", "down", "ftp-530", "entry", "dm", "T1")
+    store.set_comment("answer-com01", "U0A", "it never said which port", "ftp-530", "entry", "T1")
+    store.set_comment("answer-com02", "U0B", "no vote came first", "ftp-530", "entry", "T1")
+    votes = feedback_rows(store, "event = 'vote' ORDER BY comment")
+    assert [(v[3], v[4]) for v in votes] == [("down", "it never said which port"), ("down", "no vote came first")]
+    assert store.vote_counts("answer-com01") == {"up": 0, "down": 1}
+
+
+def test_forget_me_and_the_ttl(store: Store) -> None:  # noqa: F811
+    old = time.time() - 10 * 86400
+    store.record_answers([asked("U0ME", "answer-me001"), asked("U0ME", event="nothing"), asked("U0YOU", at=old)])
+    store.record_vote("answer-me001", "U0ME", "up", "ftp-425", "entry", "command", "T1")
+    assert store.asked_query("answer-me001") == "425 again"
+    assert store.forget_user("U0ME") == 3
+    assert store.asked_query("answer-me001") is None
+    assert [r[1] for r in feedback_rows(store)] == [store.user_hash("U0YOU")]
+    assert store.purge_feedback(9 * 86400) == 1
+    assert feedback_rows(store) == []
+
+
+def test_triage_outcomes_are_written_with_the_triage(store: Store) -> None:  # noqa: F811
+    state = {"entry_id": "ftp-425", "answers": {}, "asked": [], "prefilled": {}, "status": "checklist", "version": 1}
+    session = store.create_triage("C1", "1.000001", "U0T", state)
+    store.save_triage(session, {**state, "status": "resolved"}, "U0T", fixed_by=("check-passive", "open-ports"))
+    expired = store.create_triage("C1", "1.000002", "U0T", {**state, "status": "asking"})
+    finished = store.create_triage("C1", "1.000003", "U0T", state)
+    store.save_triage(finished, {**state, "status": "stopped"}, "U0T")
+    with store.db.transaction(write=True) as execute:
+        execute("UPDATE triage_sessions SET updated_at = 0 WHERE id IN (:a, :b)", {"a": expired.id, "b": finished.id})
+    store.expire_triage(86400)
+    outcomes = sorted((r[0], r[2], r[5] or "") for r in feedback_rows(store))
+    assert outcomes == [
+        ("step", "check-passive", "fixed"),
+        ("step", "open-ports", "fixed"),
+        ("triage", "ftp-425", "abandoned"),
+        ("triage", "ftp-425", "expired"),
+        ("triage", "ftp-425", "resolved"),
+        ("triage", "ftp-425", "started"),
+        ("triage", "ftp-425", "started"),
+        ("triage", "ftp-425", "started"),
+    ]
+
+
+def test_a_vote_value_is_read_only_as_signed() -> None:
+    keys = FeedbackKeys(b"k" * 32)
+    fields = AnsweredFields("answer-sig01", "ftp-425", "entry", "dm", "q", ("ftp-425",), 1_800_000_000).fields()
+    value, down = keys.vote_values(fields)
+    vote = read_vote(keys, value)
+    assert vote is not None and (vote.subject, vote.vote, vote.entries) == ("ftp-425", "up", ("ftp-425",))
+    assert read_vote(keys, down).vote == "down"  # type: ignore[union-attr]
+    assert read_vote(FeedbackKeys(b"x" * 32), value) is None
+    assert read_vote(keys, value.replace("ftp-425", "ftp-530", 1)) is None
+    assert read_vote(keys, value.replace('"a":"answer-sig01"', '"a":"answer-sig02"')) is None
+    assert read_vote(keys, keys.vote_values({**fields, "s": "<!channel>"})[0]) is None, "signed, but not a subject"
+    assert read_vote(keys, value.replace('"v":"up"', '"v":"sideways"')) is None
+    assert read_vote(keys, None) is None and read_vote(keys, "{") is None and read_vote(keys, "x" * 5000) is None
