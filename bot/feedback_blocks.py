@@ -7,6 +7,7 @@ The buttons are Block Kit's feedback buttons element in a context actions block 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, InputBlock, PlainTextInputElement, RadioButtonsElement
@@ -74,6 +75,18 @@ def feedback_blocks(keys: FeedbackKeys, answered: Answered, plain: bool = False)
         return [{**prompt}, {**buttons, "elements": [filled]}]
     yes, no = buttons["elements"]
     return [{**prompt}, {**buttons, "elements": [{**yes, "value": up}, {**no, "value": down}]}]
+
+
+_TEMPLATES_JSON = {plain: ", ".join(json.dumps(block) for block in blocks) for plain, blocks in _TEMPLATES.items()}
+
+
+def feedback_blocks_json(keys: FeedbackKeys, answered: Answered, plain: bool = False) -> str:
+    """feedback_blocks() as json.dumps writes them, joined with ", " (the text they take in an encoded message):
+    the template encoded once, the two signed values put in its place, JSON-escaped."""
+    up, down = keys.vote_values(answered.fields())
+    if len(down) > 2000:  # Slack's limit for a button's value
+        raise ValueError("a feedback value is longer than Slack takes")
+    return _TEMPLATES_JSON[plain].replace('"{up}"', json.dumps(up), 1).replace('"{down}"', json.dumps(down), 1)
 
 
 def with_feedback(message: Message, keys: FeedbackKeys, answered: Answered | None) -> Message:

@@ -33,17 +33,16 @@ class Reply:
         """Whether the reply explains a code, an error or a log (not usage, a list, or "nothing found")."""
         return bool(self.matches) or self.log_found
 
-    def ephemeral_ack(self, more_blocks: list[dict] | None = None) -> str:
+    def ephemeral_ack(self, more_blocks: str = "") -> str:
         """The acknowledgement that carries this reply privately, `more_blocks` after its own (the feedback
-        buttons): the very JSON body Bolt's ack(response_type="ephemeral", text=..., blocks=...) writes. The
-        reply's own part is encoded once, for a cached reply: writing the same 4 kB of JSON for every command was
-        a tenth of an acknowledgement's CPU in Socket Mode, which also read it back to send it."""
-        more = more_blocks or []
-        if not self.message.blocks and not more:
+        buttons, encoded: bot/feedback_blocks.py): the very JSON body Bolt's ack(response_type="ephemeral",
+        text=..., blocks=...) writes. The reply's own part is encoded once, for a cached reply: writing the same
+        4 kB of JSON for every command was a tenth of an acknowledgement's CPU in Socket Mode, which also read it
+        back to send it."""
+        if not self.message.blocks and not more_blocks:
             return self._ephemeral_text_only
-        head = self._ephemeral_head
-        joined = ", ".join(json.dumps(block) for block in more)
-        return f"{head}{', ' if self.message.blocks and more else ''}{joined}]}}"
+        separator = ", " if self.message.blocks and more_blocks else ""
+        return f"{self._ephemeral_head}{separator}{more_blocks}]}}"
 
     @functools.cached_property
     def _ephemeral_head(self) -> str:

@@ -17,7 +17,7 @@ from slack_bolt import Ack
 
 from bot import blocks, home, replies, triage_blocks
 from bot.feedback import Answered, FeedbackKeys, new_answer_id
-from bot.feedback_blocks import with_feedback
+from bot.feedback_blocks import feedback_blocks, feedback_blocks_json, with_feedback
 from bot.mrkdwn import escape, plain_from_slack
 from knowledge import listing
 from knowledge.lookup import LookupResult, Match, finder
@@ -278,6 +278,11 @@ def test_the_encoded_acknowledgement_is_what_bolt_would_write(text: str) -> None
     reply = replies.for_text(text, ephemeral=True)
     assert reply.ephemeral_ack() == Ack()(response_type="ephemeral", **reply.message.kwargs()).body
     if reply.matches:
-        sent = voted(reply.message, reply.matches)
-        feedback = sent.blocks[len(reply.message.blocks) :]
-        assert reply.ephemeral_ack(feedback) == Ack()(response_type="ephemeral", **sent.kwargs()).body
+        ids = tuple(m.entry.id for m in reply.matches)
+        answered = Answered(new_answer_id(), ids[0], "entry", "command", 'q "quoted" \\ ' * 20, ids, 2_000_000_000)
+        sent = with_feedback(reply.message, KEYS, answered)
+        encoded = reply.ephemeral_ack(feedback_blocks_json(KEYS, answered))
+        assert encoded == Ack()(response_type="ephemeral", **sent.kwargs()).body
+        for plain in (False, True):
+            blocks = feedback_blocks(KEYS, answered, plain)
+            assert feedback_blocks_json(KEYS, answered, plain) == ", ".join(json.dumps(b) for b in blocks)
