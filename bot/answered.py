@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.blocks import Message
 from bot.feedback import Answered, clean_query, new_answer_id
-from bot.feedback_blocks import feedback_blocks_json, with_feedback
+from bot.feedback_blocks import with_feedback
 from bot.replies import Reply
 
 if TYPE_CHECKING:
@@ -49,15 +49,13 @@ def rows_for(
     return []
 
 
-def in_ack(worker: Worker, reply: Reply, text: str, who: dict[str, Any], channel_type: str) -> str:
-    """For an answer sent in the acknowledgement: the row goes to the recorder, which never makes it wait. The
-    blocks that end the answer (the feedback buttons; none for help, a list or a gap), encoded, to go after the
-    reply's own: Reply.ephemeral_ack(blocks) is the acknowledgement."""
+def in_ack(worker: Worker, reply: Reply, text: str, who: dict[str, Any], channel_type: str) -> Message:
+    """For an answer sent in the acknowledgement: the row goes to the recorder, which never makes it wait."""
     answer_id = new_answer_id()
     answered = describe(reply, text, channel_type, answer_id)
     for row in rows_for(reply, answered, text, who, channel_type, answer_id):
         worker.recorder.add(row)
-    return "" if answered is None else feedback_blocks_json(worker.keys, answered)
+    return with_feedback(reply.message, worker.keys, answered)
 
 
 def in_job(work: Work, reply: Reply, text: str, who: dict[str, Any], channel_type: str, record: bool = True) -> Message:

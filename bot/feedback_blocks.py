@@ -7,7 +7,6 @@ The buttons are Block Kit's feedback buttons element in a context actions block 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, InputBlock, PlainTextInputElement, RadioButtonsElement
@@ -75,18 +74,6 @@ def feedback_blocks(keys: FeedbackKeys, answered: Answered, plain: bool = False)
         return [{**prompt}, {**buttons, "elements": [filled]}]
     yes, no = buttons["elements"]
     return [{**prompt}, {**buttons, "elements": [{**yes, "value": up}, {**no, "value": down}]}]
-
-
-_TEMPLATES_JSON = {plain: ", ".join(json.dumps(block) for block in blocks) for plain, blocks in _TEMPLATES.items()}
-
-
-def feedback_blocks_json(keys: FeedbackKeys, answered: Answered, plain: bool = False) -> str:
-    """feedback_blocks() as json.dumps writes them, joined with ", " (the text they take in an encoded message):
-    the template encoded once, the two signed values put in its place, JSON-escaped."""
-    up, down = keys.vote_values(answered.fields())
-    if len(down) > 2000:  # Slack's limit for a button's value
-        raise ValueError("a feedback value is longer than Slack takes")
-    return _TEMPLATES_JSON[plain].replace('"{up}"', json.dumps(up), 1).replace('"{down}"', json.dumps(down), 1)
 
 
 def with_feedback(message: Message, keys: FeedbackKeys, answered: Answered | None) -> Message:
@@ -201,8 +188,8 @@ def comment_thanks(comment: bool, next_step: str, done: str | None) -> str:
 
 def vote_label(vote: Vote) -> str:
     """The subject as people read it: an entry's label, or the finding's id."""
-    from bot.knowledge_once import finder
     from knowledge import answer as answers
+    from knowledge.lookup import finder
 
     entry = finder().kb.by_id.get(vote.subject) if vote.kind == "entry" else None
     return answers.label(entry) if entry else clip(vote.subject.replace("-", " "), 60)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, field
 
 from bot import blocks, scan_reply, site_notes
@@ -32,28 +31,6 @@ class Reply:
     def explains(self) -> bool:
         """Whether the reply explains a code, an error or a log (not usage, a list, or "nothing found")."""
         return bool(self.matches) or self.log_found
-
-    def ephemeral_ack(self, more_blocks: str = "") -> str:
-        """The acknowledgement that carries this reply privately, `more_blocks` after its own (the feedback
-        buttons, encoded: bot/feedback_blocks.py): the very JSON body Bolt's ack(response_type="ephemeral",
-        text=..., blocks=...) writes. The reply's own part is encoded once, for a cached reply: writing the same
-        4 kB of JSON for every command was a tenth of an acknowledgement's CPU in Socket Mode, which also read it
-        back to send it."""
-        if not self.message.blocks and not more_blocks:
-            return self._ephemeral_text_only
-        separator = ", " if self.message.blocks and more_blocks else ""
-        return f"{self._ephemeral_head}{separator}{more_blocks}]}}"
-
-    @functools.cached_property
-    def _ephemeral_head(self) -> str:
-        """`{"text": ..., "response_type": "ephemeral", "blocks": [` and this reply's blocks, as json.dumps writes
-        them (its default separators)."""
-        body = json.dumps({"text": self.message.text, "response_type": "ephemeral"})[:-1]
-        return body + ', "blocks": [' + ", ".join(json.dumps(block) for block in self.message.blocks)
-
-    @functools.cached_property
-    def _ephemeral_text_only(self) -> str:
-        return json.dumps({"text": self.message.text, "response_type": "ephemeral"})
 
 
 def for_text(text: str, *, ephemeral: bool) -> Reply:

@@ -13,11 +13,10 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from slack_bolt import Ack
 
 from bot import blocks, home, replies, triage_blocks
 from bot.feedback import Answered, FeedbackKeys, new_answer_id
-from bot.feedback_blocks import feedback_blocks, feedback_blocks_json, with_feedback
+from bot.feedback_blocks import with_feedback
 from bot.mrkdwn import escape, plain_from_slack
 from knowledge import listing
 from knowledge.lookup import LookupResult, Match, finder
@@ -269,20 +268,3 @@ def test_a_question_from_the_rendered_template_is_the_question_rendered_for_its_
             assert cached == again == rendered
             assert session_id in json.dumps(cached.blocks) and "5e5510n0" not in json.dumps(cached.blocks)
             assert_within_slack_limits(cached)
-
-
-@pytest.mark.parametrize("text", ["425", "530 login incorrect", "help", "", "list 4xx", "list nothing", "zzqxw"])
-def test_the_encoded_acknowledgement_is_what_bolt_would_write(text: str) -> None:
-    """/ftpcode's answer is encoded once and returned to Bolt (bot/listeners/commands.py): the very body Bolt's
-    ack(response_type="ephemeral", ...) writes for the same message, with its feedback buttons and without."""
-    reply = replies.for_text(text, ephemeral=True)
-    assert reply.ephemeral_ack() == Ack()(response_type="ephemeral", **reply.message.kwargs()).body
-    if reply.matches:
-        ids = tuple(m.entry.id for m in reply.matches)
-        answered = Answered(new_answer_id(), ids[0], "entry", "command", 'q "quoted" \\ ' * 20, ids, 2_000_000_000)
-        sent = with_feedback(reply.message, KEYS, answered)
-        encoded = reply.ephemeral_ack(feedback_blocks_json(KEYS, answered))
-        assert encoded == Ack()(response_type="ephemeral", **sent.kwargs()).body
-        for plain in (False, True):
-            blocks = feedback_blocks(KEYS, answered, plain)
-            assert feedback_blocks_json(KEYS, answered, plain) == ", ".join(json.dumps(b) for b in blocks)

@@ -22,10 +22,10 @@ def ftpcode_command(ack: Ack, command: dict, context: BoltContext) -> BoltRespon
     first = text.lower().split()[:1] if "\n" not in text else []
     if first == ["forget"]:
         queue_forget(ack, command, context, text)
-        return None
+        return
     if first == ["stats"]:
         queue_stats(ack, command, context, text)
-        return None
+        return
     if probe_job.is_test_command(text):
         queue_probe(ack, command, context, text)
         return None
@@ -39,12 +39,10 @@ def ftpcode_command(ack: Ack, command: dict, context: BoltContext) -> BoltRespon
             ack(response_type="ephemeral", text=BUSY)
         return None
     # A lookup and its (cached) rendering take well under a millisecond, so the answer travels in the ack:
-    # no second request to Slack, and the user sees it sooner (bench/README.md). Returned rather than passed to
-    # ack(): the app processes before it responds, so Bolt sends what the listener returns, the answer's own
-    # part encoded once (bot/replies.py).
+    # no second request to Slack, and the user sees it sooner (bench/README.md).
     reply = replies.for_text(text, ephemeral=True)
-    feedback = answered.in_ack(context["work"], reply, text, _who(command), "command")
-    return BoltResponse(status=200, body=reply.ephemeral_ack(feedback))
+    message = answered.in_ack(context["work"], reply, text, _who(command), "command")
+    ack(response_type="ephemeral", **message.kwargs())
 
 
 def _who(command: dict) -> dict:
