@@ -249,8 +249,8 @@ def judge(runs: list[dict[str, Any]], rounds: int, app: str = "bot") -> dict[str
     medians = {
         "bare_click_c20_p99_ms": statistics.median(p99(r, 20) for r in of["bare"]),
         "bare_plain_ack_c5_p99_ms": statistics.median(r["plain_ack_c5"]["p99_ms"] for r in of["bare"]),
-        "bot_click_c20_p99_ms": statistics.median(p99(r, 20) for r in of[app]),
-        "bot_click_c5_p99_ms": statistics.median(p99(r, 5) for r in of[app]),
+        f"{app}_click_c20_p99_ms": statistics.median(p99(r, 20) for r in of[app]),
+        f"{app}_click_c5_p99_ms": statistics.median(p99(r, 5) for r in of[app]),
     }
     for name in ("bare", app):
         for c in (5, 20):
@@ -258,8 +258,8 @@ def judge(runs: list[dict[str, Any]], rounds: int, app: str = "bot") -> dict[str
             medians[f"{name}_cpu_ms_per_click_c{c}"] = statistics.median(m["cpu_ms_per_click"] for m in loads)
             medians[f"{name}_clicks_per_s_c{c}"] = statistics.median(m["clicks_per_s"] for m in loads)
     median_ratio = {
-        "c20": medians["bot_click_c20_p99_ms"] / medians["bare_click_c20_p99_ms"],
-        "c5": medians["bot_click_c5_p99_ms"] / medians["bare_plain_ack_c5_p99_ms"],
+        "c20": medians[f"{app}_click_c20_p99_ms"] / medians["bare_click_c20_p99_ms"],
+        "c5": medians[f"{app}_click_c5_p99_ms"] / medians["bare_plain_ack_c5_p99_ms"],
     }
     verdicts = {}
     for target in TARGETS:
@@ -286,7 +286,7 @@ def print_judged(app: str, judged: dict[str, Any], runs: list[dict[str, Any]]) -
     rows.append(["median", "", *(f"{median[t.key]:.2f}" for t in TARGETS), ""])
     print_table(["round", "load", "c20 <= 1.2x", "c5 <= 1.0x", "CPU ms/click c20"], rows)
     print()
-    print_table(["median", "ms"], [[k.replace("bot_", f"{app}_"), v] for k, v in judged["medians"].items()])
+    print_table(["median", "ms, or clicks/s"], [[k, v] for k, v in judged["medians"].items()])
     print(f"\nverdicts for {app} (median ratio, and rounds that met it)")
     for target in TARGETS:
         v = judged["verdicts"][target.key]
