@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.database import Database
+from bot.database import Database, Execute
 
 JOBS_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS jobs (
@@ -68,6 +68,24 @@ class Job:
     """False for a job kept only in memory, because the database was out of reach when it came."""
 
 
+def insert_job(execute: Execute, job: Job, lease_until: float = 0.0, owner: str | None = None) -> None:
+    """Records `job` as queued in the caller's transaction: work that must follow a write (a workflow step to
+    complete when a triage ends) is queued with it or not at all."""
+    execute(
+        "INSERT INTO jobs (id, kind, payload, journal, status, attempts, run_after, lease_until, lease_owner,"
+        " created_at) VALUES (:id, :kind, :payload, '{}', 'queued', :attempts, :now, :lease_until, :owner, :now)",
+        {
+            "id": job.id,
+            "kind": job.kind,
+            "payload": json.dumps(job.payload),
+            "attempts": job.attempts,
+            "now": job.created_at,
+            "lease_until": lease_until,
+            "owner": owner,
+        },
+    )
+
+
 class JobQueue:
     def __init__(self, db: Database, owner: str | None = None) -> None:
         self.db = db
@@ -103,20 +121,7 @@ class JobQueue:
                 ).rowcount
                 if added != 1:
                     return None
-            execute(
-                "INSERT INTO jobs (id, kind, payload, journal, status, attempts, run_after, lease_until, lease_owner,"
-                " created_at) VALUES (:id, :kind, :payload, '{}', 'queued', :attempts, :now, :lease_until, :owner,"
-                " :now)",
-                {
-                    "id": job.id,
-                    "kind": kind,
-                    "payload": json.dumps(payload),
-                    "attempts": job.attempts,
-                    "now": now,
-                    "lease_until": lease_until,
-                    "owner": owner,
-                },
-            )
+            insert_job(execute, job, lease_until, owner)
         self._purge_now_and_then(now)
         return job
 

@@ -1,6 +1,6 @@
 """State that must outlive a restart and be shared by replicas: seen events, triage sessions, and (through
-bot/jobs.py, bot/probe_limits.py and bot/feedback_store.py, whose tables are created here too) the work queue,
-the probe's limits and the feedback rows.
+bot/jobs.py, bot/probe_limits.py, bot/feedback_store.py and bot/workflow_triages.py, whose tables are created here
+too) the work queue, the probe's limits, the feedback rows and the workflow steps waiting on triages.
 
 Plain SQL on SQLite by default, on PostgreSQL when DATABASE_URL names one (bot/database.py runs it on either).
 """
@@ -17,6 +17,7 @@ from bot.database import DEFAULT_TIMEOUT_SECONDS, Database, DatabaseError, Datab
 from bot.feedback_store import FEEDBACK_SCHEMA, TRIAGE_ENDINGS, FeedbackStore
 from bot.jobs import JOBS_SCHEMA
 from bot.probe_limits import PROBE_SCHEMA
+from bot.workflow_triages import WAITED_ON, WORKFLOW_TRIAGE_SCHEMA, complete_waiting_step, keep
 
 __all__ = ["DatabaseError", "DatabaseUnavailable", "StaleSession", "Store", "TriageSession"]
 
@@ -85,7 +86,7 @@ class Store(FeedbackStore):
 
     def _create_schema(self) -> None:
         with self.db.transaction(write=True) as execute:
-            for statement in (*SCHEMA, *JOBS_SCHEMA, *PROBE_SCHEMA, *FEEDBACK_SCHEMA):
+            for statement in (*SCHEMA, *JOBS_SCHEMA, *PROBE_SCHEMA, *FEEDBACK_SCHEMA, *WORKFLOW_TRIAGE_SCHEMA):
                 execute(statement, {})
             present = {column[0] for column in execute("SELECT * FROM triage_sessions WHERE 1 = 0", {}).description}
             for column, kind in ADDED_COLUMNS.items():
@@ -161,6 +162,7 @@ class Store(FeedbackStore):
                 self._triage_row(execute, session.id, ending, entry_id, who, *where)
                 if ending == "resolved":
                     self._step_rows(execute, session.id, fixed_by, who, *where)
+                complete_waiting_step(execute, session.channel_id, session.thread_ts, ending, state)
         if done != 1:
             raise StaleSession(session.id)
         metrics.triage_saved(session.state.get("status"), state.get("status"))
@@ -174,21 +176,35 @@ class Store(FeedbackStore):
                 {"question_id": question_id, "message_ts": message_ts, "id": session_id},
             )
 
-    def expire_triage(self, older_than_seconds: float) -> int:
-        """Forgets sessions untouched for `older_than_seconds`; those still open are recorded as expired."""
+    def expire_triage(self, older_than_seconds: float, waited_on_only: bool = False) -> int:
+        """Forgets sessions untouched for `older_than_seconds`; those still open are recorded as expired, and a
+        workflow step waiting on one is completed. `waited_on_only`: only sessions a step waits on, whose threads
+        are told (a chore's sweep, so that no step waits forever on a thread nobody comes back to)."""
         cutoff = {"cutoff": time.time() - older_than_seconds}
+        where = "updated_at < :cutoff" + (f" AND {WAITED_ON}" if waited_on_only else "")
         with self.db.transaction(write=True) as execute:
             stale = execute(
-                "SELECT id, state, user_id, team_id, channel_id FROM triage_sessions WHERE updated_at < :cutoff", cutoff
+                f"SELECT id, state, user_id, team_id, channel_id, thread_ts FROM triage_sessions WHERE {where}", cutoff
             ).fetchall()
-            for session_id, state, user_id, team_id, channel_id in stale:
+            removed = 0
+            for session_id, state, user_id, team_id, channel_id, thread_ts in stale:
                 status = json.loads(state).get("status") if state.startswith("{") else None
                 if status in ("asking", "checklist"):
                     entry_id = str(json.loads(state).get("entry_id", ""))
                     self._triage_row(execute, session_id, "expired", entry_id, user_id, team_id or "", channel_id)
-            removed = execute("DELETE FROM triage_sessions WHERE updated_at < :cutoff", cutoff).rowcount
+                    complete_waiting_step(
+                        execute, channel_id, thread_ts, "expired", json.loads(state), announce=waited_on_only
+                    )
+                removed += execute(
+                    "DELETE FROM triage_sessions WHERE id = :id AND updated_at < :cutoff", {"id": session_id, **cutoff}
+                ).rowcount
         metrics.triage("expired", removed)
         return removed
+
+    def keep_workflow_step(self, channel_id: str, thread_ts: str, execution_id: str, token: str | None) -> None:
+        """The workflow step `execution_id` waits on the triage in this thread (completed with `token`)."""
+        with self.db.transaction(write=True) as execute:
+            keep(execute, channel_id, thread_ts, execution_id, token)
 
     def _one(self, where: str, params: dict[str, str]) -> TriageSession | None:
         with self.db.transaction(write=False) as execute:

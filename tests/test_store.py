@@ -20,6 +20,7 @@ import pytest
 from bot.database import PostgresDatabase, SQLiteDatabase
 from bot.jobs import JobQueue
 from bot.store import DatabaseError, StaleSession, Store
+from bot.workflow_triages import ENDED_JOB
 from tests.services import need_service
 
 POSTGRES_URL_VARIABLE = "FTPCODE_TEST_POSTGRES_URL"
@@ -172,6 +173,72 @@ def test_expire_removes_only_sessions_idle_for_longer(store: Store) -> None:
     assert store.triage_by_id(old.id) is None
     assert store.triage_by_id(fresh.id) == fresh
     assert store.expire_triage(2 * 86400) == 0
+
+
+def idle(store: Store, session_id: str, days: float) -> None:
+    with store.db.transaction(write=True) as execute:
+        execute(
+            "UPDATE triage_sessions SET updated_at = :then WHERE id = :id",
+            {"then": time.time() - days * 86400, "id": session_id},
+        )
+
+
+def queued_completions(store: Store) -> list[dict]:
+    """The payloads of the queued jobs that complete workflow steps (claimed, so each is seen once)."""
+    return [job.payload for job in JobQueue(store.db).claim(100, 60) if job.kind == ENDED_JOB]
+
+
+def test_the_ending_of_a_triage_a_step_waits_on_queues_its_completion_once(store: Store) -> None:
+    thread = "1700000000.001000"
+    session = store.create_triage("C1", thread, "U1", STATE)
+    store.keep_workflow_step("C1", thread, "Fx0STEP1", "xwfp-token-1")
+    plain = store.create_triage("C1", "1700000000.001001", "U1", STATE)
+    asked = store.save_triage(session, {**STATE, "status": "checklist"})
+    assert queued_completions(store) == [], "not an ending"
+    handed = {**STATE, "status": "handoff"}
+    store.save_triage(store.save_triage(asked, handed), {**handed})
+    store.save_triage(plain, {**STATE, "status": "stopped"})
+    [job] = queued_completions(store)
+    assert job == {
+        "execution": "Fx0STEP1",
+        "token": "xwfp-token-1",
+        "outcome": "handed_off",
+        "channel": "C1",
+        "thread_ts": thread,
+        "state": handed,
+        "announce": False,
+    }
+    assert queued_completions(store) == []
+
+
+def test_a_step_stays_with_its_thread_when_the_triage_there_starts_over(store: Store) -> None:
+    thread = "1700000000.001100"
+    store.create_triage("C1", thread, "U1", STATE)
+    store.keep_workflow_step("C1", thread, "Fx0STEP2", None)
+    again = store.create_triage("C1", thread, "U1", {**STATE, "entry_id": "ftp-530"})
+    store.save_triage(again, {**STATE, "entry_id": "ftp-530", "status": "resolved"})
+    [job] = queued_completions(store)
+    assert (job["execution"], job["outcome"], job["token"]) == ("Fx0STEP2", "resolved", None)
+
+
+def test_expiry_completes_the_steps_waiting_and_the_chore_expires_only_those(store: Store) -> None:
+    waited = store.create_triage("C1", "1700000000.001200", "U1", STATE)
+    store.keep_workflow_step("C1", "1700000000.001200", "Fx0STEP3", "t3")
+    plain = store.create_triage("C1", "1700000000.001201", "U1", STATE)
+    fresh = store.create_triage("C1", "1700000000.001202", "U1", STATE)
+    store.keep_workflow_step("C1", "1700000000.001202", "Fx0STEP4", "t4")
+    for session in (waited, plain):
+        idle(store, session.id, 3)
+    assert store.expire_triage(2 * 86400, waited_on_only=True) == 1
+    [job] = queued_completions(store)
+    assert (job["execution"], job["outcome"], job["announce"]) == ("Fx0STEP3", "expired", True)
+    assert store.triage_by_id(waited.id) is None
+    assert store.triage_by_id(plain.id) is not None and store.triage_by_id(fresh.id) == fresh
+
+    idle(store, fresh.id, 3)
+    assert store.expire_triage(2 * 86400) == 2  # someone came back: every idle session goes, as before
+    [job] = queued_completions(store)
+    assert (job["execution"], job["outcome"], job["announce"]) == ("Fx0STEP4", "expired", False)
 
 
 def test_state_survives_a_new_store_on_the_same_database(store: Store) -> None:
