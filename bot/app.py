@@ -58,6 +58,7 @@ def build_app(config: Config, store: Store) -> App:
     app.worker = worker  # type: ignore[attr-defined]
     worker.start()
     chores = Housekeeping().every(PURGE_SECONDS, "feedback purge", lambda: purge_feedback(worker, config))
+    chores.every(PURGE_SECONDS, "workflow triages expiry", lambda: expire_waited_on(worker, config))
     if config.digest_channel:
         digest.warn_without_chart(config)
         chores.every(digest.CHECK_SECONDS, "weekly digest", lambda: digest.queue_if_due(worker, config))
@@ -74,3 +75,11 @@ def purge_feedback(worker: Worker, config: Config) -> None:
     removed = worker.db(worker.store.purge_feedback, config.feedback_ttl_days * 86400)
     if removed:
         logger.info("%d feedback row(s) older than %d days deleted", removed, config.feedback_ttl_days)
+
+
+def expire_waited_on(worker: Worker, config: Config) -> None:
+    """Triages a workflow step waits on, untouched for TRIAGE_TTL_DAYS, expire here even if nobody comes back to
+    them (others expire when someone does): the step is completed with the outcome "expired"."""
+    expired = worker.db(worker.store.expire_triage, config.triage_ttl_days * 86400, True)
+    if expired:
+        logger.info("%d triage(s) a workflow step waited on expired", expired)

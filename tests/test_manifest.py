@@ -144,24 +144,40 @@ def test_the_agent_view_has_its_scope_and_event(manifest):
 
 def test_workflow_steps_are_the_bots_own(manifest):
     """Each function in the manifest is a step the bot completes, with the outputs the bot gives it."""
+    from bot import triage_step
     from bot.listeners import functions
+    from knowledge.triage import load_tree
 
     declared = manifest["functions"]
-    assert set(declared) == set(functions.STEPS)
+    assert set(declared) == {*functions.STEPS, functions.TRIAGE}
+    tree = load_tree()
+    state = tree.start("ftp-425")
+    while (question := tree.current_question(state)) is not None:
+        state = tree.answer(state, question.id, question.options[0].id)
+    ended = tree.feedback(state, fixed=True).to_dict()
     outputs = {
         functions.EXPLAIN: functions.explain_outputs("530 Login incorrect"),
         functions.DIAGNOSE: functions.diagnose_outputs("USER alice\r\n331 Password required\r\nPASS x\r\n530 No"),
+        functions.TRIAGE: triage_step.ended_outputs(ended, "resolved", "C1", "1700000000.000100", "https://x/p1"),
     }
+    inputs = {
+        functions.EXPLAIN: {"text": "string"},
+        functions.DIAGNOSE: {"text": "string"},
+        functions.TRIAGE: {"user": "slack#/types/user_id", "channel": "slack#/types/channel_id", "code": "string"},
+    }
+    assert tuple(inputs[functions.TRIAGE]) == functions.TRIAGE_INPUTS, "the inputs the bot reads"
+    types = {"string": str, "array": list, "slack#/types/message_context": dict}
     for callback_id, step in declared.items():
         for kind in ("input_parameters", "output_parameters"):
             for name, parameter in step[kind].items():
                 assert parameter.get("name") == name, f"{callback_id} {kind}.{name}: name must repeat the key"
-        assert set(step["input_parameters"]) == {"text"}
-        assert step["input_parameters"]["text"]["type"] == "string"
+        assert {n: p["type"] for n, p in step["input_parameters"].items()} == inputs[callback_id], callback_id
         assert set(step["output_parameters"]) == set(outputs[callback_id]), callback_id
         for name, value in outputs[callback_id].items():
-            wanted = {"string": str, "array": list}[step["output_parameters"][name]["type"]]
+            wanted = types[step["output_parameters"][name]["type"]]
             assert isinstance(value, wanted), f"{callback_id}.{name} is {type(value).__name__}"
+    # Slack's message_context: the channel and the ts of the message, which a "Reply in thread" step takes.
+    assert set(outputs[functions.TRIAGE]["thread"]) == {"channel_id", "message_ts"}
     settings = manifest["settings"]
     assert settings["org_deploy_enabled"] is True, "Workflow Builder steps need an org-ready app"
     assert settings["function_runtime"] == "remote", "the steps run in this bot, not on Slack's servers"

@@ -263,7 +263,9 @@ def function_executed(
             "title": callback_id.replace("_", " ").capitalize(),
             "description": "",
             "type": "app",
-            "input_parameters": [{"type": "string", "name": "text", "title": "Text", "is_required": True}],
+            "input_parameters": [
+                {"type": "string", "name": name, "title": name.capitalize(), "is_required": True} for name in inputs
+            ],
             "output_parameters": [],
             "app_id": APP_ID,
             "date_created": 1700000000,

@@ -296,6 +296,9 @@ class Workspace(SurfaceMethods):
         problem = self._message_content_error(params)
         if problem:
             return error(problem)
+        with self._lock:
+            if self.channels.get(params["channel"], {}).get("is_member") is False:
+                return error("not_in_channel")  # a bot with chat:write only posts where it is a member
         ts = payloads.new_ts()
         message = self._bot_message(params, ts)
         with self._lock:
