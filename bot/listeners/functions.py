@@ -17,11 +17,11 @@ from slack_bolt import App, BoltContext
 from slack_sdk.errors import SlackApiError
 
 from bot import payloads, scan_reply
-from bot.knowledge_once import finder
 from bot.worker import Work
 from knowledge import answer as answers
 from knowledge.cli import Style, render_answer
 from knowledge.logscan import ScanResult, scan
+from knowledge.lookup import finder
 from knowledge.scan_text import explained_entries, failure_reply
 
 logger = logging.getLogger("bot.functions")
