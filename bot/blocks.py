@@ -18,11 +18,10 @@ from slack_sdk.models.blocks import (
 )
 
 from bot import site_blocks
-from bot.knowledge_once import finder
 from bot.mrkdwn import clip, escape
 from knowledge import answer as answers
 from knowledge.base import Entry
-from knowledge.lookup import EXAMPLES, LookupResult, Match
+from knowledge.lookup import EXAMPLES, LookupResult, Match, finder
 
 MAX_BLOCKS = 50
 # Slack refuses messages whose blocks pass about 13k characters (msg_blocks_too_long); keep a margin.

@@ -8,10 +8,10 @@ from slack_sdk.models.blocks import Block, DividerBlock
 from slack_sdk.models.views import View
 
 from bot.blocks import context, header, section
-from bot.knowledge_once import finder
 from bot.mrkdwn import escape
 from knowledge import answer as answers
 from knowledge import digits
+from knowledge.lookup import finder
 from knowledge.popular import load_popular
 
 

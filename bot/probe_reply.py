@@ -10,9 +10,9 @@ from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot import triage_blocks as tb
 from bot.blocks import SECTION_CHARS, Message, button, context, finish, header, section
-from bot.knowledge_once import finder
 from bot.mrkdwn import escape, escape_clipped
 from knowledge import answer as answers
+from knowledge.lookup import finder
 from knowledge.probe.model import ProbeResult, Step
 from knowledge.probe.text import headline
 

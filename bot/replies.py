@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 
 from bot import blocks, scan_reply, site_notes
 from bot.blocks import Message
-from bot.knowledge_once import finder
 from knowledge import listing
 from knowledge.logscan import ScanResult
-from knowledge.lookup import Match
+from knowledge.lookup import Match, finder
 
 
 @dataclass

@@ -9,10 +9,10 @@ from slack_sdk.models.blocks import ActionsBlock, Block
 from bot import site_blocks
 from bot import triage_blocks as tb
 from bot.blocks import Message, button, context, finish, header, section
-from bot.knowledge_once import finder
 from bot.mrkdwn import clip, escape
 from knowledge import answer as answers
 from knowledge.logscan import MAX_SCAN_BYTES, ScanResult, scan
+from knowledge.lookup import finder
 from knowledge.scan_text import explained_entries, failure_reply, format_name, stage_phrase
 
 _LOG_LINE = re.compile(

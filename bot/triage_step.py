@@ -17,13 +17,13 @@ from slack_sdk.errors import SlackApiError
 
 from bot import triage_blocks as tb
 from bot.blocks import Message, finish, section
-from bot.knowledge_once import finder, triage_tree
 from bot.mrkdwn import escape
 from bot.triage_flow import TriageFlow
 from bot.workflow_steps import complete
 from bot.workflow_triages import ENDED_JOB
 from knowledge import answer as answers
-from knowledge.triage import Checklist, TriageError, TriageState
+from knowledge.lookup import finder
+from knowledge.triage import Checklist, TriageError, TriageState, load_tree
 from knowledge.triage.engine import code_label
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def ended_outputs(state: dict[str, Any], outcome: str, channel: str, thread_ts: 
     """The step's outputs: how it ended, the code, the answers and the checklist as text, and the thread."""
     entry_id = str(state.get("entry_id", ""))
     entry = finder().kb.by_id.get(entry_id)
-    tree = triage_tree()
+    tree = load_tree()
     try:
         triage = TriageState.from_dict(state)
         given = "\n".join(f"{question} {label}" for question, label in tree.transcript(triage))

@@ -15,11 +15,10 @@ from slack_sdk.errors import SlackApiError
 from bot import answered, blocks, payloads, replies
 from bot import triage_blocks as tb
 from bot.database import DatabaseError
-from bot.knowledge_once import finder
 from bot.triage_flow import Reply, TriageFlow
 from bot.worker import Work
 from knowledge import answer as answers
-from knowledge.lookup import LookupResult
+from knowledge.lookup import LookupResult, finder
 
 logger = logging.getLogger("bot.actions")
 

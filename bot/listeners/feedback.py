@@ -19,10 +19,9 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks, payloads, site_blocks
 from bot import feedback_blocks as fb
 from bot.feedback import Vote, clean_comment, read_vote
-from bot.knowledge_once import finder
 from bot.listeners.actions import start_triage
 from bot.worker import Work
-from knowledge.lookup import LookupResult
+from knowledge.lookup import LookupResult, finder
 
 logger = logging.getLogger("bot.feedback")
 

@@ -18,13 +18,12 @@ from slack_bolt import App, BoltContext
 from bot import payloads, scan_reply, triage_step
 from bot.database import DatabaseError
 from bot.journal import RetryLater
-from bot.knowledge_once import finder
 from bot.worker import Work
 from bot.workflow_steps import StepError, complete
 from knowledge import answer as answers
 from knowledge.cli import Style, render_answer
 from knowledge.logscan import ScanResult, scan
-from knowledge.lookup import Match
+from knowledge.lookup import Match, finder
 from knowledge.scan_text import explained_entries, failure_reply
 
 logger = logging.getLogger("bot.functions")
