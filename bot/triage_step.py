@@ -54,8 +54,9 @@ def start(
         error = str(exc.response.get("error"))
         logger.info("triage step: the opening message was refused (%s)", error)
         return REFUSED.get(error, REFUSED_OTHERWISE.format(error=error))
-    TriageFlow.for_work(work).start(entry_id, channel, root["ts"], user, team)
+    # The step waits on the thread before its first question is asked: a click on Stop can come at once.
     work.store.keep_workflow_step(channel, root["ts"], execution, token)
+    TriageFlow.for_work(work).start(entry_id, channel, root["ts"], user, team)
     return None
 
 
