@@ -149,6 +149,7 @@ def test_the_step_asks_in_the_channel_and_completes_when_the_triage_ends(
     [completed] = step.completions()
     assert completed.token == step.token, "a step is completed with its execution's token"
     assert link.token == slack.bot_token, "everything else goes with the bot's own token"
+    assert step.token.rsplit("-", 1)[-1] not in drive.bot.logs(), "the step's token is in the bot's log"
 
 
 def test_stopping_the_triage_completes_the_step_as_abandoned(drive: Driver) -> None:
