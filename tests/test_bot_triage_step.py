@@ -7,6 +7,7 @@ completes the step at once with a clear error.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from tests.slack_e2e import ANSWER_TIMEOUT, QUIET_SECONDS, assert_sendable, bot_
 from tests.standin import BotProcess, SlackStandIn
 from tests.test_bot_triage import CHOICES_425, TREE, Driver, Posted, answered_text, any_post, expected_path
 from tests.test_bot_triage_restart import kill_hard
+from tests.test_store import fresh_postgres_database, postgres_server_url
 
 PATH_425 = expected_path("ftp-425", CHOICES_425)
 
@@ -133,7 +135,7 @@ def test_the_step_asks_in_the_channel_and_completes_when_the_triage_ends(
     assert f"<@{user}>" in drive.note_for(hook)
 
     checklist = answer_all(drive, question, user)
-    assert step.state() == {"state": "running"} | {"token": step.token}, "completed before the triage ended"
+    assert step.state() == {"state": "running", "token": step.token}, "completed before the triage ended"
     since, _ = drive.click(checklist, f"triage_feedback_{button}", user)
     drive.next_post(channel, opening.ts, since, any_post)  # the thanks, or the summary to hand on
 
@@ -258,9 +260,20 @@ def restartable(standin: SlackStandIn, bot_http: Any) -> BotProcess:
     return bot_http({"TRIAGE_TTL_DAYS": "1"})
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_a_restart_of_the_bot_mid_triage_still_completes_the_step(
-    standin: SlackStandIn, restartable: BotProcess
+    standin: SlackStandIn, bot_http: Any, database: str
 ) -> None:
+    with contextlib.ExitStack() as stack:
+        env = {"TRIAGE_TTL_DAYS": "1"}
+        if database == "postgresql":
+            env["DATABASE_URL"] = stack.enter_context(fresh_postgres_database(postgres_server_url()))
+        restartable = bot_http(env)
+        stack.callback(restartable.stop)  # before the database is dropped
+        restart_mid_triage(standin, restartable)
+
+
+def restart_mid_triage(standin: SlackStandIn, restartable: BotProcess) -> None:
     drive = Driver(standin, restartable)
     step = new_step(drive)
     user = step.inputs["user"]
@@ -277,6 +290,22 @@ def test_a_restart_of_the_bot_mid_triage_still_completes_the_step(
     assert_answers_and_checklist(outputs)
     assert len(step.completions()) == 1
     assert "Traceback" not in restartable.logs()
+
+
+def test_a_completion_waiting_out_a_429_survives_the_bot_being_killed(standin: SlackStandIn, bot_http: Any) -> None:
+    bot = bot_http({"JOB_LEASE_SECONDS": "2"})  # a job of a killed bot is taken up again within 2 s
+    drive = Driver(standin, bot)
+    step = new_step(drive)
+    user = step.inputs["user"]
+    checklist = answer_all(drive, step.first_question(), user)
+    standin.fail_next("functions.completeSuccess", status=429, retry_after=3)
+    drive.click(checklist, "triage_feedback_yes", user)
+    standin.wait_for_call("functions.completeSuccess", lambda c: c.params["function_execution_id"] == step.execution)
+    kill_hard(bot)
+    bot.start().wait_ready(30)
+    assert step.ended()["outputs"]["outcome"] == "resolved"
+    time.sleep(QUIET_SECONDS)
+    assert [c.status for c in step.completions()] == [429, 200]
 
 
 def test_a_triage_nobody_comes_back_to_expires_and_completes_the_step(
