@@ -5,9 +5,11 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from bot import blocks, scan_reply, site_notes
-from bot.blocks import Message
+from bot import site_notes
 from bot.knowledge_once import finder
+from bot.views import answer as answer_view
+from bot.views import scan as scan_view
+from bot.views.answer import Message
 from knowledge import listing
 from knowledge.logscan import ScanResult
 from knowledge.lookup import Match
@@ -35,10 +37,10 @@ class Reply:
 
 def for_text(text: str, *, ephemeral: bool) -> Reply:
     """`help`, `list 4xx`, or a query: the Message to send back, and what the query matched."""
-    if scan_reply.looks_like_log(text):
-        message, result = scan_reply.for_log(text, ephemeral=ephemeral)
-        found = scan_reply.found_anything(result)
-        if found or not scan_reply.names_a_code(text):
+    if scan_view.looks_like_log(text):
+        message, result = scan_view.for_log(text, ephemeral=ephemeral)
+        found = scan_view.found_anything(result)
+        if found or not scan_view.names_a_code(text):
             return log_reply(message, result, found)
         # No log, but a code in a code block (```Error: 530 Login incorrect```): a question about that code.
     return _answer(text, ephemeral, site_notes.SITE.version)
@@ -47,18 +49,18 @@ def for_text(text: str, *, ephemeral: bool) -> Reply:
 def for_message(text: str, *, ephemeral: bool) -> Reply:
     """What to say about a message someone wrote (the shortcut, or an emoji on it): text of several lines is
     read as a log first, since a client's error is often two or three lines that look like no log."""
-    if not scan_reply.looks_like_log(text) and len(text.splitlines()) > 1:
-        message, result = scan_reply.for_log(text, ephemeral=ephemeral)
-        if scan_reply.found_anything(result):
+    if not scan_view.looks_like_log(text) and len(text.splitlines()) > 1:
+        message, result = scan_view.for_log(text, ephemeral=ephemeral)
+        if scan_view.found_anything(result):
             return log_reply(message, result, True)
     return for_text(text, ephemeral=ephemeral)
 
 
 def log_reply(message: Message, result: ScanResult, found: bool) -> Reply:
     """The reply to a log: what it explained, and what feedback on it is about (bot/answered.py)."""
-    subject, kind = scan_reply.subject_of(result)
+    subject, kind = scan_view.subject_of(result)
     matches = finder().resolve(result.codes[:1])
-    return Reply(message, matches, True, subject, kind, scan_reply.summary_of(result), log_found=found)
+    return Reply(message, matches, True, subject, kind, scan_view.summary_of(result), log_found=found)
 
 
 # The knowledge is read-only while the bot runs and the same few codes are asked all day: rendering (mostly
@@ -70,16 +72,16 @@ def _answer(text: str, ephemeral: bool, site_version: int) -> Reply:
     words = text.split()
     first = words[0].lower() if words else ""
     if first in ("", "help", "?", "-h", "--help"):
-        return Reply(blocks.help_message())
+        return Reply(answer_view.help_message())
     if first == "list":
         try:
             title, entries = listing.select(finder().kb, " ".join(words[1:]))
         except listing.UnknownFilter:
-            hint = blocks.section(f"I can list: {listing.FILTER_HELP}. For example `/ftpcode list 4xx`.")
-            return Reply(blocks.finish("Unknown list.", [hint]))
-        return Reply(blocks.list_message(title, entries))
+            hint = answer_view.section(f"I can list: {listing.FILTER_HELP}. For example `/ftpcode list 4xx`.")
+            return Reply(answer_view.finish("Unknown list.", [hint]))
+        return Reply(answer_view.list_message(title, entries))
     result = finder().lookup(text)
-    message = blocks.answer_message(result, ephemeral=ephemeral)
+    message = answer_view.answer_message(result, ephemeral=ephemeral)
     if not result.matches:
         return Reply(message, subject_kind="nothing")
     return Reply(message, result.matches, subject=result.matches[0].entry.id, subject_kind="entry")

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import logs, site_blocks
-from bot import triage_blocks as tb
-from bot.blocks import Message
+from bot import logs
 from bot.config import Config
 from bot.knowledge_once import finder, triage_tree
 from bot.store import StaleSession, Store, TriageSession
+from bot.views import site_notes as site_view
+from bot.views import triage as tb
+from bot.views.answer import Message
 
 if TYPE_CHECKING:
     from bot.worker import Work
@@ -242,7 +243,7 @@ class TriageFlow:
     def _hand_off(self, session: TriageSession, state: TriageState, user_id: str) -> None:
         entry = finder().kb.by_id.get(state.entry_id)
         summary = self.tree.handoff_summary(state, entry.title if entry else "")
-        channel = site_blocks.handoff_channel(state.entry_id, self.config.escalation_channel)
+        channel = site_view.handoff_channel(state.entry_id, self.config.escalation_channel)
         if channel:
             permalink = None
             try:

@@ -203,7 +203,7 @@ class Driver:
 
 
 def answered_text(question_id: str, option_id: str) -> str:
-    """The text a question message shows once answered (bot/triage_blocks.answered_message)."""
+    """The text a question message shows once answered (bot/views/triage.answered_message)."""
     question = TREE.question(question_id)
     return f"{question.text} {question.option(option_id).label}"  # type: ignore[union-attr]
 

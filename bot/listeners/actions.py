@@ -12,11 +12,12 @@ import re
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
 
-from bot import answered, blocks, payloads, replies
-from bot import triage_blocks as tb
+from bot import answered, payloads, replies
 from bot.database import DatabaseError
 from bot.knowledge_once import finder
 from bot.triage_flow import Reply, TriageFlow
+from bot.views import answer as answer_view
+from bot.views import triage as tb
 from bot.worker import Work
 from knowledge import answer as answers
 from knowledge.lookup import LookupResult
@@ -74,13 +75,13 @@ def _understood(kind: str, value: str, who: dict) -> bool:
 # -- the jobs ----------------------------------------------------------------------------------------------
 
 
-def _reply(matches: list, message: blocks.Message) -> replies.Reply:
+def _reply(matches: list, message: answer_view.Message) -> replies.Reply:
     return replies.Reply(message, matches, subject=matches[0].entry.id, subject_kind="entry")
 
 
 def run_share(work: Work) -> None:
     matches = finder().resolve(work.payload["value"].split(","))
-    shared = blocks.answer_message(LookupResult("", matches), ephemeral=False, shared_by=work.payload["user"])
+    shared = answer_view.answer_message(LookupResult("", matches), ephemeral=False, shared_by=work.payload["user"])
     # The shared answer gets buttons of its own for the channel; it is the same question, so no second row.
     message = answered.in_job(work, _reply(matches, shared), "", work.payload, "channel", record=False)
     try:
@@ -98,7 +99,7 @@ def run_share(work: Work) -> None:
 
 def run_show(work: Work) -> None:
     matches = finder().resolve([work.payload["value"]])
-    shown = blocks.answer_message(LookupResult("", matches), ephemeral=True)
+    shown = answer_view.answer_message(LookupResult("", matches), ephemeral=True)
     query = answers.query_for(matches[0].entry)
     message = answered.in_job(work, _reply(matches, shown), query, work.payload, "command")
     work.respond(response_type="ephemeral", replace_original=False, **message.kwargs())
@@ -107,7 +108,7 @@ def run_show(work: Work) -> None:
 def run_show_rest(work: Work) -> None:
     entry_id, _, start = work.payload["value"].rpartition(":")
     match = finder().resolve([entry_id])[0]
-    message = blocks.rest_message(match.entry, match.known, int(start))
+    message = answer_view.rest_message(match.entry, match.known, int(start))
     work.respond(response_type="ephemeral", replace_original=False, **message.kwargs())
 
 

@@ -15,10 +15,11 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import answered, payloads, replies, scan_reply
-from bot.blocks import Message, finish, section
+from bot import answered, payloads, replies
 from bot.listeners import events
 from bot.mrkdwn import plain_from_slack
+from bot.views import scan as scan_view
+from bot.views.answer import Message, finish, section
 from bot.worker import Work
 
 logger = logging.getLogger("bot.assistant")
@@ -100,7 +101,7 @@ def run_message(work: Work) -> None:
     text = plain_from_slack(payloads.text_of(event.get("text")))
     message = prompt_answer(text)
     if message is None:
-        if scan_reply.looks_like_log(text):
+        if scan_view.looks_like_log(text):
             _reading(work.client, channel, thread_ts)
         asker = {"user": payloads.user_id(event.get("user")), "team": work.payload["team"]}
         message = answered.in_job(work, replies.for_text(text, ephemeral=False), text, asker, "dm")

@@ -13,9 +13,12 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import answered, files, home, insights_blocks, payloads, replies, scan_reply
+from bot import answered, files, payloads, replies
 from bot.mrkdwn import plain_from_slack
 from bot.triage_flow import TriageFlow
+from bot.views import home
+from bot.views import insights as insights_view
+from bot.views import scan as scan_view
 from bot.worker import Work
 
 logger = logging.getLogger("bot.events")
@@ -145,8 +148,8 @@ def answer_files(work: Work, event: dict | None = None, asker: dict | None = Non
         except files.FileRefused as exc:
             post(client, channel=event["channel"], thread_ts=thread_ts, text=str(exc))
             continue
-        message, result = scan_reply.for_log(text, ephemeral=False)
-        reply = replies.log_reply(message, result, scan_reply.found_anything(result))
+        message, result = scan_view.for_log(text, ephemeral=False)
+        reply = replies.log_reply(message, result, scan_view.found_anything(result))
         message = answered.in_job(work, reply, "", asker, _channel_type(event))
         post(client, channel=event["channel"], thread_ts=thread_ts, **message.kwargs())
 
@@ -166,7 +169,7 @@ def run_home_opened(work: Work) -> None:
     user = work.payload["event"]["user"]
     extra = None
     if user in work.config.admins:
-        extra = insights_blocks.home_blocks(work.store.feedback_stats(30))
+        extra = insights_view.home_blocks(work.store.feedback_stats(30))
     try:
         work.client.views_publish(user_id=user, view=home.home_view(extra))
     except SlackApiError as exc:

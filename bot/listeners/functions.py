@@ -16,8 +16,9 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk.errors import SlackApiError
 
-from bot import payloads, scan_reply
+from bot import payloads
 from bot.knowledge_once import finder
+from bot.views import scan as scan_view
 from bot.worker import Work
 from knowledge import answer as answers
 from knowledge.cli import Style, render_answer
@@ -91,7 +92,7 @@ def diagnose_outputs(text: str) -> dict[str, Any]:
     if not text.strip():
         raise StepError(NO_TEXT)
     result = scan(text)
-    if not scan_reply.found_anything(result):
+    if not scan_view.found_anything(result):
         raise StepError(NO_LOG)
     failure = result.failure
     explained = explained_entries(result)

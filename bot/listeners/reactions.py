@@ -15,11 +15,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import answered, payloads, replies
-from bot.blocks import finish, section
 from bot.feedback_store import channel_type_of
 from bot.jobs import MESSAGE_KEY_PREFIX
 from bot.listeners import events
 from bot.mrkdwn import plain_from_slack
+from bot.views.answer import finish, section
 from bot.worker import Work
 
 logger = logging.getLogger("bot.reactions")

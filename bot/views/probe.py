@@ -1,5 +1,5 @@
 """Answers to `/ftpcode test`: its usage, a refusal in one line, and a probe's result read like the answer to a
-pasted log (bot/scan_reply.py): the first failing step, why, every step with its time, then the buttons.
+pasted log (bot/views/scan.py): the first failing step, why, every step with its time, then the buttons.
 
 Everything the user typed or the server sent goes through escape(); the probe has already masked the stored
 user name and password in every text of its result."""
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
-from bot import triage_blocks as tb
-from bot.blocks import SECTION_CHARS, Message, button, context, finish, header, section
 from bot.knowledge_once import finder
 from bot.mrkdwn import escape, escape_clipped
+from bot.views import triage as tb
+from bot.views.answer import SECTION_CHARS, Message, button, context, finish, header, section
 from knowledge import answer as answers
 from knowledge.probe.model import ProbeResult, Step
 from knowledge.probe.text import headline

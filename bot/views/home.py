@@ -7,9 +7,9 @@ import functools
 from slack_sdk.models.blocks import Block, DividerBlock
 from slack_sdk.models.views import View
 
-from bot.blocks import context, header, section
 from bot.knowledge_once import finder
 from bot.mrkdwn import escape
+from bot.views.answer import context, header, section
 from knowledge import answer as answers
 from knowledge import digits
 from knowledge.popular import load_popular

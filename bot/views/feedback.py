@@ -13,9 +13,9 @@ from slack_sdk.models.blocks import ActionsBlock, Block, InputBlock, PlainTextIn
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject, Option, PlainTextObject
 from slack_sdk.models.views import View
 
-from bot.blocks import Message, button, context, finish, section
 from bot.feedback import COMMENT_CHARS, Answered, FeedbackKeys, Vote
 from bot.mrkdwn import clip, escape, literal
+from bot.views.answer import Message, button, context, finish, section
 
 try:  # slack_sdk 3.36 and later
     from slack_sdk.models.blocks import ContextActionsBlock, FeedbackButtonObject, FeedbackButtonsElement

@@ -8,9 +8,9 @@ import time
 from slack_sdk.models.blocks import Block, DividerBlock, RawTextObject, SectionBlock, TableBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from bot.blocks import Message, context, finish, header, section
 from bot.insights import Stats, figure_rows, subject_label
 from bot.mrkdwn import escape, literal
+from bot.views.answer import Message, context, finish, header, section
 
 USAGE = "Usage: `/ftpcode stats [7d|30d|90d]` (the last 30 days when no period is given)."
 NOT_ADMIN = "The stats are for the people who look after this bot (FTPCODE_ADMINS). Ask one of them, or ask me a code."

@@ -6,11 +6,11 @@ import re
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
-from bot import site_blocks
-from bot import triage_blocks as tb
-from bot.blocks import Message, button, context, finish, header, section
 from bot.knowledge_once import finder
 from bot.mrkdwn import clip, escape
+from bot.views import site_notes as site_view
+from bot.views import triage as tb
+from bot.views.answer import Message, button, context, finish, header, section
 from knowledge import answer as answers
 from knowledge.logscan import MAX_SCAN_BYTES, ScanResult, scan
 from knowledge.scan_text import explained_entries, failure_reply, format_name, stage_phrase
@@ -46,13 +46,13 @@ def scan_message(result: ScanResult, *, ephemeral: bool) -> Message:
     if result.findings:
         lines = [f"• {escape(f.summary)}" for f in result.findings[:4]]
         blocks.append(section("*Why*\n" + "\n".join(lines)))
-        blocks += site_blocks.finding_blocks([f.id for f in result.findings[:4]])
+        blocks += site_view.finding_blocks([f.id for f in result.findings[:4]])
     explained = explained_entries(result)
     # Only the first entry is summarised: the others (a 530 to AUTH TLS next to a failed listing) would
     # distract from the failure; their buttons are there.
     for entry in explained[:1]:
         blocks.append(section(f"*{escape(answers.heading(entry))}*\n{escape(entry.summary)}"))
-        blocks += site_blocks.entry_blocks(entry.id)
+        blocks += site_view.entry_blocks(entry.id)
     if result.timeline:
         blocks.append(section("*What happened*\n" + "\n".join(f"• {escape(t)}" for t in result.timeline[:10])))
     elements = []

@@ -8,9 +8,9 @@ from functools import lru_cache
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
-from bot import site_blocks
-from bot.blocks import Message, button, context, finish, header, section
 from bot.mrkdwn import clip, escape
+from bot.views import site_notes as site_view
+from bot.views.answer import Message, button, context, finish, header, section
 from knowledge.triage import Checklist, Question, Step
 
 ANSWER = "triage_answer"
@@ -123,14 +123,14 @@ def _steps(steps: tuple[Step, ...]) -> str:
 def checklist_message(session_id: str, checklist: Checklist, code: str, title: str, entry_id: str = "") -> Message:
     blocks: list[Block] = [header(f"Checklist for {code}: {title}")]
     blocks += [section(f":information_source: {escape(n)}") for n in checklist.notes]
-    blocks += site_blocks.entry_blocks(entry_id)
+    blocks += site_view.entry_blocks(entry_id)
     if checklist.user_steps:
         blocks.append(section(f"*You can try*\n{_steps(checklist.user_steps)}"))
     if checklist.admin_steps:
         blocks.append(section(f"*Ask your server admin*\n{_steps(checklist.admin_steps)}"))
     numbered = [(f"you can try, {i}", s.id) for i, s in enumerate(checklist.user_steps, 1)]
     numbered += [(f"ask your server admin, {i}", s.id) for i, s in enumerate(checklist.admin_steps, 1)]
-    blocks += site_blocks.step_blocks(numbered)
+    blocks += site_view.step_blocks(numbered)
     sources = sorted({s.source for s in (*checklist.user_steps, *checklist.admin_steps) if s.source})
     if sources:
         blocks.append(context(clip("Sources: " + "; ".join(escape(s) for s in sources), 2900)))

@@ -17,9 +17,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot import site_blocks
 from bot.knowledge_once import finder
 from bot.mrkdwn import clip, escape
+from bot.views import site_notes as site_view
 from knowledge import answer as answers
 from knowledge.base import Entry
 from knowledge.lookup import EXAMPLES, LookupResult, Match
@@ -28,7 +28,7 @@ MAX_BLOCKS = 50
 # Slack refuses messages whose blocks pass about 13k characters (msg_blocks_too_long); keep a margin.
 MAX_BLOCK_CHARS = 11_000
 SECTION_CHARS = 3000
-# Room kept at the end of every answer for "Was this helpful?" and its buttons (bot/feedback_blocks.py), whose
+# Room kept at the end of every answer for "Was this helpful?" and its buttons (bot/views/feedback.py), whose
 # signed values name the answer's entries; tests/test_bot_rendering.py checks that the estimate covers them.
 FEEDBACK_BLOCKS = 2
 FEEDBACK_BASE_CHARS = 900
@@ -139,7 +139,7 @@ def answer_message(result: LookupResult, *, ephemeral: bool, shared_by: str | No
         blocks.append(context(f"Shared by <@{shared_by}>"))
     blocks += [context(escape(note)) for note in result.notes]
     blocks += answer_top_blocks(first)
-    blocks += site_blocks.entry_blocks(first.entry.id)  # the team's own facts, right under the summary
+    blocks += site_view.entry_blocks(first.entry.id)  # the team's own facts, right under the summary
     actions = answer_buttons(matches, ephemeral=ephemeral)
     others = [section(f"*{escape(answers.heading(m.entry))}*\n{escape(m.entry.summary)}") for m in matches[1:]]
     tail: list[Block] = [DividerBlock(), *others] if others else []
