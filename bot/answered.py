@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.feedback import Answered, clean_query, new_answer_id
 from bot.replies import Reply
-from bot.views.answer import Message
+from bot.views.block_kit import Message
 from bot.views.feedback import with_feedback
 
 if TYPE_CHECKING:

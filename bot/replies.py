@@ -9,7 +9,7 @@ from bot import site_notes
 from bot.knowledge_once import finder
 from bot.views import answer as answer_view
 from bot.views import scan as scan_view
-from bot.views.answer import Message
+from bot.views.block_kit import Message
 from knowledge import listing
 from knowledge.logscan import ScanResult
 from knowledge.lookup import Match
@@ -77,8 +77,7 @@ def _answer(text: str, ephemeral: bool, site_version: int) -> Reply:
         try:
             title, entries = listing.select(finder().kb, " ".join(words[1:]))
         except listing.UnknownFilter:
-            hint = answer_view.section(f"I can list: {listing.FILTER_HELP}. For example `/ftpcode list 4xx`.")
-            return Reply(answer_view.finish("Unknown list.", [hint]))
+            return Reply(answer_view.unknown_list_message())
         return Reply(answer_view.list_message(title, entries))
     result = finder().lookup(text)
     message = answer_view.answer_message(result, ephemeral=ephemeral)

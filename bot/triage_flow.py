@@ -16,7 +16,7 @@ from bot.knowledge_once import finder, triage_tree
 from bot.store import StaleSession, Store, TriageSession
 from bot.views import site_notes as site_view
 from bot.views import triage as tb
-from bot.views.answer import Message
+from bot.views.block_kit import Message
 
 if TYPE_CHECKING:
     from bot.worker import Work
@@ -154,7 +154,16 @@ class TriageFlow:
         else:
             new_state = self.tree.answer_text(state, text)
             if new_state is None:
-                if asked_ts := self._post(session, self._ask_again(session, question, state)):
+                if asked_ts := self._post(
+                    session,
+                    tb.ask_again_message(
+                        session.id,
+                        question,
+                        len(state.asked) + 1,
+                        code_label(state.entry_id),
+                        can_go_back=bool(state.asked),
+                    ),
+                ):
                     self.store.note_question(session.id, question.id, asked_ts)
                 return True
             label = question.option(new_state.answer_of(question.id) or "")  # type: ignore[arg-type]
@@ -274,15 +283,6 @@ class TriageFlow:
         title = entry.title if entry else "your problem"
         checklist = self.tree.checklist(state)
         self._post(session, tb.checklist_message(session.id, checklist, code, title, state.entry_id))
-
-    def _ask_again(self, session: TriageSession, question: Question, state: TriageState) -> Message:
-        step = len(state.asked) + 1
-        message = tb.question_message(
-            session.id, question, step, code_label(state.entry_id), can_go_back=bool(state.asked)
-        )
-        message.text = "I did not catch that. " + message.text
-        message.blocks.insert(0, tb.context("I did not catch that: choose one of these, or type it.").to_dict())
-        return message
 
     def _post(self, session: TriageSession, message: Message) -> str | None:
         """Posts in the triage's thread; the message's ts, or None when Slack refused it."""

@@ -18,7 +18,7 @@ import pytest
 from bot import digest
 from bot.insights import duration, percent, step_label, subject_label
 from bot.store import Store
-from bot.views.answer import Message
+from bot.views.block_kit import Message
 from tests.slack_e2e import (
     ANSWER_TIMEOUT,
     QUIET_SECONDS,

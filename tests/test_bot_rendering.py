@@ -20,6 +20,7 @@ from bot.mrkdwn import escape, plain_from_slack
 from bot.views import answer as answer_view
 from bot.views import home
 from bot.views import triage as triage_view
+from bot.views.block_kit import Message
 from bot.views.feedback import with_feedback
 from knowledge import listing
 from knowledge.lookup import LookupResult, Match, finder
@@ -34,7 +35,7 @@ from tests.slack_limits import (
 KEYS = FeedbackKeys(b"rendering-test-secret")
 
 
-def voted(message: answer_view.Message, matches: list[Match]) -> answer_view.Message:
+def voted(message: Message, matches: list[Match]) -> Message:
     """The answer as it is sent: ending with its feedback buttons, their values as long as they get."""
     ids = tuple(m.entry.id for m in matches)
     answered = Answered(new_answer_id(), ids[0], "entry", "shortcut", "q" * 200, ids, 2_000_000_000)
@@ -78,7 +79,7 @@ LOG_LINES = [
 # ----- helpers -----
 
 
-def assert_no_user_markup(message: answer_view.Message) -> None:
+def assert_no_user_markup(message: Message) -> None:
     """No ping, mention or link can come out of a builder that was given no user id to mention."""
     for text in [message.text, *text_strings(message.blocks)]:
         for forbidden in ("<!", "<@", "<#", "<http", "<mailto"):

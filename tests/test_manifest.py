@@ -145,12 +145,13 @@ def test_the_agent_view_has_its_scope_and_event(manifest):
 def test_workflow_steps_are_the_bots_own(manifest):
     """Each function in the manifest is a step the bot completes, with the outputs the bot gives it."""
     from bot.listeners import functions
+    from bot.views import workflow_steps as steps_view
 
     declared = manifest["functions"]
     assert set(declared) == set(functions.STEPS)
     outputs = {
-        functions.EXPLAIN: functions.explain_outputs("530 Login incorrect"),
-        functions.DIAGNOSE: functions.diagnose_outputs("USER alice\r\n331 Password required\r\nPASS x\r\n530 No"),
+        functions.EXPLAIN: steps_view.explain_outputs("530 Login incorrect"),
+        functions.DIAGNOSE: steps_view.diagnose_outputs("USER alice\r\n331 Password required\r\nPASS x\r\n530 No"),
     }
     for callback_id, step in declared.items():
         for kind in ("input_parameters", "output_parameters"):

@@ -18,6 +18,7 @@ from bot.knowledge_once import finder
 from bot.triage_flow import Reply, TriageFlow
 from bot.views import answer as answer_view
 from bot.views import triage as tb
+from bot.views.block_kit import Message
 from bot.worker import Work
 from knowledge import answer as answers
 from knowledge.lookup import LookupResult
@@ -75,7 +76,7 @@ def _understood(kind: str, value: str, who: dict) -> bool:
 # -- the jobs ----------------------------------------------------------------------------------------------
 
 
-def _reply(matches: list, message: answer_view.Message) -> replies.Reply:
+def _reply(matches: list, message: Message) -> replies.Reply:
     return replies.Reply(message, matches, subject=matches[0].entry.id, subject_kind="entry")
 
 

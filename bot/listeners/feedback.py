@@ -124,7 +124,8 @@ def on_comment(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
     if fields is None or user is None or not _well_formed(fields) or not isinstance(fields.get("ru"), str):
         logger.info("a feedback form that did not come from one of my answers was ignored")
         ack(
-            response_action="update", view=_note_view("I could not match this to one of my answers; nothing was saved.")
+            response_action="update",
+            view=fb.note_modal("I could not match this to one of my answers; nothing was saved."),
         )
         return
     values = payloads.dig(view, "state", "values")
@@ -141,12 +142,6 @@ def on_comment(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
     }
     ack()
     work.submit("feedback_comment", job)
-
-
-def _note_view(text: str) -> dict[str, Any]:
-    from slack_sdk.models.views import View
-
-    return View(type="modal", title="ftpcode", close="Close", blocks=[answer_view.section(text)]).to_dict()
 
 
 # -- the jobs ----------------------------------------------------------------------------------------------
@@ -225,11 +220,7 @@ def _hand_off(work: Work, fields: dict[str, Any], user: str, team: str, comment:
 
 
 def run_modal_failed(work: Work) -> None:
-    more = answer_view.button("Tell me what was missing", fb.OPEN_COMMENT_ACTION, work.payload["value"])
-    from slack_sdk.models.blocks import ActionsBlock
-
-    text = "I could not open the form just now. Press the button to try again."
-    message = answer_view.finish(text, [answer_view.section(text), ActionsBlock(elements=[more])])
+    message = fb.modal_failed_message(work.payload["value"])
     work.respond(response_type="ephemeral", replace_original=False, **message.kwargs())
 
 

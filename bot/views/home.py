@@ -9,7 +9,7 @@ from slack_sdk.models.views import View
 
 from bot.knowledge_once import finder
 from bot.mrkdwn import escape
-from bot.views.answer import context, header, section
+from bot.views.block_kit import MAX_VIEW_BLOCKS, context, header, section
 from knowledge import answer as answers
 from knowledge import digits
 from knowledge.popular import load_popular
@@ -48,4 +48,4 @@ def home_view(extra: list[Block] | None = None) -> dict:
         section(f"*Most asked*\n{asked}" if asked else "*Most asked*\nNothing yet."),
         *(extra or []),
     ]
-    return View(type="home", blocks=blocks[:100]).to_dict()
+    return View(type="home", blocks=blocks[:MAX_VIEW_BLOCKS]).to_dict()

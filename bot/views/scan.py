@@ -10,7 +10,7 @@ from bot.knowledge_once import finder
 from bot.mrkdwn import clip, escape
 from bot.views import site_notes as site_view
 from bot.views import triage as tb
-from bot.views.answer import Message, button, context, finish, header, section
+from bot.views.block_kit import Message, button, context, finish, header, section
 from knowledge import answer as answers
 from knowledge.logscan import MAX_SCAN_BYTES, ScanResult, scan
 from knowledge.scan_text import explained_entries, failure_reply, format_name, stage_phrase

@@ -4,19 +4,16 @@ checked when the notes were loaded)."""
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block
 
-from bot.mrkdwn import clip, escape, escape_clipped
+from bot.mrkdwn import escape, escape_clipped
 from bot.site_notes import current
+from bot.views.block_kit import section
 from knowledge.site import Note
 
 # A note is cut to this, and only so many are shown in one message: a folder of long notes must not push an
 # answer, a scan or a checklist past Slack's limits.
 NOTE_CHARS = 1200
-
-
-def section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)), block_id=None)
 
 
 def _facts(note: Note) -> list[str]:

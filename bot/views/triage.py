@@ -10,13 +10,26 @@ from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.mrkdwn import clip, escape
 from bot.views import site_notes as site_view
-from bot.views.answer import Message, button, context, finish, header, section
+from bot.views.block_kit import (
+    ACTIONS_ELEMENTS,
+    MAX_BLOCKS,
+    SECTION_CHARS,
+    SECTION_MARGIN,
+    Message,
+    button,
+    context,
+    finish,
+    header,
+    section,
+)
 from knowledge.triage import Checklist, Question, Step
 
 ANSWER = "triage_answer"
 CONTROL = "triage_control"  # back, restart, stop, handover
 FEEDBACK = "triage_feedback"  # fixed, not_fixed
 START = "start_triage"
+SUMMARY_CHARS = SECTION_CHARS - 2 * SECTION_MARGIN
+"""A hand-off summary, in a code block of a section: room for the fence and for what escaping adds."""
 
 
 def value(session_id: str, **fields: str) -> str:
@@ -49,8 +62,8 @@ def parse_value(raw: str) -> dict[str, str]:
 
 
 # Session ids are uuid4 strings. A question is rendered (and checked against Slack's limits) once with this
-# placeholder of the same length in its buttons' values, then the real id is put in its place: a triage click
-# spent a sixth of its CPU on rendering the same questions again.
+# placeholder of the same length in its buttons' values, then the real id is put in its place: checking the same
+# blocks again on every click is work on a click's critical path (bench/README.md).
 _SESSION_SLOT = "5e5510n0-0000-4000-8000-000000000000"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -85,12 +98,23 @@ def _render_question(session_id: str, question: Question, step: int, code: str, 
         blocks.append(context(escape(question.help)))
     hints = [f"*{escape(o.label)}*: {escape(o.hint)}" for o in question.options if o.hint]
     if hints:
-        blocks.append(context(clip(" · ".join(hints), 2900)))
-    blocks += [ActionsBlock(block_id=f"q:{question.id}", elements=options[:25]), ActionsBlock(elements=controls)]
+        blocks.append(context(clip(" · ".join(hints), SECTION_CHARS - SECTION_MARGIN)))
+    blocks += [
+        ActionsBlock(block_id=f"q:{question.id}", elements=options[:ACTIONS_ELEMENTS]),
+        ActionsBlock(elements=controls),
+    ]
     labels = ", ".join(o.label for o in question.options)
     return finish(
         f"Triage for {code}, question {step}: {question.text} ({labels}). You can also type the answer.", blocks
     )
+
+
+def ask_again_message(session_id: str, question: Question, step: int, code: str, *, can_go_back: bool) -> Message:
+    """The question again, after a typed answer that matched none of its options."""
+    message = question_message(session_id, question, step, code, can_go_back=can_go_back)
+    message.text = "I did not catch that. " + message.text
+    message.blocks.insert(0, context("I did not catch that: choose one of these, or type it.").to_dict())
+    return message
 
 
 def answered_message(question: Question, label: str, user_id: str) -> Message:
@@ -113,7 +137,7 @@ def note_message(text: str) -> Message:
 def without_buttons(blocks: list[dict], note: str) -> list[dict]:
     """An earlier message's blocks with its buttons removed and a note of what happened (note is mrkdwn)."""
     kept = [b for b in blocks if b.get("type") != "actions"]
-    return [*kept, context(note).to_dict()][:50]
+    return [*kept, context(note).to_dict()][:MAX_BLOCKS]
 
 
 def _steps(steps: tuple[Step, ...]) -> str:
@@ -133,7 +157,9 @@ def checklist_message(session_id: str, checklist: Checklist, code: str, title: s
     blocks += site_view.step_blocks(numbered)
     sources = sorted({s.source for s in (*checklist.user_steps, *checklist.admin_steps) if s.source})
     if sources:
-        blocks.append(context(clip("Sources: " + "; ".join(escape(s) for s in sources), 2900)))
+        blocks.append(
+            context(clip("Sources: " + "; ".join(escape(s) for s in sources), SECTION_CHARS - SECTION_MARGIN))
+        )
     blocks.append(section("*Did this fix it?*"))
     blocks.append(
         ActionsBlock(
@@ -160,7 +186,7 @@ def handoff_posted_message(channel_id: str) -> Message:
 
 
 def handoff_copy_message(summary: str) -> Message:
-    body = "```\n" + escape(clip(summary, 2800)) + "\n```"
+    body = "```\n" + escape(clip(summary, SUMMARY_CHARS)) + "\n```"
     blocks: list[Block] = [
         section("Time for a human. Ask your server or network admin (or your helpdesk) and paste them this summary:"),
         section(body),
@@ -173,7 +199,7 @@ def escalation_message(summary: str, permalink: str | None, mention: str | None,
     link = f" <{permalink}|Open the thread>" if permalink else ""
     blocks: list[Block] = [
         section(f"{who}<@{user_id}> still has a problem after the ftpcode checklist.{link}"),
-        section("```\n" + escape(clip(summary, 2800)) + "\n```"),
+        section("```\n" + escape(clip(summary, SUMMARY_CHARS)) + "\n```"),
     ]
     return finish(f"Triage hand-off from <@{user_id}>: {summary}", blocks)
 
