@@ -18,9 +18,9 @@ from slack_sdk.errors import SlackApiError
 from bot import answered, payloads, replies
 from bot.listeners import events
 from bot.mrkdwn import plain_from_slack
-from bot.views import scan as scan_view
 from bot.views.assistant import PROMPTS, PROMPTS_TITLE, READING_STATUS, prompt_answer
 from bot.worker import Work
+from knowledge import text_kind
 
 logger = logging.getLogger("bot.assistant")
 
@@ -70,7 +70,7 @@ def run_message(work: Work) -> None:
     text = plain_from_slack(payloads.text_of(event.get("text")))
     message = prompt_answer(text)
     if message is None:
-        if scan_view.looks_like_log(text):
+        if text_kind.looks_like_log(text):
             _reading(work.client, channel, thread_ts)
         asker = {"user": payloads.user_id(event.get("user")), "team": work.payload["team"]}
         message = answered.in_job(work, replies.for_text(text, ephemeral=False), text, asker, "dm")

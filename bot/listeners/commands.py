@@ -9,8 +9,8 @@ from bot import answered, insights, payloads, probe_job, replies
 from bot.mrkdwn import plain_from_slack
 from bot.views import insights as insights_view
 from bot.views import probe as probe_view
-from bot.views import scan as scan_view
 from bot.worker import Work
+from knowledge import text_kind
 from knowledge.probe.model import Refused
 
 BUSY = "I could not take that log just now. Try again in a minute."
@@ -32,7 +32,7 @@ def ftpcode_command(ack: Ack, command: dict, context: BoltContext) -> BoltRespon
     if probe_job.is_test_command(text):
         queue_probe(ack, command, context, text)
         return None
-    if scan_view.looks_like_log(text):
+    if text_kind.looks_like_log(text):
         # A scan can take a moment: it is queued, and answered on the response_url.
         who = {**_who(command), "response_url": payloads.response_url(command.get("response_url"))}
         taken = who["response_url"] is not None and context["work"].submit("scan_command", {**who, "text": text})

@@ -18,7 +18,6 @@ from bot.mrkdwn import plain_from_slack
 from bot.triage_flow import TriageFlow
 from bot.views import home
 from bot.views import insights as insights_view
-from bot.views import scan as scan_view
 from bot.worker import Work
 
 logger = logging.getLogger("bot.events")
@@ -148,9 +147,7 @@ def answer_files(work: Work, event: dict | None = None, asker: dict | None = Non
         except files.FileRefused as exc:
             post(client, channel=event["channel"], thread_ts=thread_ts, text=str(exc))
             continue
-        message, result = scan_view.for_log(text, ephemeral=False)
-        reply = replies.log_reply(message, result, scan_view.found_anything(result))
-        message = answered.in_job(work, reply, "", asker, _channel_type(event))
+        message = answered.in_job(work, replies.for_log(text), "", asker, _channel_type(event))
         post(client, channel=event["channel"], thread_ts=thread_ts, **message.kwargs())
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from bot.knowledge_once import finder
-from bot.views import scan as scan_view
 from knowledge import answer as answers
+from knowledge import text_kind
 from knowledge.cli import Style, render_answer
-from knowledge.logscan import ScanResult, scan
+from knowledge.logscan import ScanResult
 from knowledge.scan_text import explained_entries, failure_reply
 
 ANSWER_WIDTH = 100  # as `ftpcode 425` prints it in a terminal
@@ -55,8 +55,9 @@ def diagnose_outputs(text: str) -> dict[str, Any]:
     """What a scan of the log found, as the step's outputs."""
     if not text.strip():
         raise StepError(NO_TEXT)
-    result = scan(text)
-    if not scan_view.found_anything(result):
+    reading = text_kind.read(text, given_as_log=True)
+    result = reading.scan
+    if result is None or not reading.found:
         raise StepError(NO_LOG)
     failure = result.failure
     explained = explained_entries(result)
