@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot import answered, payloads, replies
 from bot.database import DatabaseError
 from bot.knowledge_once import finder
-from bot.triage_flow import Reply, TriageFlow
+from bot.triage_flow import Reply, TriageFlow, Turn
 from bot.views import answer as answer_view
 from bot.views import triage as tb
 from bot.views.block_kit import Message
@@ -115,32 +115,35 @@ def run_show_rest(work: Work) -> None:
 
 def run_start_triage(work: Work) -> None:
     entry_id, prefill = tb.parse_start_value(work.payload["value"])
-    note = start_triage(work, entry_id, prefill, work.payload)
-    if note:
-        work.respond(response_type="ephemeral", replace_original=False, text=note)
+    where = tb.thread_of_start_value(work.payload["value"])
+    reply = start_triage(work, entry_id, prefill, work.payload, where)
+    if reply.text:
+        work.respond(response_type="ephemeral", replace_original=False, **reply.kwargs())
 
 
-def start_triage(work: Work, entry_id: str, prefill: dict[str, str], who: dict) -> str | None:
-    """Starts a triage where the answer was: its thread, or the user's DM for a private answer. What to tell
-    the user privately, if anything."""
+def start_triage(
+    work: Work, entry_id: str, prefill: dict[str, str], who: dict, where: tuple[str, str] | None = None
+) -> Reply:
+    """Starts a triage where the answer was: its thread, or the user's DM for a private answer; or in the thread a
+    Start over names (`where`), when it is in the channel clicked in. What to tell the user privately."""
     flow = TriageFlow.for_work(work)
+    turn = Turn.of_click(who)
+    if where is not None and where[0] == turn.channel:
+        turn.thread_ts = where[1]
+        return flow.start(turn, entry_id, prefill)
     if who["ephemeral"] or not who["message_ts"] or not who["channel"]:
-        channel = flow.start_in_dm(entry_id, who["user"], who["team"], prefill)
-        return "I started the triage in our direct messages." if channel else "I could not open a direct message."
-    thread_ts = who["thread_ts"] or who["message_ts"]
-    return flow.start(entry_id, who["channel"], thread_ts, who["user"], who["team"], prefill).ephemeral
+        return flow.start_in_dm(turn, entry_id, prefill)
+    return flow.start(turn, entry_id, prefill)
 
 
 def run_triage_click(work: Work) -> None:
     who = work.payload
     try:
-        reply = TriageFlow.for_work(work).click(
-            who["value"], who["user"], who["team"], who["channel"], who["message_ts"] or "", who["blocks"]
-        )
+        reply = TriageFlow.for_work(work).click(Turn.of_click(who), who["value"], who["blocks"])
     except DatabaseError:  # a click is answered now or not at all: the user may already have clicked again
         reply = Reply(DATABASE_DOWN)
-    if reply.ephemeral:
-        work.respond(response_type="ephemeral", replace_original=False, text=reply.ephemeral)
+    if reply.text:
+        work.respond(response_type="ephemeral", replace_original=False, **reply.kwargs())
 
 
 def run_notice(work: Work) -> None:

@@ -16,13 +16,12 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
 
-from bot import payloads
+from bot import payloads, site_notes
 from bot.feedback import Vote, clean_comment, read_vote
 from bot.knowledge_once import finder
 from bot.listeners.actions import start_triage
 from bot.views import answer as answer_view
 from bot.views import feedback as fb
-from bot.views import site_notes as site_view
 from bot.worker import Work
 from knowledge.lookup import LookupResult
 
@@ -56,7 +55,7 @@ def _open_modal(work: Any, body: dict, fields: dict[str, Any], response_url: str
     metadata = work.keys.sign({**fields, "ru": response_url or ""})
     entry = finder().kb.by_id.get(fields["s"]) if fields["k"] == "entry" else None
     vote = Vote(fields["a"], fields["s"], fields["k"], fields["c"], 0, "down", ())
-    handoff = site_view.handoff_channel(fields["s"], work.config.escalation_channel)
+    handoff = site_notes.handoff_channel(fields["s"], work.config.escalation_channel)
     view = fb.comment_modal(metadata, fb.vote_label(vote), entry is not None, handoff)
     reopen = work.keys.sign(fields)
 
@@ -191,8 +190,8 @@ def run_comment(work: Work) -> None:
             "thread_ts": fields["tt"] or None,
             "ephemeral": bool(fields["e"]),
         }
-        done = start_triage(work, fields["s"], {}, who) or "I started a triage in the answer's thread."
-    elif p["next"] == "human" and site_view.handoff_channel(fields["s"], work.config.escalation_channel):
+        done = start_triage(work, fields["s"], {}, who).text or "I started a triage in the answer's thread."
+    elif p["next"] == "human" and site_notes.handoff_channel(fields["s"], work.config.escalation_channel):
         done = _hand_off(work, fields, user, team, p["comment"])
     work.respond(
         response_type="ephemeral", replace_original=False, text=fb.comment_thanks(bool(p["comment"]), p["next"], done)
@@ -200,7 +199,7 @@ def run_comment(work: Work) -> None:
 
 
 def _hand_off(work: Work, fields: dict[str, Any], user: str, team: str, comment: str) -> str:
-    channel = site_view.handoff_channel(fields["s"], work.config.escalation_channel) or ""
+    channel = site_notes.handoff_channel(fields["s"], work.config.escalation_channel) or ""
     permalink = None
     if fields["ch"] and fields["mt"] and not fields["e"]:
         try:

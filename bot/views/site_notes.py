@@ -68,9 +68,3 @@ def step_blocks(numbered: list[tuple[str, str]]) -> list[Block]:
         for where, step_id in numbered
         for note in site.steps.get(step_id, ())
     ][:3]
-
-
-def handoff_channel(entry_id: str, default: str | None) -> str | None:
-    """Where hand-offs about `entry_id` go: the channel a site note names, else `default`."""
-    site = current()
-    return (site.handoff_channel(entry_id) if site else None) or default
