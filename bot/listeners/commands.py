@@ -41,8 +41,8 @@ def ftpcode_command(ack: Ack, command: dict, context: BoltContext) -> BoltRespon
         else:
             ack(response_type="ephemeral", text=BUSY)
         return None
-    # A lookup and its (cached) rendering take well under a millisecond, so the answer travels in the ack:
-    # no second request to Slack, and the user sees it sooner (bench/README.md).
+    # A lookup and its (cached) rendering are quick enough for the ack (bench/README.md), so the answer travels in
+    # it: no second request to Slack, and the user sees it sooner.
     reply = replies.for_text(text, ephemeral=True)
     message = answered.in_ack(context["work"], reply, text, _who(command), "command")
     ack(response_type="ephemeral", **message.kwargs())
