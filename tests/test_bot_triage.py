@@ -578,14 +578,18 @@ def test_a_stale_click_is_refused_politely(drive: Driver, slack: SlackStandIn) -
     assert drive.answer_by_click(second, "winscp").question_id == "mode"
 
 
+def started_with_its_session(drive: Driver, bot: BotProcess, channel: str) -> tuple[Posted, str, str, str]:
+    """A triage started by a mention: its first question, its thread, its session id and the bot's SQLite file."""
+    question = start_by_mention(drive, channel)
+    assert question.thread_ts
+    path = bot.env["DATABASE_URL"].removeprefix("sqlite:///")
+    return question, question.thread_ts, question.value("triage_answer_0")["s"], path
+
+
 def test_an_expired_triage_says_so_and_offers_to_start_again(
     drive: Driver, slack: SlackStandIn, bot: BotProcess
 ) -> None:
-    question = start_by_mention(drive, "C0EXPIRED")
-    thread = question.thread_ts
-    assert thread
-    session_id = question.value("triage_answer_0")["s"]
-    path = bot.env["DATABASE_URL"].removeprefix("sqlite:///")
+    question, thread, session_id, path = started_with_its_session(drive, bot, "C0EXPIRED")
     with sqlite3.connect(path) as db:  # TRIAGE_TTL_DAYS=1: two days idle is expired
         db.execute("UPDATE triage_sessions SET updated_at = updated_at - 2 * 86400 WHERE id = ?", (session_id,))
 
@@ -629,11 +633,7 @@ def click_in_ephemeral(drive: Driver, channel: str, action_id: str, value: str, 
 def test_a_click_on_a_triage_that_is_gone_offers_start_over_which_starts_it_again_in_its_thread(
     drive: Driver, slack: SlackStandIn, bot: BotProcess
 ) -> None:
-    question = start_by_mention(drive, "C0GONE")
-    thread = question.thread_ts
-    assert thread
-    session_id = question.value("triage_answer_0")["s"]
-    path = bot.env["DATABASE_URL"].removeprefix("sqlite:///")
+    question, thread, session_id, path = started_with_its_session(drive, bot, "C0GONE")
     with sqlite3.connect(path) as db:  # cleared: expired and deleted by another thread's click, or a reset
         db.execute("DELETE FROM triage_sessions WHERE id = ?", (session_id,))
 
@@ -652,11 +652,7 @@ def test_a_triage_the_tree_cannot_follow_any_more_offers_start_over_on_a_click_a
     drive: Driver, slack: SlackStandIn, bot: BotProcess
 ) -> None:
     """A TriageError in the middle of a turn (here: a session asking a question the tree no longer has)."""
-    question = start_by_mention(drive, "C0OLDTREE")
-    thread = question.thread_ts
-    assert thread
-    session_id = question.value("triage_answer_0")["s"]
-    path = bot.env["DATABASE_URL"].removeprefix("sqlite:///")
+    question, thread, session_id, path = started_with_its_session(drive, bot, "C0OLDTREE")
     with sqlite3.connect(path) as db:
         [raw] = db.execute("SELECT state FROM triage_sessions WHERE id = ?", (session_id,)).fetchone()
         state = json.loads(raw)
