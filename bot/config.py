@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from knowledge.settings import whole_number
+
 if TYPE_CHECKING:
     from knowledge.probe.config import ProbeConfig
 
@@ -68,12 +70,7 @@ _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def _number(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdecimal() or not low <= int(raw) <= high:
-        raise ConfigError(f"{name} must be a whole number from {low} to {high}")
-    return int(raw)
+    return whole_number(env, name, default, low, high, ConfigError)
 
 
 def _seconds(env: dict[str, str], name: str, default: float, low: float, high: float) -> float:

@@ -53,12 +53,31 @@ class AsgiWorkerAfterFork(Worker):
     """
 
     def init_process(self) -> None:
-        from gunicorn.workers.gasgi import ASGIWorker
-
-        worker = ASGIWorker(self.age, self.ppid, self.sockets, self.app, self.timeout, self.cfg, self.log)
+        asgi_worker = _full_backlog_worker_class()
+        worker = asgi_worker(self.age, self.ppid, self.sockets, self.app, self.timeout, self.cfg, self.log)
         worker.tmp.close()
         worker.__dict__.update(self.__dict__)  # pid, max_requests and the heartbeat file the master watches
         worker.init_process()
+
+
+def _full_backlog_worker_class() -> type[Worker]:
+    from gunicorn.workers.gasgi import ASGIWorker
+
+    class FullBacklogAsgiWorker(ASGIWorker):
+        """asyncio's create_server listens again on gunicorn's socket with its own backlog of 100, not the 2048
+        gunicorn opened it with: new connections beyond 100 while the event loop is busy were dropped, and Slack
+        saw them time out. The first heartbeat after the servers are made listens again with gunicorn's backlog."""
+
+        _backlog_restored = False
+
+        def notify(self) -> None:
+            if self.servers and not self._backlog_restored:
+                self._backlog_restored = True
+                for listener in self.sockets:
+                    listener.sock.listen(self.cfg.backlog)
+            super().notify()
+
+    return FullBacklogAsgiWorker
 
 
 def _worker_exited(_server, worker) -> None:

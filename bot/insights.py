@@ -148,8 +148,8 @@ def duration(seconds: float | None) -> str:
 
 def subject_label(subject: str) -> str:
     """How people name what was answered: "FTP 425", or a scan finding as "log: too many connections"."""
-    from bot.knowledge_once import finder
     from knowledge import answer as answers
+    from knowledge.lookup import finder
 
     entry = finder().kb.by_id.get(subject)
     if entry is not None:
@@ -158,9 +158,9 @@ def subject_label(subject: str) -> str:
 
 
 def step_label(step_id: str) -> str:
-    from bot.knowledge_once import triage_tree
+    from knowledge.triage import load_tree
 
-    step = next((s for s in triage_tree().steps if s.id == step_id), None)
+    step = next((s for s in load_tree().steps if s.id == step_id), None)
     text = step.text.replace("{code}", "…") if step else step_id
     return text if len(text) <= 90 else text[:89].rstrip() + "…"
 

@@ -6,13 +6,12 @@ import functools
 from dataclasses import dataclass, field
 
 from bot import site_notes
-from bot.knowledge_once import finder
 from bot.views import answer as answer_view
 from bot.views import scan as scan_view
 from bot.views.block_kit import Message
 from knowledge import listing, text_kind
 from knowledge.logscan import ScanResult
-from knowledge.lookup import Match
+from knowledge.lookup import Match, finder
 from knowledge.text_kind import found_anything
 
 
@@ -39,7 +38,7 @@ class Reply:
 def for_text(text: str, *, ephemeral: bool, whole_message: bool = False, given_as_log: bool = False) -> Reply:
     """`help`, `list 4xx`, a query or a log (knowledge/text_kind.read decides which, as its arguments say): the
     Message to send back, and what it answered."""
-    reading = text_kind.read(text, whole_message=whole_message, given_as_log=given_as_log, finder=finder())
+    reading = text_kind.read(text, whole_message=whole_message, given_as_log=given_as_log)
     if reading.scan is not None:
         return log_reply(reading.scan)
     return _answer(text, ephemeral, site_notes.SITE.version)

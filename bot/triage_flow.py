@@ -12,14 +12,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot import logs, site_notes
 from bot.config import Config
-from bot.knowledge_once import finder, triage_tree
 from bot.store import StaleSession, Store, TriageSession
 from bot.views import triage as tb
 from bot.views.block_kit import Message
 
 if TYPE_CHECKING:
     from bot.worker import Work
-from knowledge.triage import Question, TriageError, TriageState
+from knowledge.lookup import finder
+from knowledge.triage import Question, TriageError, TriageState, load_tree
 from knowledge.triage.engine import code_label
 
 logger = logging.getLogger("bot.triage")
@@ -72,7 +72,7 @@ class TriageFlow:
         self.client = client
         self.store = store
         self.config = config
-        self.tree = triage_tree()
+        self.tree = load_tree()
 
     @classmethod
     def for_work(cls, work: Work) -> TriageFlow:

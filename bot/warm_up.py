@@ -2,7 +2,7 @@
 comes that much sooner, and the first question does not wait for the knowledge base either.
 
 Loaded on one thread in the background: prometheus_client and the metrics (10-20 ms), then the knowledge base
-(30-40 ms). A request that needs either meanwhile waits for it (bot/metrics.py, bot/knowledge_once.py).
+(30-40 ms). A request that needs either meanwhile waits for it (bot/metrics.py, knowledge.lookup.finder).
 
 Then everything loaded so far is moved out of the garbage collector's sight (gc.freeze): it stays for the life of
 the process, and in HTTP mode, where each connection leaves garbage cycles behind, every full collection scanned it
@@ -16,7 +16,7 @@ import logging
 import threading
 
 from bot import metrics
-from bot.knowledge_once import finder
+from knowledge.lookup import finder
 
 logger = logging.getLogger("bot")
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import _thread
 import re
 from collections import namedtuple
 
@@ -324,13 +325,21 @@ def _relevance(match: Match) -> tuple[int, int]:
 
 
 _finder: Finder | None = None
+# The bot's first requests ask from many threads at once; without the lock each loaded a copy of its own.
+# _thread, not threading: the CLI imports this module and must start as fast as bare Python.
+_finder_lock = _thread.allocate_lock()
 
 
 def finder() -> Finder:
+    """The shipped knowledge base, loaded once per process; a caller during the load waits for it."""
     global _finder
-    if _finder is None:
-        _finder = Finder(load())
-    return _finder
+    found = _finder
+    if found is None:
+        with _finder_lock:
+            if _finder is None:
+                _finder = Finder(load())
+            found = _finder
+    return found
 
 
 def lookup(query: object) -> LookupResult:

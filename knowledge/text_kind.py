@@ -44,9 +44,7 @@ def looks_like_log(text: str) -> bool:
     return "```" in text or len(text) > LONG_PASTE_CHARS or len(_LOG_LINE.findall(text)) >= LOG_LINES
 
 
-def read(
-    text: str, *, whole_message: bool = False, given_as_log: bool = False, finder: lookup.Finder | None = None
-) -> Reading:
+def read(text: str, *, whole_message: bool = False, given_as_log: bool = False) -> Reading:
     """A query or a log.
 
     - `given_as_log`: the text came as a log (a shared file, the Diagnose step): it is scanned, whatever it holds.
@@ -59,7 +57,7 @@ def read(
         return Reading(scan(text))
     if looks_like_log(text):
         result = scan(text)
-        if found_anything(result) or not names_a_code(text, finder):
+        if found_anything(result) or not names_a_code(text):
             return Reading(result)
         return Reading()
     if whole_message and len(text.splitlines()) > 1:
@@ -78,9 +76,9 @@ def found_anything(result: ScanResult) -> bool:
     return not (result.format == "unknown" and result.exchanges and bare_numbers)
 
 
-def names_a_code(text: str, finder: lookup.Finder | None = None) -> bool:
+def names_a_code(text: str) -> bool:
     """A short paste that is no log but names a code or error (```Error: 530 Login incorrect```)."""
     if len(text) > LONG_PASTE_CHARS:
         return False
-    found = (finder or lookup.finder()).lookup(text.replace("```", " "))
+    found = lookup.finder().lookup(text.replace("```", " "))
     return any(m.reason in ("code", "name") for m in found.matches)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import select
+import signal
 import socket
 import threading
 import time
@@ -71,19 +74,24 @@ def signed_command(slack: SlackStandIn, bot: BotProcess, text: str = "425", time
     return delivery.post_form(bot.events_url, form, slack.signing_secret, timeout=timeout)
 
 
-def tree_rss_mb(pid: int) -> float:
-    """VmRSS summed over `pid` and its descendants (the gunicorn master and its workers)."""
-    children: dict[int, list[int]] = {}
+def children_of(pid: int) -> list[int]:
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def tree_rss_mb(pid: int) -> float:
+    """VmRSS summed over `pid` and its descendants (the gunicorn master and its workers)."""
     total_kb, todo = 0, [pid]
     while todo:
         current = todo.pop()
-        todo += children.get(current, [])
+        todo += children_of(current)
         try:
             status = Path(f"/proc/{current}/status").read_text()
         except OSError:
@@ -228,6 +236,33 @@ def test_many_short_connections_do_not_grow_the_bot(slack: SlackStandIn, bot: Bo
 
 
 # ----- keep-alive, signatures, other routes -----
+
+
+def test_a_burst_of_new_connections_while_the_worker_is_busy_waits_in_the_backlog(bot: BotProcess) -> None:
+    """300 connections opened while the worker cannot accept (stopped, as by a long pause of its event loop) are
+    all held by the kernel, in gunicorn's listen backlog of 2048. asyncio had set it to 100: the rest had their
+    SYN dropped and tried again after 1 s, then 3 s more, past Slack's deadline."""
+    [worker] = children_of(bot.pid)
+    address = ("127.0.0.1", bot.port)
+    sockets = [socket.socket() for _ in range(300)]
+    os.kill(worker, signal.SIGSTOP)
+    try:
+        for sock in sockets:
+            sock.setblocking(False)
+            sock.connect_ex(address)
+        time.sleep(0.5)  # a handshake on loopback takes microseconds; the first SYN retry comes after 1 s
+        poll = select.poll()
+        for sock in sockets:
+            poll.register(sock, select.POLLOUT)
+        writable = [fd for fd, events in poll.poll(0) if events & select.POLLOUT]
+        connected = [
+            s for s in sockets if s.fileno() in writable and not s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        ]
+    finally:
+        os.kill(worker, signal.SIGCONT)
+        for sock in sockets:
+            sock.close()
+    assert len(connected) == len(sockets)
 
 
 def test_a_connection_idle_for_10_s_is_still_usable(bot: BotProcess) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot import health
+from tests.fresh_python import run_fresh
 
 
 @pytest.fixture(autouse=True)
@@ -90,17 +91,7 @@ def test_the_http_mode_master_loads_no_wsgi_server() -> None:
     """Only Socket Mode's health server needs wsgiref (with http.server and socketserver): the gunicorn master of
     HTTP mode, which imports this module too, does not load them (its memory counts twice, once more in the
     worker it forks)."""
-    import subprocess
-    import sys
-    from pathlib import Path
 
     loaded = "sorted(m for m in sys.modules if m.startswith(('wsgiref', 'socketserver', 'http.server')))"
-    result = subprocess.run(
-        [sys.executable, "-c", f"import sys, bot.__main__, bot.http_mode, bot.store; print({loaded})"],
-        env={"PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": ""},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    out = run_fresh(f"import sys, bot.__main__, bot.http_mode, bot.store; print({loaded})")
+    assert out.strip() == "[]"

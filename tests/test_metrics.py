@@ -3,23 +3,7 @@ sampled before is lost. Each test runs in a fresh interpreter, where nothing has
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def run(code: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env={"PYTHONPATH": str(REPO_ROOT), "PATH": ""},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+from tests.fresh_python import run_fresh as run
 
 
 def test_samples_wait_for_the_metrics_without_loading_prometheus_client() -> None:

@@ -3,11 +3,7 @@ their own, and what is loaded by then is kept out of the garbage collector's ful
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.fresh_python import run_fresh
 
 PROBE = """
 import gc, sys, threading
@@ -23,15 +19,7 @@ print(before, gc.get_freeze_count(), "prometheus_client" in sys.modules, lookup.
 
 
 def test_warming_up_loads_metrics_and_knowledge_then_freezes_what_is_loaded() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        env={"PYTHONPATH": str(REPO_ROOT), "PATH": ""},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    before, frozen, metrics_loaded, knowledge_loaded = result.stdout.split()
+    before, frozen, metrics_loaded, knowledge_loaded = run_fresh(PROBE).split()
     assert int(before) == 0
     assert int(frozen) > 10_000  # the modules and the knowledge base: ~20,000 tracked objects here
     assert metrics_loaded == "True" and knowledge_loaded == "True"

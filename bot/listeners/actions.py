@@ -14,14 +14,13 @@ from slack_sdk.errors import SlackApiError
 
 from bot import answered, payloads, replies
 from bot.database import DatabaseError
-from bot.knowledge_once import finder
 from bot.triage_flow import Reply, TriageFlow, Turn
 from bot.views import answer as answer_view
 from bot.views import triage as tb
 from bot.views.block_kit import Message
 from bot.worker import Work
 from knowledge import answer as answers
-from knowledge.lookup import LookupResult
+from knowledge.lookup import LookupResult, finder
 
 logger = logging.getLogger("bot.actions")
 

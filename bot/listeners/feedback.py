@@ -18,12 +18,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot import payloads, site_notes
 from bot.feedback import Vote, clean_comment, read_vote
-from bot.knowledge_once import finder
 from bot.listeners.actions import start_triage
 from bot.views import answer as answer_view
 from bot.views import feedback as fb
 from bot.worker import Work
-from knowledge.lookup import LookupResult
+from knowledge.lookup import LookupResult, finder
 
 logger = logging.getLogger("bot.feedback")
 

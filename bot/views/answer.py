@@ -6,7 +6,6 @@ import json
 
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock
 
-from bot.knowledge_once import finder
 from bot.mrkdwn import clip, escape
 from bot.views import site_notes as site_view
 from bot.views.block_kit import (
@@ -25,7 +24,7 @@ from bot.views.block_kit import (
 from knowledge import answer as answers
 from knowledge import listing
 from knowledge.base import Entry
-from knowledge.lookup import EXAMPLES, LookupResult, Match
+from knowledge.lookup import EXAMPLES, LookupResult, Match, finder
 
 # Room kept at the end of every answer for "Was this helpful?" and its buttons (bot/views/feedback.py), whose
 # signed values name the answer's entries; tests/test_bot_rendering.py checks that the estimate covers them.

@@ -7,11 +7,11 @@ import functools
 from slack_sdk.models.blocks import Block, DividerBlock
 from slack_sdk.models.views import View
 
-from bot.knowledge_once import finder
 from bot.mrkdwn import escape
 from bot.views.block_kit import MAX_VIEW_BLOCKS, context, header, section
 from knowledge import answer as answers
 from knowledge import digits
+from knowledge.lookup import finder
 from knowledge.popular import load_popular
 
 

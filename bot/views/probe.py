@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
-from bot.knowledge_once import finder
 from bot.mrkdwn import escape, escape_clipped
 from bot.views import triage as tb
 from bot.views.block_kit import SECTION_CHARS, SECTION_MARGIN, Message, button, context, finish, header, section
 from knowledge import answer as answers
+from knowledge.lookup import finder
 from knowledge.probe.model import ProbeResult, Step
 from knowledge.probe.text import headline
 

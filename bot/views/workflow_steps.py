@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.knowledge_once import finder
 from knowledge import answer as answers
 from knowledge import text_kind
 from knowledge.cli import Style, render_answer
 from knowledge.logscan import ScanResult
+from knowledge.lookup import finder
 from knowledge.scan_text import explained_entries, failure_reply
 
 ANSWER_WIDTH = 100  # as `ftpcode 425` prints it in a terminal

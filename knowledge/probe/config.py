@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from knowledge.probe.allowlist import AllowList, Resolver, system_resolve
+from knowledge.settings import whole_number
 
 STEP_TIMEOUT = 10.0  # seconds for any one step: a connect, a reply, a handshake, a listing
 TOTAL_TIMEOUT = 30.0  # seconds for the whole probe, every step included
@@ -18,13 +19,8 @@ class ProbeConfigError(ValueError):
     """One line naming the variable; never a password."""
 
 
-def _number(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdecimal() or not low <= int(raw) <= high:
-        raise ProbeConfigError(f"{name} must be a whole number from {low} to {high}")
-    return int(raw)
+def _per_hour(env: Mapping[str, str], name: str, default: int) -> int:
+    return whole_number(env, name, default, 1, 1000, ProbeConfigError)
 
 
 @dataclass(frozen=True)
@@ -55,6 +51,6 @@ class ProbeConfig:
             allow=allow,
             credentials_file=credentials,
             ca_file=ca_file,
-            per_user_hour=_number(env, "FTPCODE_PROBE_PER_USER_HOUR", PER_USER_HOUR, 1, 1000),
-            per_target_hour=_number(env, "FTPCODE_PROBE_PER_TARGET_HOUR", PER_TARGET_HOUR, 1, 1000),
+            per_user_hour=_per_hour(env, "FTPCODE_PROBE_PER_USER_HOUR", PER_USER_HOUR),
+            per_target_hour=_per_hour(env, "FTPCODE_PROBE_PER_TARGET_HOUR", PER_TARGET_HOUR),
         )

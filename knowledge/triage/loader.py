@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import re
+import threading
 import tomllib
 from pathlib import Path
 
@@ -273,9 +273,19 @@ def parse_tree(path: Path) -> Tree:
     return _Reader(path, document).tree()
 
 
-@functools.cache
+_shipped: Tree | None = None
+_shipped_lock = threading.Lock()  # the bot's threads ask at once at first; without it each parsed a copy
+
+
 def _shipped_tree() -> Tree:
-    return parse_tree(DEFAULT_PATH)
+    global _shipped
+    tree = _shipped
+    if tree is None:
+        with _shipped_lock:
+            if _shipped is None:
+                _shipped = parse_tree(DEFAULT_PATH)
+            tree = _shipped
+    return tree
 
 
 def load_tree(path: Path | str | None = None) -> Tree:

@@ -1,4 +1,5 @@
-"""The bot's threads load the knowledge base and the triage tree once, however many ask for them at once."""
+"""The knowledge base and the triage tree load once per process, however many threads ask for them at once
+(the bot's first requests do)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot import knowledge_once
 from knowledge import lookup
+from knowledge.triage import loader
 
 THREADS = 8
 
@@ -29,11 +30,11 @@ def all_at_once(call: Callable[[], Any]) -> list[Any]:
     return results
 
 
-def slow_counting(load: Callable[[], Any], calls: list[int]) -> Callable[[], Any]:
-    def counted() -> Any:
+def slow_counting(load: Callable[..., Any], calls: list[int]) -> Callable[..., Any]:
+    def counted(*args: Any) -> Any:
         calls.append(1)
         time.sleep(0.05)  # a load takes tens of milliseconds: long enough for every thread to ask meanwhile
-        return load()
+        return load(*args)
 
     return counted
 
@@ -42,9 +43,8 @@ def test_threads_asking_at_once_wait_for_one_load_of_the_knowledge_base(monkeypa
     calls: list[int] = []
     monkeypatch.setattr(lookup, "load", slow_counting(lookup.load, calls))
     monkeypatch.setattr(lookup, "_finder", None)
-    monkeypatch.setattr(knowledge_once, "_loaded", set())
 
-    finders = all_at_once(knowledge_once.finder)
+    finders = all_at_once(lookup.finder)
 
     assert len(calls) == 1
     assert all(found is finders[0] for found in finders)
@@ -52,21 +52,12 @@ def test_threads_asking_at_once_wait_for_one_load_of_the_knowledge_base(monkeypa
 
 
 def test_threads_asking_at_once_wait_for_one_load_of_the_triage_tree(monkeypatch) -> None:
-    loads: list[int] = []
-    kept: dict[str, Any] = {}
-    real = knowledge_once.load_tree
+    calls: list[int] = []
+    monkeypatch.setattr(loader, "parse_tree", slow_counting(loader.parse_tree, calls))
+    monkeypatch.setattr(loader, "_shipped", None)
 
-    def cached_like_functools() -> Any:  # keeps the tree once loaded; does not hold back a second caller meanwhile
-        if "tree" not in kept:
-            loads.append(1)
-            time.sleep(0.05)
-            kept["tree"] = real()
-        return kept["tree"]
+    trees = all_at_once(loader.load_tree)
 
-    monkeypatch.setattr(knowledge_once, "load_tree", cached_like_functools)
-    monkeypatch.setattr(knowledge_once, "_loaded", set())
-
-    trees = all_at_once(knowledge_once.triage_tree)
-
-    assert len(loads) == 1
+    assert len(calls) == 1
     assert all(tree is trees[0] for tree in trees)
+    assert trees[0].steps
