@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from bot.blocks import Message
 from bot.feedback import Answered, clean_query, new_answer_id
-from bot.feedback_blocks import with_feedback
 from bot.replies import Reply
+from bot.views.block_kit import Message
+from bot.views.feedback import with_feedback
 
 if TYPE_CHECKING:
     from bot.worker import Work, Worker

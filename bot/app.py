@@ -11,7 +11,7 @@ from slack_bolt.error import BoltUnhandledRequestError
 from bot import digest, listeners, metrics
 from bot.config import Config
 from bot.housekeeping import PURGE_SECONDS, Housekeeping
-from bot.middleware import ProvideWork, RefuseMalformed
+from bot.middleware import ProvideWork, RefuseMalformed, TagLogs
 from bot.site_notes import RELOAD_SECONDS, SITE
 from bot.slack_client import web_client
 from bot.store import DatabaseError, Store
@@ -25,7 +25,7 @@ def build_app(config: Config, store: Store) -> App:
     """The app, with its started Worker as `app.worker` (stop it before the process ends)."""
     client = web_client(config)
     app = App(
-        name="ftpcode",  # without a name, Bolt reads the caller's source files off the stack: ~11 ms of start-up
+        name="ftpcode",  # without a name, Bolt reads the caller's source files off the stack, at start-up
         client=client,
         signing_secret=config.signing_secret,
         # Listeners only answer from memory or queue work, so they run in the request's own thread and the
@@ -52,6 +52,7 @@ def build_app(config: Config, store: Store) -> App:
         logger.error("listener failed on %s: %s", kind, error.__class__.__name__, exc_info=error if first else None)
         return BoltResponse(status=200, body="")
 
+    app.use(TagLogs())
     app.use(RefuseMalformed())
     app.use(ProvideWork(worker))
     listeners.register(app)

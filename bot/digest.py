@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot import digest_chart, insights_blocks
+from bot import digest_chart
 from bot.journal import RetryLater
+from bot.views import insights as insights_view
 from bot.web_transport import tls_context_for
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def run_digest(work: Work) -> None:
     if digest_chart.available():
         daily = work.store.daily_answers(until - 2 * WEEK, until)
         chart = digest_chart.render(daily[:7], daily[7:], week, before)
-    message = insights_blocks.digest_message(week, before, None if chart else NO_CHART)
+    message = insights_view.digest_message(week, before, None if chart else NO_CHART)
     posted = work.client.chat_postMessage(channel=channel, **message.kwargs())
     if chart:
         try:

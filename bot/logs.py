@@ -77,6 +77,12 @@ def about(**fields: str | None) -> Iterator[None]:
         _about.reset(token)
 
 
+def begin(**fields: str | None) -> None:
+    """Records logged on this thread carry `fields` from now until the next begin(): for a Bolt middleware, which
+    cannot open an `about` block around the listeners (they run after it has returned)."""
+    _about.set({k: v for k, v in fields.items() if v} or None)
+
+
 def note(**fields: str | None) -> None:
     """Adds `fields` to what the records of the current `about` block carry (a triage found along the way)."""
     current = _about.get()

@@ -1,5 +1,8 @@
-"""Bolt middleware, written as classes (as Bolt's own built-ins are): they get the request itself, so no
-argument injection runs before the payload is known to be well formed."""
+"""Bolt middleware, one job each, written as classes (as Bolt's own built-ins are): they get the request itself,
+so no argument injection runs before the payload is known to be well formed.
+
+In a sync Bolt app next() only marks that the request goes on: the other middleware and the listeners run after
+process() has returned, so none of these can wrap them (in a `with` block, say)."""
 
 from __future__ import annotations
 
@@ -42,6 +45,16 @@ def _malformed(body: dict[str, Any]) -> str | None:
     return None
 
 
+class TagLogs(Middleware):
+    """Records logged while a request is handled name its event (event=Ev…), as a job's do; first, so that a
+    payload refused by the next one is logged with it too, and every request starts afresh."""
+
+    def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
+        event_id = req.body.get("event_id")
+        logs.begin(event=event_id if isinstance(event_id, str) else None)
+        return next()
+
+
 class ProvideWork(Middleware):
     """Gives listeners the worker that queues their work (context["work"])."""
 
@@ -50,6 +63,4 @@ class ProvideWork(Middleware):
 
     def process(self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:
         req.context["work"] = self.work
-        event_id = req.body.get("event_id")
-        with logs.about(event=event_id if isinstance(event_id, str) else None):
-            return next()
+        return next()

@@ -14,10 +14,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from bot import probe_reply
 from bot.database import DatabaseError
 from bot.journal import RetryLater
 from bot.probe_limits import DatabaseLimiter
+from bot.views import probe as probe_view
 from bot.worker import Work
 from knowledge.probe.allowlist import AllowList
 from knowledge.probe.config import ProbeConfig
@@ -102,21 +102,21 @@ def _probe(work: Work) -> dict[str, Any]:
         result = run_probe(payload["target"], payload["protocol"], user=user, config=config, limiter=limiter)
     except Refused as refused:
         logger.info("probe refused: %s", refused.reason)
-        return probe_reply.one_line(refused.message)
+        return probe_view.one_line(refused.message)
     except (DatabaseError, *db.errors) as exc:
         logger.warning("probe not run, the database is out of reach: %s", exc.__class__.__name__)
-        return probe_reply.one_line(DATABASE_DOWN)
+        return probe_view.one_line(DATABASE_DOWN)
     except Exception:
         logger.exception("probe failed")
-        return probe_reply.one_line(BROKE)
+        return probe_view.one_line(BROKE)
     failure = result.failure
     outcome = f"failed at {failure.name}" if failure else "passed"
     logger.info("probe of %s: %s, %d steps in %.2f s", result.target, outcome, len(result.steps), result.seconds)
-    return probe_reply.probe_message(result).kwargs()
+    return probe_view.probe_message(result).kwargs()
 
 
 def _interrupted(payload: dict[str, Any]) -> dict[str, Any]:
     logger.warning("a probe was interrupted by a restart; not run again")
-    return probe_reply.one_line(
+    return probe_view.one_line(
         f"My test of {payload['target']} was cut short when I restarted. Run /ftpcode test again."
     )

@@ -5,11 +5,14 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from bot import blocks, scan_reply, site_notes
-from bot.blocks import Message
-from knowledge import listing
+from bot import site_notes
+from bot.views import answer as answer_view
+from bot.views import scan as scan_view
+from bot.views.block_kit import Message
+from knowledge import listing, text_kind
 from knowledge.logscan import ScanResult
 from knowledge.lookup import Match, finder
+from knowledge.text_kind import found_anything
 
 
 @dataclass
@@ -32,53 +35,51 @@ class Reply:
         return bool(self.matches) or self.log_found
 
 
-def for_text(text: str, *, ephemeral: bool) -> Reply:
-    """`help`, `list 4xx`, or a query: the Message to send back, and what the query matched."""
-    if scan_reply.looks_like_log(text):
-        message, result = scan_reply.for_log(text, ephemeral=ephemeral)
-        found = scan_reply.found_anything(result)
-        if found or not scan_reply.names_a_code(text):
-            return log_reply(message, result, found)
-        # No log, but a code in a code block (```Error: 530 Login incorrect```): a question about that code.
+def for_text(text: str, *, ephemeral: bool, whole_message: bool = False, given_as_log: bool = False) -> Reply:
+    """`help`, `list 4xx`, a query or a log (knowledge/text_kind.read decides which, as its arguments say): the
+    Message to send back, and what it answered."""
+    reading = text_kind.read(text, whole_message=whole_message, given_as_log=given_as_log)
+    if reading.scan is not None:
+        return log_reply(reading.scan)
     return _answer(text, ephemeral, site_notes.SITE.version)
 
 
 def for_message(text: str, *, ephemeral: bool) -> Reply:
-    """What to say about a message someone wrote (the shortcut, or an emoji on it): text of several lines is
-    read as a log first, since a client's error is often two or three lines that look like no log."""
-    if not scan_reply.looks_like_log(text) and len(text.splitlines()) > 1:
-        message, result = scan_reply.for_log(text, ephemeral=ephemeral)
-        if scan_reply.found_anything(result):
-            return log_reply(message, result, True)
-    return for_text(text, ephemeral=ephemeral)
+    """What to say about a message someone wrote (the shortcut, or an emoji on it)."""
+    return for_text(text, ephemeral=ephemeral, whole_message=True)
 
 
-def log_reply(message: Message, result: ScanResult, found: bool) -> Reply:
+def for_log(text: str) -> Reply:
+    """What to say about text that came as a log (a shared file)."""
+    return for_text(text, ephemeral=False, given_as_log=True)
+
+
+def log_reply(result: ScanResult) -> Reply:
     """The reply to a log: what it explained, and what feedback on it is about (bot/answered.py)."""
-    subject, kind = scan_reply.subject_of(result)
+    subject, kind = scan_view.subject_of(result)
     matches = finder().resolve(result.codes[:1])
-    return Reply(message, matches, True, subject, kind, scan_reply.summary_of(result), log_found=found)
+    message = scan_view.log_message(result)
+    return Reply(message, matches, True, subject, kind, scan_view.summary_of(result), log_found=found_anything(result))
 
 
 # The knowledge is read-only while the bot runs and the same few codes are asked all day: rendering (mostly
-# slack_sdk's limit checks) was two thirds of the CPU a /ftpcode answer cost (bench/README.md). Callers must
-# not change a cached Reply.
+# slack_sdk's limit checks) is most of what an answer costs (bench/README.md). Callers must not change a cached
+# Reply.
 @functools.lru_cache(maxsize=512)
 def _answer(text: str, ephemeral: bool, site_version: int) -> Reply:
     """`site_version` is there for the cache: answers drawn with older site notes are not reused."""
     words = text.split()
     first = words[0].lower() if words else ""
     if first in ("", "help", "?", "-h", "--help"):
-        return Reply(blocks.help_message())
+        return Reply(answer_view.help_message())
     if first == "list":
         try:
             title, entries = listing.select(finder().kb, " ".join(words[1:]))
         except listing.UnknownFilter:
-            hint = blocks.section(f"I can list: {listing.FILTER_HELP}. For example `/ftpcode list 4xx`.")
-            return Reply(blocks.finish("Unknown list.", [hint]))
-        return Reply(blocks.list_message(title, entries))
+            return Reply(answer_view.unknown_list_message())
+        return Reply(answer_view.list_message(title, entries))
     result = finder().lookup(text)
-    message = blocks.answer_message(result, ephemeral=ephemeral)
+    message = answer_view.answer_message(result, ephemeral=ephemeral)
     if not result.matches:
         return Reply(message, subject_kind="nothing")
     return Reply(message, result.matches, subject=result.matches[0].entry.id, subject_kind="entry")

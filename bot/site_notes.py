@@ -73,3 +73,9 @@ SITE = SiteHolder()
 
 def current() -> SiteNotes | None:
     return SITE.notes
+
+
+def handoff_channel(entry_id: str, default: str | None) -> str | None:
+    """Where hand-offs about `entry_id` go: the channel a site note names, else `default`."""
+    site = current()
+    return (site.handoff_channel(entry_id) if site else None) or default

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from bot import blocks
+from bot.views.block_kit import Message
 
 # Slack's documented limits (Block Kit reference; chat.postMessage for the text and the 50 blocks).
 MAX_BLOCKS = 50
@@ -39,7 +39,7 @@ def text_strings(node: Any) -> Iterator[str]:
             yield from text_strings(item)
 
 
-def assert_within_slack_limits(message: blocks.Message, max_blocks: int = MAX_BLOCKS) -> None:
+def assert_within_slack_limits(message: Message, max_blocks: int = MAX_BLOCKS) -> None:
     assert message.text.strip(), "a message needs a top-level text (notifications, screen readers)"
     assert len(message.text) <= MAX_TEXT
     assert len(message.blocks) <= max_blocks

@@ -133,6 +133,15 @@ def test_mention_is_answered_in_a_thread_under_it(slack: SlackStandIn, bot: BotP
     assert all(p.params.get("thread_ts") == mention["ts"] for p in more)
 
 
+def test_the_log_lines_of_a_listener_name_its_event(slack: SlackStandIn, bot: BotProcess) -> None:
+    """Bolt runs the listeners after every middleware has returned; the event's id reaches their lines anyway."""
+    channel, event_id = new_id("C"), payloads.new_event_id()
+    event(slack, bot, payloads.app_mention("530 when I log in", channel=channel), event_id=event_id)
+    wait_posts(slack, channel)
+    running = [line for line in bot.logs().splitlines() if "Running listener: queue_mention" in line]
+    assert any(f"event={event_id}" in line for line in running), running[-3:]
+
+
 def test_several_codes_in_one_message_are_each_answered_errors_first(slack: SlackStandIn, bot: BotProcess) -> None:
     channel = new_id("C")
     mention = payloads.app_mention("the upload said 226, then 425, and later 530", channel=channel)

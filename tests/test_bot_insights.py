@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from bot import digest
-from bot.blocks import Message
 from bot.insights import duration, percent, step_label, subject_label
 from bot.store import Store
+from bot.views.block_kit import Message
 from tests.slack_e2e import (
     ANSWER_TIMEOUT,
     QUIET_SECONDS,

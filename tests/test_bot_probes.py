@@ -90,9 +90,11 @@ def test_http_metrics_count_requests_acks_web_api_calls_and_triages(standin: Sla
     # (bot/warm_up.py): a scrape at that moment may not see them yet.
     after = wait_for_samples(
         bot.url,
-        lambda s: value(s, "ftpcode_ack_seconds_count", kind="command")
-        - value(before, "ftpcode_ack_seconds_count", kind="command")
-        >= 4,
+        lambda s: (
+            value(s, "ftpcode_ack_seconds_count", kind="command")
+            - value(before, "ftpcode_ack_seconds_count", kind="command")
+            >= 4
+        ),
         "four acks counted",
     )
     assert (

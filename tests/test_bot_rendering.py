@@ -14,10 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import blocks, home, replies, triage_blocks
+from bot import replies
 from bot.feedback import Answered, FeedbackKeys, new_answer_id
-from bot.feedback_blocks import with_feedback
 from bot.mrkdwn import escape, plain_from_slack
+from bot.views import answer as answer_view
+from bot.views import home
+from bot.views import triage as triage_view
+from bot.views.block_kit import Message
+from bot.views.feedback import with_feedback
 from knowledge import listing
 from knowledge.lookup import LookupResult, Match, finder
 from knowledge.triage import load_tree
@@ -31,7 +35,7 @@ from tests.slack_limits import (
 KEYS = FeedbackKeys(b"rendering-test-secret")
 
 
-def voted(message: blocks.Message, matches: list[Match]) -> blocks.Message:
+def voted(message: Message, matches: list[Match]) -> Message:
     """The answer as it is sent: ending with its feedback buttons, their values as long as they get."""
     ids = tuple(m.entry.id for m in matches)
     answered = Answered(new_answer_id(), ids[0], "entry", "shortcut", "q" * 200, ids, 2_000_000_000)
@@ -75,7 +79,7 @@ LOG_LINES = [
 # ----- helpers -----
 
 
-def assert_no_user_markup(message: blocks.Message) -> None:
+def assert_no_user_markup(message: Message) -> None:
     """No ping, mention or link can come out of a builder that was given no user id to mention."""
     for text in [message.text, *text_strings(message.blocks)]:
         for forbidden in ("<!", "<@", "<#", "<http", "<mailto"):
@@ -158,14 +162,14 @@ def test_a_typed_channel_ping_is_shown_as_text_not_dropped() -> None:
     assert "&lt;!everyone&gt; &lt;@U123&gt; zzqxw" in shown
 
 
-# ----- bot.blocks on every entry and every list -----
+# ----- bot.views.answer on every entry and every list -----
 
 
 @pytest.mark.parametrize("ephemeral", [True, False])
 def test_every_entry_answer_fits(ephemeral: bool) -> None:
     for entry in finder().kb.entries:
         result = LookupResult(query=entry.code, matches=[Match(entry, "code")])
-        message = voted(blocks.answer_message(result, ephemeral=ephemeral), result.matches)
+        message = voted(answer_view.answer_message(result, ephemeral=ephemeral), result.matches)
         assert_within_slack_limits(message)
         assert_no_user_markup(message)
         assert not re.search(r"(?<!\.)\.\.(?!\.)", message.text), f"a doubled full stop in {message.text[:80]!r}"
@@ -174,7 +178,7 @@ def test_every_entry_answer_fits(ephemeral: bool) -> None:
 def test_every_entry_shared_answer_mentions_only_the_sharer() -> None:
     for entry in finder().kb.entries:
         result = LookupResult(query="", matches=[Match(entry, "code")])
-        message = blocks.answer_message(result, ephemeral=False, shared_by="U0SHARER")
+        message = answer_view.answer_message(result, ephemeral=False, shared_by="U0SHARER")
         assert_within_slack_limits(message)
         mentions = [t for t in text_strings(message.blocks) if "<@" in t]
         assert mentions == ["Shared by <@U0SHARER>"]
@@ -184,7 +188,7 @@ def test_every_entry_rest_fits_from_any_start() -> None:
     for entry in finder().kb.entries:
         for start in (0, 1, 3, 50):
             for known in (True, False):
-                message = blocks.rest_message(entry, known, start)
+                message = answer_view.rest_message(entry, known, start)
                 assert_within_slack_limits(message)
                 assert_no_user_markup(message)
 
@@ -192,7 +196,7 @@ def test_every_entry_rest_fits_from_any_start() -> None:
 @pytest.mark.parametrize("wanted", ["", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", *listing.FILTERS])
 def test_every_list_fits(wanted: str) -> None:
     title, entries = listing.select(finder().kb, wanted)
-    message = blocks.list_message(title, entries)
+    message = answer_view.list_message(title, entries)
     assert_within_slack_limits(message)
     listed = "\n".join(text_strings(message.blocks))
     missing = [e.title for e in entries if escape(e.title) not in listed]
@@ -207,7 +211,7 @@ def test_every_list_fits(wanted: str) -> None:
 @given(matches_strategy, st.booleans(), st.lists(st.sampled_from([*HOSTILE_MARKUP, "note"]), max_size=3))
 def test_answers_with_several_matches_fit(entries: list, ephemeral: bool, notes: list[str]) -> None:
     result = LookupResult(query="x", matches=[Match(e, "code") for e in entries], notes=notes)
-    message = voted(blocks.answer_message(result, ephemeral=ephemeral), result.matches)
+    message = voted(answer_view.answer_message(result, ephemeral=ephemeral), result.matches)
     assert_within_slack_limits(message)
     assert_no_user_markup(message)
     buttons = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
@@ -219,14 +223,14 @@ def test_answers_with_several_matches_fit(entries: list, ephemeral: bool, notes:
 @RANDOM
 @given(st.one_of(st.text(max_size=5000), mixed), st.lists(st.text(max_size=60), max_size=5))
 def test_not_found_fits_and_escapes_the_query(query: str, suggestions: list[str]) -> None:
-    message = blocks.not_found_message(LookupResult(query=query, suggestions=suggestions))
+    message = answer_view.not_found_message(LookupResult(query=query, suggestions=suggestions))
     assert_within_slack_limits(message)
     for text in text_strings(message.blocks):
         assert "<!" not in text and "<@" not in text
 
 
 def test_help_fits() -> None:
-    message = blocks.help_message()
+    message = answer_view.help_message()
     assert_within_slack_limits(message)
     assert "/ftpcode" in "\n".join(text_strings(message.blocks))
 
@@ -241,7 +245,7 @@ def test_home_view_fits() -> None:
 
 def test_a_list_too_long_for_one_message_says_how_much_it_shows() -> None:
     entries = list(finder().kb.entries) * 3
-    message = blocks.list_message("Everything three times", entries)
+    message = answer_view.list_message("Everything three times", entries)
     assert_within_slack_limits(message)
     listed = "\n".join(text_strings(message.blocks))
     shown = re.search(r"(\d+) of (\d+) shown", listed)
@@ -250,11 +254,11 @@ def test_a_list_too_long_for_one_message_says_how_much_it_shows() -> None:
 
 def test_start_again_after_expiry_keeps_what_a_log_told() -> None:
     prefill = {"protocol": "ftp", "mode": "passive"}
-    message = triage_blocks.expired_message("ftp-425", prefill)
+    message = triage_view.expired_message("ftp-425", prefill)
     assert_within_slack_limits(message)
     [value] = [e["value"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
-    assert triage_blocks.parse_start_value(value) == ("ftp-425", prefill)
-    assert triage_blocks.parse_start_value(triage_blocks.start_value("ftp-530", {})) == ("ftp-530", {})
+    assert triage_view.parse_start_value(value) == ("ftp-425", prefill)
+    assert triage_view.parse_start_value(triage_view.start_value("ftp-530", {})) == ("ftp-530", {})
 
 
 def test_a_question_from_the_rendered_template_is_the_question_rendered_for_its_session() -> None:
@@ -262,9 +266,9 @@ def test_a_question_from_the_rendered_template_is_the_question_rendered_for_its_
     for number, question in enumerate(tree.questions):
         session_id = str(uuid.uuid4())
         for step, can_go_back in ((1, False), (number % 9 + 2, True)):
-            cached = triage_blocks.question_message(session_id, question, step, "FTP 425", can_go_back=can_go_back)
-            again = triage_blocks.question_message(session_id, question, step, "FTP 425", can_go_back=can_go_back)
-            rendered = triage_blocks._render_question(session_id, question, step, "FTP 425", can_go_back)
+            cached = triage_view.question_message(session_id, question, step, "FTP 425", can_go_back=can_go_back)
+            again = triage_view.question_message(session_id, question, step, "FTP 425", can_go_back=can_go_back)
+            rendered = triage_view._render_question(session_id, question, step, "FTP 425", can_go_back)
             assert cached == again == rendered
             assert session_id in json.dumps(cached.blocks) and "5e5510n0" not in json.dumps(cached.blocks)
             assert_within_slack_limits(cached)

@@ -15,7 +15,10 @@ from typing import Any
 
 import pytest
 
-from bot.listeners import assistant, functions, reactions
+from bot.listeners import functions
+from bot.views import assistant as assistant_view
+from bot.views import reaction as reaction_view
+from bot.views import workflow_steps as steps_view
 from tests.slack_e2e import (
     ANSWER_TIMEOUT,
     BAD_INPUTS,
@@ -139,7 +142,7 @@ def test_a_log_in_the_tab_shows_a_status_while_it_is_read(
     event(slack, running, payloads.message_im(FILEZILLA_LOG, channel=dm, thread_ts=thread_ts))
     [answer] = wait_posts(slack, dm)
     [status] = calls_to(slack, "assistant.threads.setStatus", dm)
-    assert status.params["thread_ts"] == thread_ts and status.params["status"] == assistant.READING_STATUS
+    assert status.params["thread_ts"] == thread_ts and status.params["status"] == assistant_view.READING_STATUS
     assert status.t < answer.t, "the status must show while the log is read, before the answer"
     assert answer.params["thread_ts"] == thread_ts
     assert "I read your FileZilla log" in answer.params["text"]
@@ -239,13 +242,13 @@ def test_diagnose_step_completes_with_protocol_failure_cause_and_findings(slack:
 @pytest.mark.parametrize(
     ("callback_id", "inputs", "error"),
     [
-        (functions.EXPLAIN, {"text": ""}, functions.NO_TEXT),
-        (functions.EXPLAIN, {}, functions.NO_TEXT),
-        (functions.EXPLAIN, {"text": 425}, functions.NO_TEXT),
-        (functions.EXPLAIN, {"text": BAD_INPUTS["rubbish"]}, functions.NOTHING_TO_EXPLAIN),
-        (functions.DIAGNOSE, {"text": "   "}, functions.NO_TEXT),
-        (functions.DIAGNOSE, {"text": "the weather is nice today"}, functions.NO_LOG),
-        ("an_old_step", {"text": "425"}, functions.UNKNOWN_STEP),
+        (functions.EXPLAIN, {"text": ""}, steps_view.NO_TEXT),
+        (functions.EXPLAIN, {}, steps_view.NO_TEXT),
+        (functions.EXPLAIN, {"text": 425}, steps_view.NO_TEXT),
+        (functions.EXPLAIN, {"text": BAD_INPUTS["rubbish"]}, steps_view.NOTHING_TO_EXPLAIN),
+        (functions.DIAGNOSE, {"text": "   "}, steps_view.NO_TEXT),
+        (functions.DIAGNOSE, {"text": "the weather is nice today"}, steps_view.NO_LOG),
+        ("an_old_step", {"text": "425"}, steps_view.UNKNOWN_STEP),
     ],
     ids=["empty", "no text input", "a number", "nothing known", "blank log", "no log", "unknown step"],
 )
@@ -345,7 +348,7 @@ def test_a_message_with_nothing_to_explain_gets_a_private_note_only(slack: Slack
     react(slack, bot, channel, message, user="U9")
     note = slack.wait_for_call("chat.postEphemeral", lambda c: c.params.get("channel") == channel, ANSWER_TIMEOUT)
     assert note.params["user"] == "U9" and note.params["thread_ts"] == message["ts"]
-    assert note.params["text"] == reactions.NOTHING_TO_EXPLAIN
+    assert note.params["text"] == reaction_view.NOTHING_TO_EXPLAIN
     quiet()
     assert not posts(slack, channel)
 

@@ -203,7 +203,7 @@ class Driver:
 
 
 def answered_text(question_id: str, option_id: str) -> str:
-    """The text a question message shows once answered (bot/triage_blocks.answered_message)."""
+    """The text a question message shows once answered (bot/views/triage.answered_message)."""
     question = TREE.question(question_id)
     return f"{question.text} {question.option(option_id).label}"  # type: ignore[union-attr]
 
@@ -578,14 +578,18 @@ def test_a_stale_click_is_refused_politely(drive: Driver, slack: SlackStandIn) -
     assert drive.answer_by_click(second, "winscp").question_id == "mode"
 
 
+def started_with_its_session(drive: Driver, bot: BotProcess, channel: str) -> tuple[Posted, str, str, str]:
+    """A triage started by a mention: its first question, its thread, its session id and the bot's SQLite file."""
+    question = start_by_mention(drive, channel)
+    assert question.thread_ts
+    path = bot.env["DATABASE_URL"].removeprefix("sqlite:///")
+    return question, question.thread_ts, question.value("triage_answer_0")["s"], path
+
+
 def test_an_expired_triage_says_so_and_offers_to_start_again(
     drive: Driver, slack: SlackStandIn, bot: BotProcess
 ) -> None:
-    question = start_by_mention(drive, "C0EXPIRED")
-    thread = question.thread_ts
-    assert thread
-    session_id = question.value("triage_answer_0")["s"]
-    path = bot.env["DATABASE_URL"].removeprefix("sqlite:///")
+    question, thread, session_id, path = started_with_its_session(drive, bot, "C0EXPIRED")
     with sqlite3.connect(path) as db:  # TRIAGE_TTL_DAYS=1: two days idle is expired
         db.execute("UPDATE triage_sessions SET updated_at = updated_at - 2 * 86400 WHERE id = ?", (session_id,))
 
@@ -605,6 +609,66 @@ def test_an_expired_triage_says_so_and_offers_to_start_again(
     fresh = drive.next_post("C0EXPIRED", thread, since)
     assert fresh.question_id == "protocol" and fresh.value("triage_answer_0")["s"] != session_id
     assert drive.answer_by_click(fresh, "ftp").question_id == "client"
+
+
+def start_over_offer(drive: Driver, hook: str) -> dict[str, Any]:
+    """The message only the clicking user sees after a click on a triage that is gone: its Start over button."""
+    call = drive.slack.wait_for_call("response_url", lambda c: c.extra["hook_id"] == hook)
+    assert call.params.get("response_type") == "ephemeral" and call.params.get("replace_original") is False
+    [button] = [e for b in call.params.get("blocks") or [] if b["type"] == "actions" for e in b["elements"]]
+    assert button["text"]["text"] == "Start over" and button["action_id"] == "start_triage"
+    return {"text": call.params["text"], "button": button}
+
+
+def click_in_ephemeral(drive: Driver, channel: str, action_id: str, value: str, user: str = "U1") -> float:
+    """A click on a button of a message only the user sees: Slack sends it without the message (nor its thread)."""
+    payload = drive.slack.block_actions(action_id, value, user_id=user, channel_id=channel)
+    payload["container"]["is_ephemeral"] = True
+    payload.pop("message")
+    since = time.monotonic()
+    drive.action(payload)
+    return since
+
+
+def test_a_click_on_a_triage_that_is_gone_offers_start_over_which_starts_it_again_in_its_thread(
+    drive: Driver, slack: SlackStandIn, bot: BotProcess
+) -> None:
+    question, thread, session_id, path = started_with_its_session(drive, bot, "C0GONE")
+    with sqlite3.connect(path) as db:  # cleared: expired and deleted by another thread's click, or a reset
+        db.execute("DELETE FROM triage_sessions WHERE id = ?", (session_id,))
+
+    since, hook = drive.click(question, question.option_button("ftp"))
+    offer = start_over_offer(drive, hook)
+    assert "no longer open" in offer["text"]
+    assert drive.posts("C0GONE", thread, since) == [] and slack.calls("chat.update", since) == []
+
+    since = click_in_ephemeral(drive, "C0GONE", "start_triage", offer["button"]["value"])
+    fresh = drive.next_post("C0GONE", thread, since)
+    assert fresh.question_id == "protocol" and fresh.value("triage_answer_0")["s"] != session_id
+    assert drive.answer_by_click(fresh, "ftp").question_id == "client"
+
+
+def test_a_triage_the_tree_cannot_follow_any_more_offers_start_over_on_a_click_and_in_the_thread(
+    drive: Driver, slack: SlackStandIn, bot: BotProcess
+) -> None:
+    """A TriageError in the middle of a turn (here: a session asking a question the tree no longer has)."""
+    question, thread, session_id, path = started_with_its_session(drive, bot, "C0OLDTREE")
+    with sqlite3.connect(path) as db:
+        [raw] = db.execute("SELECT state FROM triage_sessions WHERE id = ?", (session_id,)).fetchone()
+        state = json.loads(raw)
+        state.update(answers={"a-question-since-removed": "yes"}, asked=["a-question-since-removed"], prefilled={})
+        db.execute("UPDATE triage_sessions SET state = ? WHERE id = ?", (json.dumps(state), session_id))
+
+    since, hook = drive.click(question, question.option_button("ftp"))
+    assert "could not follow" in start_over_offer(drive, hook)["text"]
+
+    since = time.monotonic()
+    drive.say("ftp", "C0OLDTREE", thread)  # a typed answer: Start over in the thread, where the triage runs
+    offer = drive.next_post("C0OLDTREE", thread, since, lambda c: "start_triage" in Posted.of(c).buttons())
+    assert "could not follow" in offer.text
+    since, _ = drive.click(offer, "start_triage")
+    fresh = drive.next_post("C0OLDTREE", thread, since)
+    assert fresh.question_id == "protocol" and fresh.value("triage_answer_0")["s"] != session_id
 
 
 # ----- 9. from /ftpcode's ephemeral answer into a DM -----

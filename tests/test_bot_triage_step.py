@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from bot import triage_step
 from bot.listeners import functions
+from bot.views import workflow_steps as steps_view
 from tests.slack_e2e import ANSWER_TIMEOUT, QUIET_SECONDS, assert_sendable, bot_env, new_id
 from tests.standin import BotProcess, SlackStandIn
 from tests.test_bot_triage import CHOICES_425, TREE, Driver, Posted, answered_text, any_post, expected_path
@@ -191,17 +191,17 @@ def test_a_triage_someone_comes_back_to_after_it_expired_completes_the_step_as_e
 @pytest.mark.parametrize(
     ("inputs", "error"),
     [
-        ({"code": ""}, functions.NO_CODE),
-        ({"code": "   "}, functions.NO_CODE),
-        ({"code": None}, functions.NO_CODE),
-        ({"code": "qwzx plorb ;;; ]]]"}, functions.UNKNOWN_CODE),
-        ({"user": ""}, functions.BAD_USER),
-        ({"user": "alice"}, functions.BAD_USER),
-        ({"user": "<@U0ALICE>"}, functions.BAD_USER),
-        ({"user": 42}, functions.BAD_USER),
-        ({"channel": ""}, functions.BAD_CHANNEL),
-        ({"channel": "#general"}, functions.BAD_CHANNEL),
-        ({"channel": "c0lower"}, functions.BAD_CHANNEL),
+        ({"code": ""}, steps_view.NO_CODE),
+        ({"code": "   "}, steps_view.NO_CODE),
+        ({"code": None}, steps_view.NO_CODE),
+        ({"code": "qwzx plorb ;;; ]]]"}, steps_view.UNKNOWN_CODE),
+        ({"user": ""}, steps_view.BAD_USER),
+        ({"user": "alice"}, steps_view.BAD_USER),
+        ({"user": "<@U0ALICE>"}, steps_view.BAD_USER),
+        ({"user": 42}, steps_view.BAD_USER),
+        ({"channel": ""}, steps_view.BAD_CHANNEL),
+        ({"channel": "#general"}, steps_view.BAD_CHANNEL),
+        ({"channel": "c0lower"}, steps_view.BAD_CHANNEL),
     ],
     ids=[
         "empty code",
@@ -233,7 +233,7 @@ def test_a_channel_the_bot_is_not_in_completes_the_step_with_an_error(drive: Dri
     slack.register_channel(channel, is_member=False)
     step = new_step(drive, channel=channel)
     ended = step.ended()
-    assert ended.get("error") == triage_step.REFUSED["not_in_channel"]
+    assert ended.get("error") == steps_view.REFUSED["not_in_channel"]
     [refused] = [c for c in slack.calls("chat.postMessage", step.since) if c.params.get("channel") == channel]
     assert refused.response["error"] == "not_in_channel"
     [completed] = step.completions("functions.completeError")

@@ -144,8 +144,8 @@ def test_the_agent_view_has_its_scope_and_event(manifest):
 
 def test_workflow_steps_are_the_bots_own(manifest):
     """Each function in the manifest is a step the bot completes, with the outputs the bot gives it."""
-    from bot import triage_step
     from bot.listeners import functions
+    from bot.views import workflow_steps as steps_view
     from knowledge.triage import load_tree
 
     declared = manifest["functions"]
@@ -156,9 +156,9 @@ def test_workflow_steps_are_the_bots_own(manifest):
         state = tree.answer(state, question.id, question.options[0].id)
     ended = tree.feedback(state, fixed=True).to_dict()
     outputs = {
-        functions.EXPLAIN: functions.explain_outputs("530 Login incorrect"),
-        functions.DIAGNOSE: functions.diagnose_outputs("USER alice\r\n331 Password required\r\nPASS x\r\n530 No"),
-        functions.TRIAGE: triage_step.ended_outputs(ended, "resolved", "C1", "1700000000.000100", "https://x/p1"),
+        functions.EXPLAIN: steps_view.explain_outputs("530 Login incorrect"),
+        functions.DIAGNOSE: steps_view.diagnose_outputs("USER alice\r\n331 Password required\r\nPASS x\r\n530 No"),
+        functions.TRIAGE: steps_view.triage_outputs(ended, "resolved", "C1", "1700000000.000100", "https://x/p1"),
     }
     inputs = {
         functions.EXPLAIN: {"text": "string"},

@@ -1,4 +1,4 @@
-"""bot/probe_reply.py and bot/probe_job.py in-process: any probe result, however hostile the server's text,
+"""bot/probe_view.py and bot/probe_job.py in-process: any probe result, however hostile the server's text,
 renders within Slack's limits with nothing that pings or links; any `/ftpcode test …` text is a request, the
 usage or a one-line refusal; and a job run again after a crash or a failed post never probes a second time.
 
@@ -15,9 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import probe_job, probe_reply
+from bot import probe_job
 from bot.jobs import Job
 from bot.journal import Journal, RetryLater
+from bot.views import probe as probe_view
 from bot.worker import Work
 from knowledge.lookup import finder
 from knowledge.probe.allowlist import AllowList
@@ -78,7 +79,7 @@ def results(draw: st.DrawFn) -> ProbeResult:
 @SETTINGS
 @given(results())
 def test_any_probe_result_renders_safely(result: ProbeResult) -> None:
-    message = probe_reply.probe_message(result)
+    message = probe_view.probe_message(result)
     assert_within_slack_limits(message)
     assert_no_markup(message.kwargs())
 
@@ -91,7 +92,7 @@ def test_the_longest_result_still_fits(count: int, char: str) -> None:
     result.steps = [Step("pasv", "fail", 29.9, char * 5000, char * 5000, char * 5000) for _ in range(count)]
     result.findings = [Finding("any", char * 5000, "pasv", "ftp-227") for _ in range(20)]
     result.codes = ["ftp-227", "ftp-425", "ftp-530", "ftp-550"]
-    message = probe_reply.probe_message(result)
+    message = probe_view.probe_message(result)
     assert_within_slack_limits(message)
     assert_no_markup(message.kwargs())
 
@@ -106,7 +107,7 @@ def test_a_failure_shows_its_step_reply_and_buttons() -> None:
     result.findings = [Finding("pasv-private", "10.0.0.5 is a private address", "pasv", "ftp-227")]
     result.codes = ["ftp-227"]
     result.triage_prefill = {"passive-address": "private"}
-    params = probe_reply.probe_message(result).kwargs()
+    params = probe_view.probe_message(result).kwargs()
     texts = list(text_strings(params["blocks"]))
     assert params["blocks"][0]["text"]["text"] == "Probe of 127.0.0.1:2121: failed at PASV"
     assert "*It failed at PASV* (step 2 of 3)\n`PASV` → `227 'x' &lt;!here&gt;`" in texts
@@ -135,10 +136,10 @@ def test_any_test_command_is_a_request_the_usage_or_one_line(rest: str) -> None:
     try:
         the_plan = probe_job.screen(config, request)
     except Refused as refused:
-        line = probe_reply.one_line(refused.message)["text"]
+        line = probe_view.one_line(refused.message)["text"]
         assert "\n" not in line and "<" not in line and len(line) <= 500
         return
-    assert "<" not in probe_reply.testing_text(the_plan.target)
+    assert "<" not in probe_view.testing_text(the_plan.target)
 
 
 @pytest.mark.parametrize(
@@ -187,7 +188,7 @@ def test_a_job_run_again_after_a_crash_mid_probe_does_not_probe_again(no_probe: 
     answers: list[dict[str, Any]] = []
     probe_job.run(work_for({"0:probe_started": "an earlier run"}, answers))
     assert answers == [
-        {"response_type": "ephemeral", "text": probe_reply.one_line(
+        {"response_type": "ephemeral", "text": probe_view.one_line(
             "My test of 127.0.0.1:2121 was cut short when I restarted. Run /ftpcode test again."
         )["text"]}
     ]  # fmt: skip

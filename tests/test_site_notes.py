@@ -141,8 +141,10 @@ def test_the_example_folder_is_documented(tmp_path: Path) -> None:
 
 
 def test_the_longest_notes_still_fit_in_answers_scans_and_checklists(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot import blocks, scan_reply, site_notes
-    from bot import triage_blocks as tb
+    from bot import site_notes
+    from bot.views import answer as answer_view
+    from bot.views import scan as scan_view
+    from bot.views import triage as tb
     from knowledge.logscan import scan
     from knowledge.lookup import LookupResult, Match, finder
     from knowledge.site import Note, SiteNotes
@@ -174,12 +176,12 @@ def test_the_longest_notes_still_fit_in_answers_scans_and_checklists(monkeypatch
     monkeypatch.setattr(site_notes.SITE, "notes", site)
     for entry in finder().kb.entries:
         result = LookupResult(entry.code, [Match(entry, "code")])
-        message = voted(blocks.answer_message(result, ephemeral=True), result.matches)
+        message = voted(answer_view.answer_message(result, ephemeral=True), result.matches)
         assert_within_slack_limits(message)
         assert "<!channel>" not in str(message.blocks)
     from tests.test_bot_site import PASSIVE_LOG
 
-    assert_within_slack_limits(scan_reply.scan_message(scan(PASSIVE_LOG), ephemeral=True))
+    assert_within_slack_limits(scan_view.scan_message(scan(PASSIVE_LOG), ephemeral=True))
     state = tree.start("ftp-425")
     while (question := tree.current_question(state)) is not None:
         state = tree.answer(state, question.id, question.options_for(state.entry_id, state.answer_map)[0].id)

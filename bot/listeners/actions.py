@@ -12,10 +12,12 @@ import re
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
 
-from bot import answered, blocks, payloads, replies
-from bot import triage_blocks as tb
+from bot import answered, payloads, replies
 from bot.database import DatabaseError
-from bot.triage_flow import Reply, TriageFlow
+from bot.triage_flow import Reply, TriageFlow, Turn
+from bot.views import answer as answer_view
+from bot.views import triage as tb
+from bot.views.block_kit import Message
 from bot.worker import Work
 from knowledge import answer as answers
 from knowledge.lookup import LookupResult, finder
@@ -73,13 +75,13 @@ def _understood(kind: str, value: str, who: dict) -> bool:
 # -- the jobs ----------------------------------------------------------------------------------------------
 
 
-def _reply(matches: list, message: blocks.Message) -> replies.Reply:
+def _reply(matches: list, message: Message) -> replies.Reply:
     return replies.Reply(message, matches, subject=matches[0].entry.id, subject_kind="entry")
 
 
 def run_share(work: Work) -> None:
     matches = finder().resolve(work.payload["value"].split(","))
-    shared = blocks.answer_message(LookupResult("", matches), ephemeral=False, shared_by=work.payload["user"])
+    shared = answer_view.answer_message(LookupResult("", matches), ephemeral=False, shared_by=work.payload["user"])
     # The shared answer gets buttons of its own for the channel; it is the same question, so no second row.
     message = answered.in_job(work, _reply(matches, shared), "", work.payload, "channel", record=False)
     try:
@@ -97,7 +99,7 @@ def run_share(work: Work) -> None:
 
 def run_show(work: Work) -> None:
     matches = finder().resolve([work.payload["value"]])
-    shown = blocks.answer_message(LookupResult("", matches), ephemeral=True)
+    shown = answer_view.answer_message(LookupResult("", matches), ephemeral=True)
     query = answers.query_for(matches[0].entry)
     message = answered.in_job(work, _reply(matches, shown), query, work.payload, "command")
     work.respond(response_type="ephemeral", replace_original=False, **message.kwargs())
@@ -106,38 +108,41 @@ def run_show(work: Work) -> None:
 def run_show_rest(work: Work) -> None:
     entry_id, _, start = work.payload["value"].rpartition(":")
     match = finder().resolve([entry_id])[0]
-    message = blocks.rest_message(match.entry, match.known, int(start))
+    message = answer_view.rest_message(match.entry, match.known, int(start))
     work.respond(response_type="ephemeral", replace_original=False, **message.kwargs())
 
 
 def run_start_triage(work: Work) -> None:
     entry_id, prefill = tb.parse_start_value(work.payload["value"])
-    note = start_triage(work, entry_id, prefill, work.payload)
-    if note:
-        work.respond(response_type="ephemeral", replace_original=False, text=note)
+    where = tb.thread_of_start_value(work.payload["value"])
+    reply = start_triage(work, entry_id, prefill, work.payload, where)
+    if reply.text:
+        work.respond(response_type="ephemeral", replace_original=False, **reply.kwargs())
 
 
-def start_triage(work: Work, entry_id: str, prefill: dict[str, str], who: dict) -> str | None:
-    """Starts a triage where the answer was: its thread, or the user's DM for a private answer. What to tell
-    the user privately, if anything."""
+def start_triage(
+    work: Work, entry_id: str, prefill: dict[str, str], who: dict, where: tuple[str, str] | None = None
+) -> Reply:
+    """Starts a triage where the answer was: its thread, or the user's DM for a private answer; or in the thread a
+    Start over names (`where`), when it is in the channel clicked in. What to tell the user privately."""
     flow = TriageFlow.for_work(work)
+    turn = Turn.of_click(who)
+    if where is not None and where[0] == turn.channel:
+        turn.thread_ts = where[1]
+        return flow.start(turn, entry_id, prefill)
     if who["ephemeral"] or not who["message_ts"] or not who["channel"]:
-        channel = flow.start_in_dm(entry_id, who["user"], who["team"], prefill)
-        return "I started the triage in our direct messages." if channel else "I could not open a direct message."
-    thread_ts = who["thread_ts"] or who["message_ts"]
-    return flow.start(entry_id, who["channel"], thread_ts, who["user"], who["team"], prefill).ephemeral
+        return flow.start_in_dm(turn, entry_id, prefill)
+    return flow.start(turn, entry_id, prefill)
 
 
 def run_triage_click(work: Work) -> None:
     who = work.payload
     try:
-        reply = TriageFlow.for_work(work).click(
-            who["value"], who["user"], who["team"], who["channel"], who["message_ts"] or "", who["blocks"]
-        )
+        reply = TriageFlow.for_work(work).click(Turn.of_click(who), who["value"], who["blocks"])
     except DatabaseError:  # a click is answered now or not at all: the user may already have clicked again
         reply = Reply(DATABASE_DOWN)
-    if reply.ephemeral:
-        work.respond(response_type="ephemeral", replace_original=False, text=reply.ephemeral)
+    if reply.text:
+        work.respond(response_type="ephemeral", replace_original=False, **reply.kwargs())
 
 
 def run_notice(work: Work) -> None:

@@ -15,38 +15,14 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import answered, payloads, replies, scan_reply
-from bot.blocks import Message, finish, section
+from bot import answered, payloads, replies
 from bot.listeners import events
 from bot.mrkdwn import plain_from_slack
+from bot.views.assistant import PROMPTS, PROMPTS_TITLE, READING_STATUS, prompt_answer
 from bot.worker import Work
+from knowledge import text_kind
 
 logger = logging.getLogger("bot.assistant")
-
-PROMPTS_TITLE = "Ask about an FTP, FTPS or SFTP problem"
-READ_LOG = "Read my FileZilla log"
-START_TRIAGE = "Start a triage"
-# (title shown, message sent when clicked): the last two are answered below, the others as any question is.
-PROMPTS = (
-    ("Explain 425", "Explain 425"),
-    ("My upload fails with 553", "My upload fails with 553"),
-    (READ_LOG, READ_LOG),
-    (START_TRIAGE, START_TRIAGE),
-)
-READING_STATUS = "is reading your log…"
-
-_PROMPT_ANSWERS = {
-    READ_LOG.lower(): (
-        "Paste FileZilla's message log here, from the connection to the error, or share it as a text file (up to "
-        "5 MB): I tell you which step failed and why. For more detail, set Edit > Settings > Debug > "
-        "'Debug information in message log' to Verbose and try once more. Passwords in the log are masked, and I "
-        "keep nothing of it."
-    ),
-    START_TRIAGE.lower(): (
-        "Tell me the code or the error your client shows, such as `530` or `425 Can't open data connection`: "
-        "I explain it, and *Start triage* under the answer walks you through the fix, one question at a time."
-    ),
-}
 
 
 def queue_thread_started(body: dict, event: dict, context: BoltContext) -> None:
@@ -57,12 +33,6 @@ def queue_thread_started(body: dict, event: dict, context: BoltContext) -> None:
         event_id = body.get("event_id") if isinstance(body.get("event_id"), str) else None
         job = {"channel": channel, "thread_ts": thread_ts, "event_id": event_id}
         context["work"].submit("assistant_thread", job, f"event:{event_id}" if event_id else None)
-
-
-def prompt_answer(text: str) -> Message | None:
-    """The answer to a suggested prompt that is no question about a code; None for anything else."""
-    answer = _PROMPT_ANSWERS.get(" ".join(text.split()).lower().rstrip("."))
-    return finish(answer, [section(answer)]) if answer else None
 
 
 # -- the jobs ----------------------------------------------------------------------------------------------
@@ -100,7 +70,7 @@ def run_message(work: Work) -> None:
     text = plain_from_slack(payloads.text_of(event.get("text")))
     message = prompt_answer(text)
     if message is None:
-        if scan_reply.looks_like_log(text):
+        if text_kind.looks_like_log(text):
             _reading(work.client, channel, thread_ts)
         asker = {"user": payloads.user_id(event.get("user")), "team": work.payload["team"]}
         message = answered.in_job(work, replies.for_text(text, ephemeral=False), text, asker, "dm")

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from slack_bolt import Ack, App, BoltContext, BoltResponse
 
-from bot import answered, insights, insights_blocks, payloads, probe_job, probe_reply, replies, scan_reply
+from bot import answered, insights, payloads, probe_job, replies
 from bot.mrkdwn import plain_from_slack
+from bot.views import insights as insights_view
+from bot.views import probe as probe_view
 from bot.worker import Work
+from knowledge import text_kind
 from knowledge.probe.model import Refused
 
 BUSY = "I could not take that log just now. Try again in a minute."
@@ -29,7 +32,7 @@ def ftpcode_command(ack: Ack, command: dict, context: BoltContext) -> BoltRespon
     if probe_job.is_test_command(text):
         queue_probe(ack, command, context, text)
         return None
-    if scan_reply.looks_like_log(text):
+    if text_kind.looks_like_log(text):
         # A scan can take a moment: it is queued, and answered on the response_url.
         who = {**_who(command), "response_url": payloads.response_url(command.get("response_url"))}
         taken = who["response_url"] is not None and context["work"].submit("scan_command", {**who, "text": text})
@@ -38,8 +41,8 @@ def ftpcode_command(ack: Ack, command: dict, context: BoltContext) -> BoltRespon
         else:
             ack(response_type="ephemeral", text=BUSY)
         return None
-    # A lookup and its (cached) rendering take well under a millisecond, so the answer travels in the ack:
-    # no second request to Slack, and the user sees it sooner (bench/README.md).
+    # A lookup and its (cached) rendering are quick enough for the ack (bench/README.md), so the answer travels in
+    # it: no second request to Slack, and the user sees it sooner.
     reply = replies.for_text(text, ephemeral=True)
     message = answered.in_ack(context["work"], reply, text, _who(command), "command")
     ack(response_type="ephemeral", **message.kwargs())
@@ -64,12 +67,12 @@ def queue_stats(ack: Ack, command: dict, context: BoltContext, text: str) -> Non
     work = context["work"]
     job = {**_who(command), "response_url": payloads.response_url(command.get("response_url"))}
     if job["user"] not in work.config.admins:
-        ack(response_type="ephemeral", text=insights_blocks.NOT_ADMIN)
+        ack(response_type="ephemeral", text=insights_view.NOT_ADMIN)
         return
     words = text.split()[1:]
     days = insights.period_days(words[0] if words else None) if len(words) <= 1 else None
     if days is None:
-        ack(response_type="ephemeral", text=insights_blocks.USAGE)
+        ack(response_type="ephemeral", text=insights_view.USAGE)
         return
     taken = job["response_url"] is not None and work.submit("stats", {**job, "days": days})
     ack(response_type="ephemeral", text=f"Counting the last {days} days…" if taken else BUSY_STATS)
@@ -77,7 +80,7 @@ def queue_stats(ack: Ack, command: dict, context: BoltContext, text: str) -> Non
 
 def run_stats(work: Work) -> None:
     stats = work.store.feedback_stats(work.payload["days"])
-    work.respond(response_type="ephemeral", **insights_blocks.stats_message(stats).kwargs())
+    work.respond(response_type="ephemeral", **insights_view.stats_message(stats).kwargs())
 
 
 def run_forget(work: Work) -> None:
@@ -94,13 +97,13 @@ def queue_probe(ack: Ack, command: dict, context: BoltContext, text: str) -> Non
     30 s) is queued, and the ack says it is coming."""
     request = probe_job.parse(text)
     if request is None:
-        ack(response_type="ephemeral", **probe_reply.usage_message().kwargs())
+        ack(response_type="ephemeral", **probe_view.usage_message().kwargs())
         return
     work = context["work"]
     try:
         the_plan = probe_job.screen(work.config.probe, request)
     except Refused as refused:
-        ack(response_type="ephemeral", **probe_reply.one_line(refused.message))
+        ack(response_type="ephemeral", **probe_view.one_line(refused.message))
         return
     job = {
         "user": payloads.user_id(command.get("user_id")),
@@ -110,7 +113,7 @@ def queue_probe(ack: Ack, command: dict, context: BoltContext, text: str) -> Non
         "protocol": request.protocol,
     }
     taken = job["user"] is not None and job["response_url"] is not None and work.submit("probe", job)
-    text = probe_reply.testing_text(the_plan.target) if taken else BUSY_PROBE
+    text = probe_view.testing_text(the_plan.target) if taken else BUSY_PROBE
     ack(response_type="ephemeral", text=text)
 
 

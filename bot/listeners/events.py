@@ -13,9 +13,11 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import answered, files, home, insights_blocks, payloads, replies, scan_reply
+from bot import answered, files, payloads, replies
 from bot.mrkdwn import plain_from_slack
-from bot.triage_flow import TriageFlow
+from bot.triage_flow import TriageFlow, Turn
+from bot.views import home
+from bot.views import insights as insights_view
 from bot.worker import Work
 
 logger = logging.getLogger("bot.events")
@@ -109,7 +111,7 @@ def typed_triage_answer(work: Work) -> bool:
     if not thread_ts or not user:
         return False
     text = plain_from_slack(payloads.text_of(event.get("text")))
-    return TriageFlow.for_work(work).typed(text, user, work.payload["team"], event["channel"], thread_ts)
+    return TriageFlow.for_work(work).typed(Turn(user, work.payload["team"], event["channel"], thread_ts), text)
 
 
 def run_mention(work: Work) -> None:
@@ -124,8 +126,11 @@ def run_mention(work: Work) -> None:
     user = payloads.user_id(event.get("user"))
     # A question with a code starts a triage at once; a pasted log offers one (with its answers) by button.
     if coded and user and not reply.is_log:
-        thread_ts = event.get("thread_ts") or event["ts"]
-        TriageFlow.for_work(work).start(coded[0].entry.id, event["channel"], thread_ts, user, work.payload["team"])
+        turn = Turn(user, work.payload["team"], event["channel"], event.get("thread_ts") or event["ts"])
+        flow = TriageFlow.for_work(work)
+        started = flow.start(turn, coded[0].entry.id)
+        if started.message:  # a triage that could not start; someone else's open one is left as it is, quietly
+            flow.tell(turn, started)
 
 
 def answer_files(work: Work, event: dict | None = None, asker: dict | None = None) -> None:
@@ -145,9 +150,7 @@ def answer_files(work: Work, event: dict | None = None, asker: dict | None = Non
         except files.FileRefused as exc:
             post(client, channel=event["channel"], thread_ts=thread_ts, text=str(exc))
             continue
-        message, result = scan_reply.for_log(text, ephemeral=False)
-        reply = replies.log_reply(message, result, scan_reply.found_anything(result))
-        message = answered.in_job(work, reply, "", asker, _channel_type(event))
+        message = answered.in_job(work, replies.for_log(text), "", asker, _channel_type(event))
         post(client, channel=event["channel"], thread_ts=thread_ts, **message.kwargs())
 
 
@@ -166,7 +169,7 @@ def run_home_opened(work: Work) -> None:
     user = work.payload["event"]["user"]
     extra = None
     if user in work.config.admins:
-        extra = insights_blocks.home_blocks(work.store.feedback_stats(30))
+        extra = insights_view.home_blocks(work.store.feedback_stats(30))
     try:
         work.client.views_publish(user_id=user, view=home.home_view(extra))
     except SlackApiError as exc:

@@ -16,10 +16,11 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks, payloads, site_blocks
-from bot import feedback_blocks as fb
+from bot import payloads, site_notes
 from bot.feedback import Vote, clean_comment, read_vote
 from bot.listeners.actions import start_triage
+from bot.views import answer as answer_view
+from bot.views import feedback as fb
 from bot.worker import Work
 from knowledge.lookup import LookupResult, finder
 
@@ -53,7 +54,7 @@ def _open_modal(work: Any, body: dict, fields: dict[str, Any], response_url: str
     metadata = work.keys.sign({**fields, "ru": response_url or ""})
     entry = finder().kb.by_id.get(fields["s"]) if fields["k"] == "entry" else None
     vote = Vote(fields["a"], fields["s"], fields["k"], fields["c"], 0, "down", ())
-    handoff = site_blocks.handoff_channel(fields["s"], work.config.escalation_channel)
+    handoff = site_notes.handoff_channel(fields["s"], work.config.escalation_channel)
     view = fb.comment_modal(metadata, fb.vote_label(vote), entry is not None, handoff)
     reopen = work.keys.sign(fields)
 
@@ -121,7 +122,8 @@ def on_comment(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
     if fields is None or user is None or not _well_formed(fields) or not isinstance(fields.get("ru"), str):
         logger.info("a feedback form that did not come from one of my answers was ignored")
         ack(
-            response_action="update", view=_note_view("I could not match this to one of my answers; nothing was saved.")
+            response_action="update",
+            view=fb.note_modal("I could not match this to one of my answers; nothing was saved."),
         )
         return
     values = payloads.dig(view, "state", "values")
@@ -138,12 +140,6 @@ def on_comment(ack: Ack, body: dict, view: dict, context: BoltContext) -> None:
     }
     ack()
     work.submit("feedback_comment", job)
-
-
-def _note_view(text: str) -> dict[str, Any]:
-    from slack_sdk.models.views import View
-
-    return View(type="modal", title="ftpcode", close="Close", blocks=[blocks.section(text)]).to_dict()
 
 
 # -- the jobs ----------------------------------------------------------------------------------------------
@@ -171,7 +167,7 @@ def run_vote(work: Work) -> None:
         return
     matches = finder().resolve(list(vote.entries)) if vote.kind == "entry" else []
     if matches:  # a private answer comes without its blocks: it is drawn again, with the choice in place
-        again = blocks.answer_message(LookupResult("", matches), ephemeral=True)
+        again = answer_view.answer_message(LookupResult("", matches), ephemeral=True)
         updated = fb.voted_in_place(again.blocks, vote.vote, p["comment_value"])
         work.respond(response_type="ephemeral", replace_original=True, text=again.text, blocks=updated)
         return
@@ -193,8 +189,8 @@ def run_comment(work: Work) -> None:
             "thread_ts": fields["tt"] or None,
             "ephemeral": bool(fields["e"]),
         }
-        done = start_triage(work, fields["s"], {}, who) or "I started a triage in the answer's thread."
-    elif p["next"] == "human" and site_blocks.handoff_channel(fields["s"], work.config.escalation_channel):
+        done = start_triage(work, fields["s"], {}, who).text or "I started a triage in the answer's thread."
+    elif p["next"] == "human" and site_notes.handoff_channel(fields["s"], work.config.escalation_channel):
         done = _hand_off(work, fields, user, team, p["comment"])
     work.respond(
         response_type="ephemeral", replace_original=False, text=fb.comment_thanks(bool(p["comment"]), p["next"], done)
@@ -202,7 +198,7 @@ def run_comment(work: Work) -> None:
 
 
 def _hand_off(work: Work, fields: dict[str, Any], user: str, team: str, comment: str) -> str:
-    channel = site_blocks.handoff_channel(fields["s"], work.config.escalation_channel) or ""
+    channel = site_notes.handoff_channel(fields["s"], work.config.escalation_channel) or ""
     permalink = None
     if fields["ch"] and fields["mt"] and not fields["e"]:
         try:
@@ -222,11 +218,7 @@ def _hand_off(work: Work, fields: dict[str, Any], user: str, team: str, comment:
 
 
 def run_modal_failed(work: Work) -> None:
-    more = blocks.button("Tell me what was missing", fb.OPEN_COMMENT_ACTION, work.payload["value"])
-    from slack_sdk.models.blocks import ActionsBlock
-
-    text = "I could not open the form just now. Press the button to try again."
-    message = blocks.finish(text, [blocks.section(text), ActionsBlock(elements=[more])])
+    message = fb.modal_failed_message(work.payload["value"])
     work.respond(response_type="ephemeral", replace_original=False, **message.kwargs())
 
 

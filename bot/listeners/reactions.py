@@ -15,19 +15,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import answered, payloads, replies
-from bot.blocks import finish, section
 from bot.feedback_store import channel_type_of
 from bot.jobs import MESSAGE_KEY_PREFIX
 from bot.listeners import events
 from bot.mrkdwn import plain_from_slack
+from bot.views.reaction import nothing_to_explain_message
 from bot.worker import Work
 
 logger = logging.getLogger("bot.reactions")
-
-NOTHING_TO_EXPLAIN = (
-    "I found no FTP, FTPS or SFTP code, socket error, client message or log in that message, so I did not answer "
-    "in its thread."
-)
 
 
 def queue_reaction(body: dict, event: dict, context: BoltContext) -> None:
@@ -84,7 +79,7 @@ def run_reaction(work: Work) -> None:
         answer = answered.in_job(work, reply, text, asker, channel_type_of(channel))
         events.post(work.client, channel=channel, thread_ts=thread_ts, **answer.kwargs())
         return
-    note = finish(NOTHING_TO_EXPLAIN, [section(NOTHING_TO_EXPLAIN)])
+    note = nothing_to_explain_message()
     try:
         work.client.chat_postEphemeral(channel=channel, user=job["user"], thread_ts=thread_ts, **note.kwargs())
     except SlackApiError as exc:

@@ -13,9 +13,9 @@ from slack_sdk.models.blocks import ActionsBlock, Block, InputBlock, PlainTextIn
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject, Option, PlainTextObject
 from slack_sdk.models.views import View
 
-from bot.blocks import Message, button, context, finish, section
 from bot.feedback import COMMENT_CHARS, Answered, FeedbackKeys, Vote
 from bot.mrkdwn import clip, escape, literal
+from bot.views.block_kit import BUTTON_VALUE_CHARS, MAX_BLOCKS, Message, button, context, finish, section
 
 try:  # slack_sdk 3.36 and later
     from slack_sdk.models.blocks import ContextActionsBlock, FeedbackButtonObject, FeedbackButtonsElement
@@ -29,12 +29,13 @@ COMMENT_CALLBACK = "feedback_comment"
 PROMPT_BLOCK = "feedback_prompt"
 BUTTONS_BLOCK = "feedback"
 PROMPT = "Was this helpful?"
+UNMATCHED_FORM = "I could not match this to one of my answers; nothing was saved."
 NEXT_STEPS = {"none": "Nothing more", "triage": "Walk me through a triage", "human": "Ask a human"}
 
 
 def _template(plain: bool) -> list[dict[str, Any]]:
     """The two blocks that end an answer, built (and checked) once by slack_sdk, with "{up}" and "{down}" where
-    the signed values go: building them anew for each answer took 0.18 ms of an acknowledgement's CPU."""
+    the signed values go: they are on the acknowledgement's path (bench/README.md)."""
     buttons: Block
     if ContextActionsBlock is not None and not plain:
         element = FeedbackButtonsElement(
@@ -61,7 +62,7 @@ _TEMPLATES = {plain: _template(plain) for plain in (False, True)}
 def feedback_blocks(keys: FeedbackKeys, answered: Answered, plain: bool = False) -> list[dict[str, Any]]:
     """The two blocks that end an answer: the question, and the buttons carrying the signed values."""
     up, down = keys.vote_values(answered.fields())
-    if len(down) > 2000:  # Slack's limit for a button's value
+    if len(down) > BUTTON_VALUE_CHARS:
         raise ValueError("a feedback value is longer than Slack takes")
     prompt, buttons = _TEMPLATES[plain]
     if buttons["type"] == "context_actions":
@@ -104,7 +105,7 @@ def chosen(vote: str, comment_value: str | None) -> list[dict[str, Any]]:
 
 def voted_in_place(blocks: list[dict[str, Any]], vote: str, comment_value: str | None) -> list[dict[str, Any]]:
     """The message's blocks with its buttons replaced by the choice (DMs and private answers)."""
-    return [*_without_feedback(blocks), *chosen(vote, comment_value)][:50]
+    return [*_without_feedback(blocks), *chosen(vote, comment_value)][:MAX_BLOCKS]
 
 
 def tallied(blocks: list[dict[str, Any]], counts: dict[str, int]) -> list[dict[str, Any]]:
@@ -161,6 +162,17 @@ def comment_modal(
         blocks=blocks,
     )
     return view.to_dict()
+
+
+def note_modal(text: str) -> dict[str, Any]:
+    return View(type="modal", title="ftpcode", close="Close", blocks=[section(text)]).to_dict()
+
+
+def modal_failed_message(reopen_value: str) -> Message:
+    """When the "what was missing?" form could not open: a button that opens it from a fresh click."""
+    more = button("Tell me what was missing", OPEN_COMMENT_ACTION, reopen_value)
+    text = "I could not open the form just now. Press the button to try again."
+    return finish(text, [section(text), ActionsBlock(elements=[more])])
 
 
 def handoff_message(

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 from slack_sdk.models.blocks import ActionsBlock, Block
 
-from bot import site_blocks
-from bot import triage_blocks as tb
-from bot.blocks import Message, button, context, finish, header, section
 from bot.mrkdwn import clip, escape
+from bot.views import site_notes as site_view
+from bot.views import triage as tb
+from bot.views.block_kit import Message, button, context, finish, header, section
 from knowledge import answer as answers
-from knowledge.logscan import MAX_SCAN_BYTES, ScanResult, scan
-from knowledge.lookup import finder
+from knowledge.logscan import MAX_SCAN_BYTES, ScanResult
 from knowledge.scan_text import explained_entries, failure_reply, format_name, stage_phrase
-
-_LOG_LINE = re.compile(
-    r"^\s*(?:\d{3}[ -]|(?:Status|Command|Response|Error|Trace):|[<>*] |<---|--->|\*(?:cmd|resp)\*|[.<>!*] \d{4}-)",
-    re.M,
-)
-
-
-# Longer than any question: read as a paste, or a number somewhere in it would be answered as "the" code.
-LONG_PASTE_CHARS = 4000
-
-
-def looks_like_log(text: str) -> bool:
-    """A paste rather than a question: a code block, several lines that look like a client's log, or long."""
-    return "```" in text or len(text) > LONG_PASTE_CHARS or len(_LOG_LINE.findall(text)) >= 3
+from knowledge.text_kind import found_anything
 
 
 def scan_message(result: ScanResult, *, ephemeral: bool) -> Message:
@@ -46,13 +30,13 @@ def scan_message(result: ScanResult, *, ephemeral: bool) -> Message:
     if result.findings:
         lines = [f"• {escape(f.summary)}" for f in result.findings[:4]]
         blocks.append(section("*Why*\n" + "\n".join(lines)))
-        blocks += site_blocks.finding_blocks([f.id for f in result.findings[:4]])
+        blocks += site_view.finding_blocks([f.id for f in result.findings[:4]])
     explained = explained_entries(result)
     # Only the first entry is summarised: the others (a 530 to AUTH TLS next to a failed listing) would
     # distract from the failure; their buttons are there.
     for entry in explained[:1]:
         blocks.append(section(f"*{escape(answers.heading(entry))}*\n{escape(entry.summary)}"))
-        blocks += site_blocks.entry_blocks(entry.id)
+        blocks += site_view.entry_blocks(entry.id)
     if result.timeline:
         blocks.append(section("*What happened*\n" + "\n".join(f"• {escape(t)}" for t in result.timeline[:10])))
     elements = []
@@ -88,29 +72,13 @@ def summary_of(result: ScanResult) -> str:
     return summary
 
 
-def found_anything(result: ScanResult) -> bool:
-    """Whether the scan read a log. In text of no known format whose only "replies" are bare numbers (noise
-    such as `4660/P5ih`, a number in prose) there is nothing to explain."""
-    if not (result.exchanges or result.findings or result.failure):
-        return False
-    bare_numbers = not any(e.command for e in result.exchanges) and (result.failure is None or result.failure.code)
-    return not (result.format == "unknown" and result.exchanges and bare_numbers)
-
-
-def names_a_code(text: str) -> bool:
-    """A short paste that is no log but names a code or error (```Error: 530 Login incorrect```)."""
-    if len(text) > LONG_PASTE_CHARS:
-        return False
-    return any(m.reason in ("code", "name") for m in finder().lookup(text.replace("```", " ")).matches)
-
-
 def nothing_in_log_message() -> Message:
     text = "I could not find FTP commands, replies or client errors in that text. Paste the client's log as it is."
     return finish(text, [section(text)])
 
 
-def for_log(text: str, *, ephemeral: bool) -> tuple[Message, ScanResult]:
-    result = scan(text)
+def log_message(result: ScanResult) -> Message:
+    """The answer to a text read as a log: what the scan found, or that it found nothing to read."""
     if not found_anything(result):
-        return nothing_in_log_message(), result
-    return scan_message(result, ephemeral=ephemeral), result
+        return nothing_in_log_message()
+    return scan_message(result, ephemeral=False)

@@ -1,4 +1,4 @@
-"""What every Workflow Builder step shares: the error a workflow builder reads, and completing a step.
+"""Completing a Workflow Builder step (functions.completeSuccess or completeError), for every step.
 
 A step is completed with the token its function_executed event carried (`bot_access_token`), as Bolt's
 AttachingFunctionToken does for its own client; every other Web API call of a job uses the bot's token.
@@ -14,10 +14,6 @@ from slack_sdk.errors import SlackApiError
 from bot.journal import JournaledClient
 
 logger = logging.getLogger("bot.functions")
-
-
-class StepError(Exception):
-    """Why a step cannot give its outputs, in words for whoever built the workflow."""
 
 
 def complete(client: JournaledClient, token: str | None, outcome: dict[str, Any], execution: str) -> None:

@@ -1,5 +1,5 @@
 """Answers to `/ftpcode test`: its usage, a refusal in one line, and a probe's result read like the answer to a
-pasted log (bot/scan_reply.py): the first failing step, why, every step with its time, then the buttons.
+pasted log (bot/views/scan.py): the first failing step, why, every step with its time, then the buttons.
 
 Everything the user typed or the server sent goes through escape(); the probe has already masked the stored
 user name and password in every text of its result."""
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
-from bot import triage_blocks as tb
-from bot.blocks import SECTION_CHARS, Message, button, context, finish, header, section
 from bot.mrkdwn import escape, escape_clipped
+from bot.views import triage as tb
+from bot.views.block_kit import SECTION_CHARS, SECTION_MARGIN, Message, button, context, finish, header, section
 from knowledge import answer as answers
 from knowledge.lookup import finder
 from knowledge.probe.model import ProbeResult, Step
@@ -69,12 +69,12 @@ def _step_line(step: Step, detail_chars: int) -> str:
 
 
 def _step_sections(result: ProbeResult) -> list[Block]:
-    """The timeline, split across sections where one would pass Slack's 3,000 characters."""
+    """The timeline, split across sections where one would pass Slack's limit (SECTION_CHARS)."""
     detail_chars = max(40, min(STEP_DETAIL_CHARS, STEPS_CHARS // max(1, len(result.steps)) - 110))
     chunks: list[list[str]] = [["*Steps*"]]
     for step in result.steps:
         line = _step_line(step, detail_chars)
-        if sum(len(part) + 1 for part in chunks[-1]) + len(line) > SECTION_CHARS - 100:
+        if sum(len(part) + 1 for part in chunks[-1]) + len(line) > SECTION_CHARS - SECTION_MARGIN:
             chunks.append([])
         chunks[-1].append(line)
     return [section("\n".join(chunk)) for chunk in chunks if chunk]

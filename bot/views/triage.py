@@ -6,26 +6,58 @@ import json
 import re
 from functools import lru_cache
 
-from slack_sdk.models.blocks import ActionsBlock, Block
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot import site_blocks
-from bot.blocks import Message, button, context, finish, header, section
 from bot.mrkdwn import clip, escape
+from bot.views import site_notes as site_view
+from bot.views.block_kit import (
+    ACTIONS_ELEMENTS,
+    MAX_BLOCKS,
+    SECTION_CHARS,
+    SECTION_MARGIN,
+    Message,
+    button,
+    context,
+    finish,
+    header,
+    section,
+)
 from knowledge.triage import Checklist, Question, Step
 
 ANSWER = "triage_answer"
 CONTROL = "triage_control"  # back, restart, stop, handover
 FEEDBACK = "triage_feedback"  # fixed, not_fixed
 START = "start_triage"
+SUMMARY_CHARS = SECTION_CHARS - 2 * SECTION_MARGIN
+"""A hand-off summary, in a code block of a section: room for the fence and for what escaping adds."""
 
 
-def value(session_id: str, **fields: str) -> str:
-    return json.dumps({"s": session_id, **fields}, separators=(",", ":"))
+def value(session_id: str, entry_id: str = "", **fields: str) -> str:
+    """What a button of a triage carries: its session, what the click says, and the triage's code (`entry_id`),
+    so that a click on a session that is gone can still offer to start that triage again."""
+    known = {"e": entry_id} if entry_id else {}
+    return json.dumps({"s": session_id, **fields, **known}, separators=(",", ":"))
 
 
-def start_value(entry_id: str, prefill: dict[str, str]) -> str:
-    """What a Start triage button carries: the entry, and answers already known (from a log, or before expiry)."""
-    return json.dumps({"e": entry_id, "p": prefill}, separators=(",", ":")) if prefill else entry_id
+def start_value(entry_id: str, prefill: dict[str, str], channel: str = "", thread_ts: str = "") -> str:
+    """What a Start triage button carries: the entry, answers already known (from a log, or before expiry), and
+    for a button only its user sees (which Slack sends without its thread) the triage's channel and thread."""
+    if not prefill and not thread_ts:
+        return entry_id
+    where = {"c": channel, "t": thread_ts} if thread_ts else {}
+    return json.dumps({"e": entry_id, "p": prefill, **where}, separators=(",", ":"))
+
+
+def thread_of_start_value(raw: str) -> tuple[str, str] | None:
+    """The channel and thread a Start triage button names, if it names them."""
+    if not raw.startswith("{"):
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    channel, thread_ts = data.get("c"), data.get("t")
+    return (channel, thread_ts) if isinstance(channel, str) and isinstance(thread_ts, str) and thread_ts else None
 
 
 def parse_start_value(raw: str) -> tuple[str, dict[str, str]]:
@@ -49,48 +81,62 @@ def parse_value(raw: str) -> dict[str, str]:
 
 
 # Session ids are uuid4 strings. A question is rendered (and checked against Slack's limits) once with this
-# placeholder of the same length in its buttons' values, then the real id is put in its place: a triage click
-# spent a sixth of its CPU on rendering the same questions again.
+# placeholder of the same length in its buttons' values, then the real id is put in its place: checking the same
+# blocks again on every click is work on a click's critical path (bench/README.md).
 _SESSION_SLOT = "5e5510n0-0000-4000-8000-000000000000"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def question_message(session_id: str, question: Question, step: int, code: str, *, can_go_back: bool) -> Message:
+def question_message(
+    session_id: str, question: Question, step: int, code: str, entry_id: str = "", *, can_go_back: bool
+) -> Message:
     if not _UUID.fullmatch(session_id):
-        return _render_question(session_id, question, step, code, can_go_back)
-    text, blocks = _question_template(question, step, code, can_go_back)
+        return _render_question(session_id, question, step, code, can_go_back, entry_id)
+    text, blocks = _question_template(question, step, code, can_go_back, entry_id)
     return Message(text, json.loads(blocks.replace(_SESSION_SLOT, session_id)))
 
 
 @lru_cache(maxsize=1024)
-def _question_template(question: Question, step: int, code: str, can_go_back: bool) -> tuple[str, str]:
-    message = _render_question(_SESSION_SLOT, question, step, code, can_go_back)
+def _question_template(question: Question, step: int, code: str, can_go_back: bool, entry_id: str) -> tuple[str, str]:
+    message = _render_question(_SESSION_SLOT, question, step, code, can_go_back, entry_id)
     return message.text, json.dumps(message.blocks)
 
 
-def _render_question(session_id: str, question: Question, step: int, code: str, can_go_back: bool) -> Message:
+def _render_question(
+    session_id: str, question: Question, step: int, code: str, can_go_back: bool, entry_id: str = ""
+) -> Message:
+    def control(label: str, name: str) -> ButtonElement:
+        return button(label, f"{CONTROL}_{name}", value(session_id, entry_id, c=name, q=question.id))
+
     options = [
-        button(o.label, f"{ANSWER}_{i}", value(session_id, q=question.id, o=o.id))
+        button(o.label, f"{ANSWER}_{i}", value(session_id, entry_id, q=question.id, o=o.id))
         for i, o in enumerate(question.options)
     ]
-    controls = [button("Start over", f"{CONTROL}_restart", value(session_id, c="restart", q=question.id))]
+    controls = [control("Start over", "restart")]
     if can_go_back:
-        controls.insert(0, button("Back", f"{CONTROL}_back", value(session_id, c="back", q=question.id)))
-    controls += [
-        button("Let someone else answer", f"{CONTROL}_handover", value(session_id, c="handover", q=question.id)),
-        button("Stop", f"{CONTROL}_stop", value(session_id, c="stop", q=question.id)),
-    ]
+        controls.insert(0, control("Back", "back"))
+    controls += [control("Let someone else answer", "handover"), control("Stop", "stop")]
     blocks: list[Block] = [section(f"*Triage for {escape(code)}, question {step}*\n{escape(question.text)}")]
     if question.help:
         blocks.append(context(escape(question.help)))
     hints = [f"*{escape(o.label)}*: {escape(o.hint)}" for o in question.options if o.hint]
     if hints:
-        blocks.append(context(clip(" · ".join(hints), 2900)))
-    blocks += [ActionsBlock(block_id=f"q:{question.id}", elements=options[:25]), ActionsBlock(elements=controls)]
+        blocks.append(context(clip(" · ".join(hints), SECTION_CHARS - SECTION_MARGIN)))
+    blocks += [
+        ActionsBlock(block_id=f"q:{question.id}", elements=options[:ACTIONS_ELEMENTS]),
+        ActionsBlock(elements=controls),
+    ]
     labels = ", ".join(o.label for o in question.options)
     return finish(
         f"Triage for {code}, question {step}: {question.text} ({labels}). You can also type the answer.", blocks
     )
+
+
+def asked_again(message: Message) -> Message:
+    """A question's message (question_message) again, after a typed answer that matched none of its options."""
+    message.text = "I did not catch that. " + message.text
+    message.blocks.insert(0, context("I did not catch that: choose one of these, or type it.").to_dict())
+    return message
 
 
 def answered_message(question: Question, label: str, user_id: str) -> Message:
@@ -113,7 +159,7 @@ def note_message(text: str) -> Message:
 def without_buttons(blocks: list[dict], note: str) -> list[dict]:
     """An earlier message's blocks with its buttons removed and a note of what happened (note is mrkdwn)."""
     kept = [b for b in blocks if b.get("type") != "actions"]
-    return [*kept, context(note).to_dict()][:50]
+    return [*kept, context(note).to_dict()][:MAX_BLOCKS]
 
 
 def _steps(steps: tuple[Step, ...]) -> str:
@@ -123,24 +169,26 @@ def _steps(steps: tuple[Step, ...]) -> str:
 def checklist_message(session_id: str, checklist: Checklist, code: str, title: str, entry_id: str = "") -> Message:
     blocks: list[Block] = [header(f"Checklist for {code}: {title}")]
     blocks += [section(f":information_source: {escape(n)}") for n in checklist.notes]
-    blocks += site_blocks.entry_blocks(entry_id)
+    blocks += site_view.entry_blocks(entry_id)
     if checklist.user_steps:
         blocks.append(section(f"*You can try*\n{_steps(checklist.user_steps)}"))
     if checklist.admin_steps:
         blocks.append(section(f"*Ask your server admin*\n{_steps(checklist.admin_steps)}"))
     numbered = [(f"you can try, {i}", s.id) for i, s in enumerate(checklist.user_steps, 1)]
     numbered += [(f"ask your server admin, {i}", s.id) for i, s in enumerate(checklist.admin_steps, 1)]
-    blocks += site_blocks.step_blocks(numbered)
+    blocks += site_view.step_blocks(numbered)
     sources = sorted({s.source for s in (*checklist.user_steps, *checklist.admin_steps) if s.source})
     if sources:
-        blocks.append(context(clip("Sources: " + "; ".join(escape(s) for s in sources), 2900)))
+        blocks.append(
+            context(clip("Sources: " + "; ".join(escape(s) for s in sources), SECTION_CHARS - SECTION_MARGIN))
+        )
     blocks.append(section("*Did this fix it?*"))
     blocks.append(
         ActionsBlock(
             block_id="feedback",
             elements=[
-                button("Yes, it works now", f"{FEEDBACK}_yes", value(session_id, f="fixed"), "primary"),
-                button("No, still broken", f"{FEEDBACK}_no", value(session_id, f="not_fixed"), "danger"),
+                button("Yes, it works now", f"{FEEDBACK}_yes", value(session_id, entry_id, f="fixed"), "primary"),
+                button("No, still broken", f"{FEEDBACK}_no", value(session_id, entry_id, f="not_fixed"), "danger"),
             ],
         )
     )
@@ -160,7 +208,7 @@ def handoff_posted_message(channel_id: str) -> Message:
 
 
 def handoff_copy_message(summary: str) -> Message:
-    body = "```\n" + escape(clip(summary, 2800)) + "\n```"
+    body = "```\n" + escape(clip(summary, SUMMARY_CHARS)) + "\n```"
     blocks: list[Block] = [
         section("Time for a human. Ask your server or network admin (or your helpdesk) and paste them this summary:"),
         section(body),
@@ -173,7 +221,7 @@ def escalation_message(summary: str, permalink: str | None, mention: str | None,
     link = f" <{permalink}|Open the thread>" if permalink else ""
     blocks: list[Block] = [
         section(f"{who}<@{user_id}> still has a problem after the ftpcode checklist.{link}"),
-        section("```\n" + escape(clip(summary, 2800)) + "\n```"),
+        section("```\n" + escape(clip(summary, SUMMARY_CHARS)) + "\n```"),
     ]
     return finish(f"Triage hand-off from <@{user_id}>: {summary}", blocks)
 
@@ -186,7 +234,16 @@ def expired_message(entry_id: str, prefill: dict[str, str]) -> Message:
     return finish("This triage has expired.", blocks)
 
 
-START_OVER_TEXT = "I could not follow that triage any more. Start a new one with `/ftpcode CODE` and *Start triage*."
+GONE_TEXT = "This triage is no longer open."
+CANNOT_FOLLOW_TEXT = "I could not follow that triage any more."
+START_NEW_TEXT = "Start a new one with `/ftpcode CODE` and *Start triage*."
+
+
+def start_over_message(what: str, entry_id: str, channel: str, thread_ts: str) -> Message:
+    """What went wrong with a triage (`what`, plain text), and a button that starts it again in its thread."""
+    start = button("Start over", START, start_value(entry_id, {}, channel, thread_ts), "primary")
+    blocks: list[Block] = [section(f"{escape(what)} Start it over?"), ActionsBlock(elements=[start])]
+    return finish(f"{what} Start it over?", blocks)
 
 
 def someone_elses_triage_text(owner_id: str) -> str:

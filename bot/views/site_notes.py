@@ -4,19 +4,16 @@ checked when the notes were loaded)."""
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block
 
-from bot.mrkdwn import clip, escape, escape_clipped
+from bot.mrkdwn import escape, escape_clipped
 from bot.site_notes import current
+from bot.views.block_kit import section
 from knowledge.site import Note
 
 # A note is cut to this, and only so many are shown in one message: a folder of long notes must not push an
 # answer, a scan or a checklist past Slack's limits.
 NOTE_CHARS = 1200
-
-
-def section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)), block_id=None)
 
 
 def _facts(note: Note) -> list[str]:
@@ -71,9 +68,3 @@ def step_blocks(numbered: list[tuple[str, str]]) -> list[Block]:
         for where, step_id in numbered
         for note in site.steps.get(step_id, ())
     ][:3]
-
-
-def handoff_channel(entry_id: str, default: str | None) -> str | None:
-    """Where hand-offs about `entry_id` go: the channel a site note names, else `default`."""
-    site = current()
-    return (site.handoff_channel(entry_id) if site else None) or default

@@ -7,8 +7,8 @@ import functools
 from slack_sdk.models.blocks import Block, DividerBlock
 from slack_sdk.models.views import View
 
-from bot.blocks import context, header, section
 from bot.mrkdwn import escape
+from bot.views.block_kit import MAX_VIEW_BLOCKS, context, header, section
 from knowledge import answer as answers
 from knowledge import digits
 from knowledge.lookup import finder
@@ -48,4 +48,4 @@ def home_view(extra: list[Block] | None = None) -> dict:
         section(f"*Most asked*\n{asked}" if asked else "*Most asked*\nNothing yet."),
         *(extra or []),
     ]
-    return View(type="home", blocks=blocks[:100]).to_dict()
+    return View(type="home", blocks=blocks[:MAX_VIEW_BLOCKS]).to_dict()

@@ -3,74 +3,45 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    PlainTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock
 
-from bot import site_blocks
 from bot.mrkdwn import clip, escape
+from bot.views import site_notes as site_view
+from bot.views.block_kit import (
+    BUTTON_VALUE_CHARS,
+    MAX_BLOCK_CHARS,
+    MAX_BLOCKS,
+    SECTION_CHARS,
+    SECTION_MARGIN,
+    Message,
+    button,
+    context,
+    finish,
+    header,
+    section,
+)
 from knowledge import answer as answers
+from knowledge import listing
 from knowledge.base import Entry
 from knowledge.lookup import EXAMPLES, LookupResult, Match, finder
 
-MAX_BLOCKS = 50
-# Slack refuses messages whose blocks pass about 13k characters (msg_blocks_too_long); keep a margin.
-MAX_BLOCK_CHARS = 11_000
-SECTION_CHARS = 3000
-# Room kept at the end of every answer for "Was this helpful?" and its buttons (bot/feedback_blocks.py), whose
+# Room kept at the end of every answer for "Was this helpful?" and its buttons (bot/views/feedback.py), whose
 # signed values name the answer's entries; tests/test_bot_rendering.py checks that the estimate covers them.
 FEEDBACK_BLOCKS = 2
 FEEDBACK_BASE_CHARS = 900
+FEEDBACK_IDS_CHARS = 400
+ROOM_FOR_NOTES = 600
+"""Kept free for the "shortened to fit" note, the "Show the rest" button and the JSON between the blocks."""
+LIST_ROOM = 1500
+"""Kept free in a table of codes for its header, the closing note and JSON overhead."""
+MORE_BUTTONS = 3
+"""Other readings of a query get an "Explain …" button each, this many at most."""
 
 
 def feedback_chars(matches: list[Match]) -> int:
-    return FEEDBACK_BASE_CHARS + 2 * min(400, len(",".join(m.entry.id for m in matches)) + len(matches[0].entry.id))
-
-
-@dataclass
-class Message:
-    """A message ready for chat.postMessage / respond: a text fallback and the blocks as dicts."""
-
-    text: str
-    blocks: list[dict] = field(default_factory=list)
-
-    def kwargs(self) -> dict:
-        return {"text": self.text, "blocks": self.blocks}
-
-
-def md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=clip(text, SECTION_CHARS))
-
-
-def section(text: str, block_id: str | None = None) -> SectionBlock:
-    return SectionBlock(text=md(text), block_id=block_id)
-
-
-def context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[md(text)])
-
-
-def header(text: str) -> HeaderBlock:
-    return HeaderBlock(text=PlainTextObject(text=clip(text, 150), emoji=False))
-
-
-def button(label: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
-    return ButtonElement(text=PlainTextObject(text=clip(label, 75)), action_id=action_id, value=value, style=style)
-
-
-def finish(text: str, blocks: list[Block]) -> Message:
-    """Validates every block against Slack's limits (to_dict raises) and keeps the text fallback in bounds."""
-    return Message(text=clip(text, 3000), blocks=[b.to_dict() for b in blocks])
+    ids = len(",".join(m.entry.id for m in matches)) + len(matches[0].entry.id)
+    return FEEDBACK_BASE_CHARS + 2 * min(FEEDBACK_IDS_CHARS, ids)
 
 
 def _bullets(items: tuple[str, ...]) -> str:
@@ -103,7 +74,7 @@ def answer_top_blocks(answer: answers.Answer) -> list[Block]:
 
 
 def _ids_value(matches: list[Match]) -> str:
-    return clip(",".join(m.entry.id for m in matches), 2000)
+    return clip(",".join(m.entry.id for m in matches), BUTTON_VALUE_CHARS)
 
 
 def answer_buttons(matches: list[Match], *, ephemeral: bool) -> ActionsBlock:
@@ -113,7 +84,7 @@ def answer_buttons(matches: list[Match], *, ephemeral: bool) -> ActionsBlock:
         elements.append(button("Share in channel", "share_answer", _ids_value(matches), "primary"))
     elements.append(button("Start triage", "start_triage", first.id))
     # Slack refuses a block whose buttons share an action_id, hence the number.
-    for n, match in enumerate(matches[1:4]):
+    for n, match in enumerate(matches[1 : 1 + MORE_BUTTONS]):
         elements.append(button(f"Explain {answers.button_name(match.entry)}", f"show_answer_{n}", match.entry.id))
     return ActionsBlock(elements=elements, block_id="answer_actions")
 
@@ -138,12 +109,12 @@ def answer_message(result: LookupResult, *, ephemeral: bool, shared_by: str | No
         blocks.append(context(f"Shared by <@{shared_by}>"))
     blocks += [context(escape(note)) for note in result.notes]
     blocks += answer_top_blocks(first)
-    blocks += site_blocks.entry_blocks(first.entry.id)  # the team's own facts, right under the summary
+    blocks += site_view.entry_blocks(first.entry.id)  # the team's own facts, right under the summary
     actions = answer_buttons(matches, ephemeral=ephemeral)
     others = [section(f"*{escape(answers.heading(m.entry))}*\n{escape(m.entry.summary)}") for m in matches[1:]]
     tail: list[Block] = [DividerBlock(), *others] if others else []
     detail = answer_detail_blocks(first)
-    budget = MAX_BLOCK_CHARS - _size([*blocks, actions, *tail]) - 600 - feedback_chars(matches)
+    budget = MAX_BLOCK_CHARS - _size([*blocks, actions, *tail]) - ROOM_FOR_NOTES - feedback_chars(matches)
     kept, kept_sizes, cut = [], [], False
     for block in detail:
         # Each block is serialised once here (to_dict validates, and is slow), not once per block kept so far.
@@ -212,17 +183,22 @@ def help_message() -> Message:
     return finish("ftpcode: send a code such as 425, or a message your client printed.", blocks)
 
 
+def unknown_list_message() -> Message:
+    hint = section(f"I can list: {listing.FILTER_HELP}. For example `/ftpcode list 4xx`.")
+    return finish("Unknown list.", [hint])
+
+
 def list_message(title: str, entries: list[Entry]) -> Message:
     """A table of codes, as many rows as Slack takes; the rest is counted and narrowed down by a filter."""
     rows = [f"`{escape(answers.label(e))}` {escape(e.title)}" for e in entries]
-    budget = MAX_BLOCK_CHARS - 1500  # room for the header, the closing note and JSON overhead
+    budget = MAX_BLOCK_CHARS - LIST_ROOM
     sections: list[str] = []
     chunk: list[str] = []
     shown = used = 0
     for row in rows:
         if used + len(row) + 1 > budget:
             break
-        if sum(len(r) + 1 for r in chunk) + len(row) > SECTION_CHARS - 100:
+        if sum(len(r) + 1 for r in chunk) + len(row) > SECTION_CHARS - SECTION_MARGIN:
             sections.append("\n".join(chunk))
             chunk = []
         chunk.append(row)

@@ -8,9 +8,9 @@ import time
 from slack_sdk.models.blocks import Block, DividerBlock, RawTextObject, SectionBlock, TableBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from bot.blocks import Message, context, finish, header, section
 from bot.insights import Stats, figure_rows, subject_label
 from bot.mrkdwn import escape, literal
+from bot.views.block_kit import SECTION_FIELDS, TABLE_ROWS, Message, context, finish, header, section
 
 USAGE = "Usage: `/ftpcode stats [7d|30d|90d]` (the last 30 days when no period is given)."
 NOT_ADMIN = "The stats are for the people who look after this bot (FTPCODE_ADMINS). Ask one of them, or ask me a code."
@@ -25,7 +25,7 @@ def table(stats: Stats, previous: Stats | None = None) -> TableBlock:
     names = ["This week", "Week before"] if previous is not None else ["Count"]
     rows = [["Figure", "Item", *names]]
     rows += [[figure, item or "–", *values] for figure, item, values in figure_rows(stats, previous)]
-    cells = [[RawTextObject(text=cell or "–") for cell in row] for row in rows[:100]]
+    cells = [[RawTextObject(text=cell or "–") for cell in row] for row in rows[:TABLE_ROWS]]
     settings = [{"align": "left"}, {"align": "left", "is_wrapped": True}] + [{"align": "right"}] * len(names)
     return TableBlock(rows=cells, column_settings=settings, block_id="figures")
 
@@ -83,7 +83,7 @@ def home_blocks(stats: Stats) -> list[Block]:
         grouped.setdefault(figure, []).append((item, values[0]))
     for figure, items in grouped.items():
         fields = []
-        for item, value in items[:5]:  # a section takes 10 fields: five items and their counts
+        for item, value in items[: SECTION_FIELDS // 2]:  # each item and its count
             fields += [MarkdownTextObject(text=escape(item) or "–"), MarkdownTextObject(text=f"*{escape(value)}*")]
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{escape(figure)}*"), fields=fields))
     blocks += comment_blocks(stats)
