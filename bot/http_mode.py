@@ -53,12 +53,26 @@ class AsgiWorkerAfterFork(Worker):
     """
 
     def init_process(self) -> None:
+        from gunicorn.asgi import protocol
         from gunicorn.workers.gasgi import ASGIWorker
 
+        _drop_chunk_prefixes(protocol)
         worker = ASGIWorker(self.age, self.ppid, self.sockets, self.app, self.timeout, self.cfg, self.log)
         worker.tmp.close()
         worker.__dict__.update(self.__dict__)  # pid, max_requests and the heartbeat file the master watches
         worker.init_process()
+
+
+def _drop_chunk_prefixes(protocol: object) -> None:
+    """Empties gunicorn's table of 16,384 chunk-size prefixes (1.7 MB of objects, built when its ASGI protocol is
+    imported), at once, before the worker allocates around it.
+
+    It only speeds up chunked responses, and the bot's answers all carry a Content-Length; a size missing from it
+    is formatted on the spot, the same bytes. Emptied right after the import, the worker's RSS was 1.2-1.9 MB
+    smaller once the bot was loaded (the freed memory is reused by the imports that follow; bench/README.md).
+    """
+    if isinstance(getattr(protocol, "_CHUNK_PREFIXES", None), dict):
+        protocol._CHUNK_PREFIXES = {}  # type: ignore[attr-defined]
 
 
 def _worker_exited(_server, worker) -> None:
