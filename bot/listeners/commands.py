@@ -42,7 +42,7 @@ def ftpcode_command(ack: Ack, command: dict, context: BoltContext) -> BoltRespon
     # no second request to Slack, and the user sees it sooner (bench/README.md).
     reply = replies.for_text(text, ephemeral=True)
     message = answered.in_ack(context["work"], reply, text, _who(command), "command")
-    ack(response_type="ephemeral", **message.kwargs())
+    return answered.ack_response(reply.message, message, "ephemeral")
 
 
 def _who(command: dict) -> dict:
