@@ -210,12 +210,7 @@ def print_feedback_judged(mode: str, judged: dict[str, Any], runs: list[dict[str
         [[k, medians["plain"][k], medians["bot"][k], median[k]] for k in FEEDBACK_SHOWN],
     )
     print(f"\n{mode}: issue 13, what the feedback buttons add (median ratio, and rounds that met it)")
-    for target in FEEDBACK_TARGETS:
-        v = judged["verdicts"][target.key]
-        print(
-            f"  {target.label:28} {v['target']:8} median {v['median_ratio']:.2f}, "
-            f"{v['rounds_met']}/{len(judged['round_ratios'])} rounds (need {v['rounds_needed']}): {verdict(v['met'])}"
-        )
+    print_verdicts(FEEDBACK_TARGETS, judged)
 
 
 def print_judged(mode: str, app: str, judged: dict[str, Any], runs: list[dict[str, Any]]) -> None:
@@ -237,7 +232,11 @@ def print_judged(mode: str, app: str, judged: dict[str, Any], runs: list[dict[st
         ["metric", "bare", app, f"{app}/bare"], [[k, medians["bare"][k], medians[app][k], median[k]] for k in SHOWN]
     )
     print(f"\n{mode}: verdicts for {app} (median ratio, and rounds that met it)")
-    for target in TARGETS:
+    print_verdicts(TARGETS, judged)
+
+
+def print_verdicts(targets: tuple[Target, ...], judged: dict[str, Any]) -> None:
+    for target in targets:
         v = judged["verdicts"][target.key]
         print(
             f"  {target.label:28} {v['target']:8} median {v['median_ratio']:.2f}, "
