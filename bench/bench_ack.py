@@ -17,6 +17,10 @@ and in at least 4 rounds of 5 (80% of the rounds); the script prints a verdict f
 
 --against REV adds the bot of that git revision (unpacked with git archive) to every round as "before", so a
 change to the bot is measured before and after in the same run, against the same bare app.
+
+--without-feedback adds the bot without feedback on its acknowledged answers (bench/bot_without_feedback.py: no
+"Was this helpful?" buttons, no answer row) as "plain", and judges issue 13's target: the bot's ack p50 and p99 at
+concurrency 5 <= 1.1x plain's (the buttons add no more than 10%), on the ratio of the medians and in 4 rounds of 5.
 """
 
 from __future__ import annotations
@@ -64,6 +68,12 @@ TARGETS = (
 )
 SHOWN = ("c5_p50_ms", "c5_p99_ms", "c20_p50_ms", "c20_p99_ms", "c20_rps", "startup_s", "rss_mb", "pss_mb")
 SHOWN += ("c5_cpu_ms", "c20_cpu_ms")
+# Issue 13: what the feedback buttons add, the bot against itself without them ("plain").
+FEEDBACK_TARGETS = (
+    Target("c5_p50_ms", "ack p50, concurrency 5", 1.1),
+    Target("c5_p99_ms", "ack p99, concurrency 5", 1.1),
+)
+FEEDBACK_SHOWN = ("c5_p50_ms", "c5_p99_ms", "c20_p50_ms", "c20_p99_ms", "c5_cpu_ms", "c20_cpu_ms")
 
 
 # ----- one app, one mode, one round -----
@@ -144,21 +154,28 @@ def describe_run(run: dict[str, Any]) -> str:
 # ----- the verdicts -----
 
 
-def judge(runs: list[dict[str, Any]], rounds: int, app: str = "bot") -> dict[str, Any]:
-    """`app` against the bare app, in the runs of one mode: per-round ratios, the ratio of the medians, and a
-    verdict for every target."""
+def judge(
+    runs: list[dict[str, Any]],
+    rounds: int,
+    app: str = "bot",
+    baseline: str = "bare",
+    targets: tuple[Target, ...] = TARGETS,
+    shown: tuple[str, ...] = SHOWN,
+) -> dict[str, Any]:
+    """`app` against `baseline` (the bare app), in the runs of one mode: per-round ratios, the ratio of the
+    medians, and a verdict for every target."""
     by_round = {(r["round"], r["app"]): r for r in runs}
     ratios = [
-        {key: by_round[(n, app)][key] / by_round[(n, "bare")][key] for key in SHOWN} for n in range(1, rounds + 1)
+        {key: by_round[(n, app)][key] / by_round[(n, baseline)][key] for key in shown} for n in range(1, rounds + 1)
     ]
     medians = {
-        name: {key: statistics.median(r[key] for r in runs if r["app"] == name) for key in SHOWN}
-        for name in ("bare", app)
+        name: {key: statistics.median(r[key] for r in runs if r["app"] == name) for key in shown}
+        for name in (baseline, app)
     }
-    median_ratio = {key: medians[app][key] / medians["bare"][key] for key in SHOWN}
+    median_ratio = {key: medians[app][key] / medians[baseline][key] for key in shown}
     needed = rounds_needed(rounds)
     verdicts = {}
-    for target in TARGETS:
+    for target in targets:
         in_rounds = sum(target.met(r[target.key]) for r in ratios)
         met = target.met(median_ratio[target.key]) and in_rounds >= needed
         verdicts[target.key] = {
@@ -169,6 +186,31 @@ def judge(runs: list[dict[str, Any]], rounds: int, app: str = "bot") -> dict[str
             "met": met,
         }
     return {"round_ratios": ratios, "medians": medians, "median_ratios": median_ratio, "verdicts": verdicts}
+
+
+def print_feedback_judged(mode: str, judged: dict[str, Any], runs: list[dict[str, Any]]) -> None:
+    """Issue 13's target: the bot / the bot without feedback on its answers ("plain"), round by round."""
+    print(f"\n{mode}: bot / plain (the bot without the feedback buttons), round by round (load before plain, bot)")
+    rows = []
+    for n, ratios in enumerate(judged["round_ratios"], start=1):
+        loads = "/".join(
+            f"{r['load_before']:.1f}" for name in ("plain", "bot") for r in runs if r["round"] == n and r["app"] == name
+        )
+        marks = [
+            f"{ratios[key]:.2f}{' x' if key in ('c5_p50_ms', 'c5_p99_ms') and ratios[key] > 1.1 else ''}"
+            for key in FEEDBACK_SHOWN
+        ]
+        rows.append([str(n), loads, *marks])
+    median = judged["median_ratios"]
+    rows.append(["median", "", *(f"{median[key]:.2f}" for key in FEEDBACK_SHOWN)])
+    print_table(["round", "load", *FEEDBACK_SHOWN], rows)
+    medians = judged["medians"]
+    print_table(
+        ["metric", "plain", "bot", "bot/plain"],
+        [[k, medians["plain"][k], medians["bot"][k], median[k]] for k in FEEDBACK_SHOWN],
+    )
+    print(f"\n{mode}: issue 13, what the feedback buttons add (median ratio, and rounds that met it)")
+    print_verdicts(FEEDBACK_TARGETS, judged)
 
 
 def print_judged(mode: str, app: str, judged: dict[str, Any], runs: list[dict[str, Any]]) -> None:
@@ -190,7 +232,11 @@ def print_judged(mode: str, app: str, judged: dict[str, Any], runs: list[dict[st
         ["metric", "bare", app, f"{app}/bare"], [[k, medians["bare"][k], medians[app][k], median[k]] for k in SHOWN]
     )
     print(f"\n{mode}: verdicts for {app} (median ratio, and rounds that met it)")
-    for target in TARGETS:
+    print_verdicts(TARGETS, judged)
+
+
+def print_verdicts(targets: tuple[Target, ...], judged: dict[str, Any]) -> None:
+    for target in targets:
         v = judged["verdicts"][target.key]
         print(
             f"  {target.label:28} {v['target']:8} median {v['median_ratio']:.2f}, "
@@ -206,9 +252,12 @@ def main() -> int:
     parser.add_argument("--requests-c20", type=int, default=2000, help="commands measured at concurrency 20")
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--against", help="also run the bot of this git revision, as 'before'")
+    parser.add_argument(
+        "--without-feedback", action="store_true", help="also run the bot without feedback buttons, as 'plain'"
+    )
     settings = parser.parse_args()
     modes = settings.modes.split(",")
-    apps = APPS + (("before",) if settings.against else ())
+    apps = APPS + (("plain",) if settings.without_feedback else ()) + (("before",) if settings.against else ())
     cpu = cpu_model()
     started = time.monotonic()
     print(f"bench_ack on {cpu}: {settings.rounds} rounds, modes {', '.join(modes)}, apps {', '.join(apps)}", flush=True)
@@ -241,6 +290,10 @@ def main() -> int:
             print_judged(mode, "before", results[f"{mode}_before"], of_mode)
         results[mode] = judge(of_mode, settings.rounds)
         print_judged(mode, "bot", results[mode], of_mode)
+        if settings.without_feedback:
+            feedback = judge(of_mode, settings.rounds, "bot", "plain", FEEDBACK_TARGETS, FEEDBACK_SHOWN)
+            results[f"{mode}_feedback"] = feedback
+            print_feedback_judged(mode, feedback, of_mode)
     results["seconds"] = time.monotonic() - started
     path = write_results("bench_ack", results)
     print(f"\n{cpu}; {results['seconds']:.0f} s in all; results in {path}")

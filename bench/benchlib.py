@@ -276,7 +276,7 @@ def http_app(
     extra_env: dict[str, str] | None = None,
 ) -> AppProcess:
     """The bare app (`which` "bare": gunicorn -w 1 --threads 16), or else the bot of the checkout at `root`
-    (`python -m bot`, 1 worker, 16 threads for Bolt)."""
+    (`python -m bot`, 1 worker, 16 threads for Bolt; `bot_command`)."""
     port = free_port()
     env = app_env({**standin_env, "PORT": str(port), **(extra_env or {})}, root)
     if which == "bare":
@@ -284,7 +284,7 @@ def http_app(
         command += ["-b", f"127.0.0.1:{port}", "bench.bare_app:wsgi_app"]
     else:
         env["DATABASE_URL"] = database_url
-        command = [sys.executable, "-m", "bot"]
+        command = bot_command(which)
     return AppProcess(which, command, env, log_dir / f"{which}-http-{port}.log", port=port, cwd=root)
 
 
@@ -299,8 +299,16 @@ def socket_app(
         command += ["--ping-interval", "1"]
     else:
         env["DATABASE_URL"] = database_url
-        command = [sys.executable, "-m", "bot"]
+        command = bot_command(which)
     return AppProcess(which, command, env, log_dir / f"{which}-socket-{index}.log", cwd=root)
+
+
+def bot_command(which: str) -> list[str]:
+    """`python -m bot`; for "plain", the bot without feedback on its acknowledged answers
+    (bench/bot_without_feedback.py)."""
+    if which == "plain":
+        return [sys.executable, "bench/bot_without_feedback.py"]
+    return [sys.executable, "-m", "bot"]
 
 
 def byte_compile(root: Path) -> None:

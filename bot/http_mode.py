@@ -53,6 +53,9 @@ class AsgiWorkerAfterFork(Worker):
     """
 
     def init_process(self) -> None:
+        from gunicorn.asgi import protocol
+
+        _drop_chunk_prefixes(protocol)
         asgi_worker = _full_backlog_worker_class()
         worker = asgi_worker(self.age, self.ppid, self.sockets, self.app, self.timeout, self.cfg, self.log)
         worker.tmp.close()
@@ -78,6 +81,18 @@ def _full_backlog_worker_class() -> type[Worker]:
             super().notify()
 
     return FullBacklogAsgiWorker
+
+
+def _drop_chunk_prefixes(protocol: object) -> None:
+    """Empties gunicorn's table of 16,384 chunk-size prefixes (1.7 MB of objects, built when its ASGI protocol is
+    imported), at once, before the worker allocates around it.
+
+    It only speeds up chunked responses, and the bot's answers all carry a Content-Length; a size missing from it
+    is formatted on the spot, the same bytes. Emptied right after the import, the worker's RSS was 1.2-1.9 MB
+    smaller once the bot was loaded (the freed memory is reused by the imports that follow; bench/README.md).
+    """
+    if isinstance(getattr(protocol, "_CHUNK_PREFIXES", None), dict):
+        protocol._CHUNK_PREFIXES = {}  # type: ignore[attr-defined]
 
 
 def _worker_exited(_server, worker) -> None:

@@ -21,8 +21,7 @@ from bot.views import probe as probe_view
 from bot.worker import Work
 from knowledge.probe.allowlist import AllowList
 from knowledge.probe.config import ProbeConfig
-from knowledge.probe.model import PROTOCOLS, Refused
-from knowledge.probe.runner import run_probe
+from knowledge.probe.model import PROTOCOLS, ProbeResult, Refused
 from knowledge.probe.target import Plan, plan
 
 logger = logging.getLogger("bot.probe")
@@ -90,6 +89,14 @@ def run(work: Work) -> None:
     finally:
         slots.release()
     work.respond(response_type="ephemeral", **message)
+
+
+def run_probe(target: str, protocol: str | None, **settings: Any) -> ProbeResult:
+    """knowledge.probe.runner.run_probe, imported by the first probe: the runner and its sessions are ~0.4 MB that a
+    process which never probes need not hold (bench/README.md, RSS)."""
+    from knowledge.probe.runner import run_probe as run
+
+    return run(target, protocol, **settings)
 
 
 def _probe(work: Work) -> dict[str, Any]:

@@ -45,7 +45,7 @@ def ftpcode_command(ack: Ack, command: dict, context: BoltContext) -> BoltRespon
     # it: no second request to Slack, and the user sees it sooner.
     reply = replies.for_text(text, ephemeral=True)
     message = answered.in_ack(context["work"], reply, text, _who(command), "command")
-    ack(response_type="ephemeral", **message.kwargs())
+    return answered.ack_response(reply.message, message, "ephemeral")
 
 
 def _who(command: dict) -> dict:
