@@ -11,7 +11,7 @@ click, from sending it to the arrival at the stand-in of the chat.postMessage th
   checklist. Measured: the answer clicks (click -> next question);
 - the bare app (bench/bare_app.py with BARE_APP_TRIAGE=1), which on each click acknowledges, then posts the
   clicked message's blocks in its thread and updates the clicked message, through slack_sdk's stock WebClient:
-  threads click questions of the bot's (rendered by bot/triage_view.py) the same way, 4 a triage;
+  threads click questions of the bot's (rendered by bot/views/triage.py) the same way, 4 a triage;
   and, first, its plain ack of `/ftpcode 425` at concurrency 5 (Bolt's 10 ms poll for ack()).
 Each load runs at concurrency 5, then 20, after a warm-up. Beside the latencies: the CPU the process tree spent
 per click (/proc/PID/stat, over the load), and the load average.
