@@ -14,8 +14,8 @@ from bot import answered
 from bot.__main__ import main
 
 
-def answer_alone(worker: Any, reply: Any, text: str, who: dict, channel_type: str) -> Any:
-    return reply.message  # no row for the recorder, no feedback blocks
+def answer_alone(worker: Any, reply: Any, text: str, who: dict, channel_type: str, response_type: str) -> Any:
+    return answered.ack_response(reply.message, response_type)  # no row for the recorder, no feedback blocks
 
 
 answered.in_ack = answer_alone

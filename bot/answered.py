@@ -12,7 +12,7 @@ from slack_bolt import BoltResponse
 from bot.feedback import Answered, clean_query, new_answer_id
 from bot.replies import Reply
 from bot.views.block_kit import Message
-from bot.views.feedback import with_feedback
+from bot.views.feedback import feedback_json, with_feedback
 
 if TYPE_CHECKING:
     from bot.worker import Work, Worker
@@ -52,13 +52,16 @@ def rows_for(
     return []
 
 
-def in_ack(worker: Worker, reply: Reply, text: str, who: dict[str, Any], channel_type: str) -> Message:
-    """For an answer sent in the acknowledgement: the row goes to the recorder, which never makes it wait."""
+def in_ack(
+    worker: Worker, reply: Reply, text: str, who: dict[str, Any], channel_type: str, response_type: str
+) -> BoltResponse:
+    """The acknowledgement that answers with `reply`: its cached answer, then the feedback buttons. The row goes
+    to the recorder, which never makes the acknowledgement wait."""
     answer_id = new_answer_id()
     answered = describe(reply, text, channel_type, answer_id)
     for row in rows_for(reply, answered, text, who, channel_type, answer_id):
         worker.recorder.add(row)
-    return with_feedback(reply.message, worker.keys, answered)
+    return ack_response(reply.message, response_type, feedback_json(worker.keys, answered) if answered else "")
 
 
 def in_job(work: Work, reply: Reply, text: str, who: dict[str, Any], channel_type: str, record: bool = True) -> Message:
@@ -78,15 +81,13 @@ _ENCODED: dict[tuple[int, str], tuple[Message, str]] = {}
 _ENCODED_MAX = 1024
 
 
-def ack_response(base: Message, message: Message, response_type: str) -> BoltResponse:
-    """The acknowledgement Bolt's `ack(response_type=…, text=…, blocks=…)` makes of `message`, which is `base` (a
-    cached answer: never changed) followed by blocks of its own (the feedback buttons), with `base` JSON-encoded
-    once: encoding the whole 4-5 kB answer for every /ftpcode was ~50 us of its CPU (bench/README.md). The body is
-    the same, byte for byte."""
-    count = len(base.blocks)
-    if not count or not _extends(base, message):
-        body = {"text": message.text, "response_type": response_type}
-        return BoltResponse(status=200, body={**body, "blocks": message.blocks} if message.blocks else body)
+def ack_response(base: Message, response_type: str, more_blocks: str = "") -> BoltResponse:
+    """The acknowledgement Bolt's `ack(response_type=…, text=…, blocks=…)` makes of `base` (a cached answer: never
+    changed) followed by the blocks `more_blocks` encodes (json.dumps of a list, without its brackets), with
+    `base` JSON-encoded once: encoding the whole 4-5 kB answer for every /ftpcode was ~50 us of its CPU
+    (bench/README.md). The body is the same, byte for byte."""
+    if not base.blocks and not more_blocks:
+        return BoltResponse(status=200, body={"text": base.text, "response_type": response_type})
     key = (id(base), response_type)
     cached = _ENCODED.get(key)
     if cached is None or cached[0] is not base:
@@ -94,14 +95,5 @@ def ack_response(base: Message, message: Message, response_type: str) -> BoltRes
             _ENCODED.clear()
         whole = json.dumps({"text": base.text, "response_type": response_type, "blocks": base.blocks})
         cached = _ENCODED[key] = (base, whole[:-2])  # without the "]}" that closes the blocks and the body
-    rest = message.blocks[count:]
-    body = cached[1] + (", " + json.dumps(rest)[1:-1] if rest else "") + "]}"
-    return BoltResponse(status=200, body=body)  # a body that starts with "{": Bolt says application/json
-
-
-def _extends(base: Message, message: Message) -> bool:
-    """Whether `message` is `base`'s text and very blocks, and maybe more blocks after them."""
-    count = len(base.blocks)
-    if message.text != base.text or len(message.blocks) < count:
-        return False
-    return all(m is b for m, b in zip(message.blocks[:count], base.blocks, strict=True))
+    joint = ", " if base.blocks and more_blocks else ""
+    return BoltResponse(status=200, body=f"{cached[1]}{joint}{more_blocks}]}}")  # "{…": Bolt says application/json

@@ -34,6 +34,8 @@ VOTES = ("up", "down")
 _SPACE = re.compile(r"\s+")
 _ANSWER_ID = re.compile(r"[A-Za-z0-9_-]{8,32}")
 _SUBJECT = re.compile(r"[a-z0-9][a-z0-9._:-]{0,99}")
+# One encoder for what is signed: json.dumps with arguments makes a new encoder on every call (~2 us of an ack).
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 class FeedbackKeys:
@@ -58,7 +60,7 @@ class FeedbackKeys:
     @staticmethod
     def _text(fields: dict[str, Any]) -> str:
         """What is signed: the fields as compact JSON, in their order (a reordered value does not verify)."""
-        return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+        return _COMPACT.encode(fields)
 
     def sign(self, fields: dict[str, Any]) -> str:
         """`fields` (not empty) as compact JSON with its signature under "h"."""
@@ -94,13 +96,23 @@ def new_secret() -> str:
     return secrets.token_hex(32)
 
 
-# Answer ids need to be unique, not secret (what a button carries is signed): a generator seeded once from the
-# system's randomness, so the acknowledgement path makes no system call for one.
+# Answer ids need to be unique, not secret (what a button carries is signed). Each starts with the time in ms, in
+# a base64 alphabet in ASCII order, so ids sort by time and an answer's row goes in at the end of the feedback
+# table's indexes. Random ids spread the inserts over every page of two indexes: with 40,000 rows in the table
+# a row cost 74-83 us of CPU to write, against 21-36 us with ids in time order. The rest is random, from a
+# generator seeded once from the system's randomness, so the acknowledgement path makes no system call for one.
 _IDS = random.Random(secrets.randbits(128))
+_SORTED_BASE64 = bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+    b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz",
+)
 
 
-def new_answer_id() -> str:
-    return base64.urlsafe_b64encode(_IDS.getrandbits(72).to_bytes(9, "big")).decode()
+def new_answer_id(now_ns: int | None = None) -> str:
+    """16 characters: 48 bits of the time in ms, 48 random bits."""
+    ms = (time.time_ns() if now_ns is None else now_ns) // 1_000_000
+    raw = ((ms & 0xFFFF_FFFF_FFFF) << 48 | _IDS.getrandbits(48)).to_bytes(12, "big")
+    return base64.urlsafe_b64encode(raw).translate(_SORTED_BASE64).decode()
 
 
 def clean_query(text: str) -> str:

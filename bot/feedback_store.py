@@ -122,16 +122,16 @@ class FeedbackStore:
     def record_answers(self, answers: Iterable[Mapping[str, Any]]) -> int:
         """Rows for answers given (`asked`) and queries that found nothing (`nothing`): each a dict with event,
         user, team_id, channel_type, and answer_id, subject, subject_kind, query, at as they apply."""
-        rows = []
-        for answer in answers:
-            fields = {k: v for k, v in answer.items() if k in _FIELDS}
-            rows.append(self._row(str(answer["event"]), str(answer["user"]), **fields))
-        if not rows:
+        answers = list(answers)
+        if not answers:
             return 0
         with self.db.transaction(write=True) as execute:
-            for row in rows:
-                execute(_INSERT, row)
-        return len(rows)
+            # Each row is made just before its insert, which lets go of the GIL, rather than all of them first:
+            # acknowledgements waiting for the GIL get it between rows.
+            for answer in answers:
+                fields = {k: v for k, v in answer.items() if k in _FIELDS}
+                execute(_INSERT, self._row(str(answer["event"]), str(answer["user"]), **fields))
+        return len(answers)
 
     def record_vote(
         self, answer_id: str, user_id: str, vote: str, subject: str, kind: str, channel_type: str, team_id: str

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from bot.feedback import Answered as AnsweredFields
-from bot.feedback import FeedbackKeys, read_vote
+from bot.feedback import FeedbackKeys, new_answer_id, read_vote
 from bot.store import Store
 from tests.test_store import store  # noqa: F401 - the fixture: SQLite, and PostgreSQL where there is one
 
@@ -134,3 +134,16 @@ def test_a_vote_value_is_read_only_as_signed() -> None:
     assert read_vote(keys, keys.vote_values({**fields, "s": "<!channel>"})[0]) is None, "signed, but not a subject"
     assert read_vote(keys, value.replace('"v":"up"', '"v":"sideways"')) is None
     assert read_vote(keys, None) is None and read_vote(keys, "{") is None and read_vote(keys, "x" * 5000) is None
+
+
+def test_answer_ids_sort_by_time_and_are_read_back_from_a_vote() -> None:
+    """Time-ordered ids put each answer's row at the end of the feedback indexes (bot/feedback.py)."""
+    moments = [0, 1, 63, 64, 4095, 4096, 1_796_645_338_123, 1_796_645_338_124, 2**48 - 1]
+    ids = [new_answer_id(ms * 1_000_000) for ms in moments]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    same_ms = {new_answer_id(5_000_000) for _ in range(1000)}
+    assert len(same_ms) == 1000 and all(len(i) == 16 for i in same_ms)
+    keys = FeedbackKeys(b"k" * 32)
+    for answer_id in [*ids, new_answer_id()]:
+        value = keys.vote_values(AnsweredFields(answer_id, "ftp-425", "entry", "dm", "q", (), 1).fields())[0]
+        assert read_vote(keys, value).answer_id == answer_id  # type: ignore[union-attr]

@@ -44,8 +44,7 @@ def ftpcode_command(ack: Ack, command: dict, context: BoltContext) -> BoltRespon
     # A lookup and its (cached) rendering are quick enough for the ack (bench/README.md), so the answer travels in
     # it: no second request to Slack, and the user sees it sooner.
     reply = replies.for_text(text, ephemeral=True)
-    message = answered.in_ack(context["work"], reply, text, _who(command), "command")
-    return answered.ack_response(reply.message, message, "ephemeral")
+    return answered.in_ack(context["work"], reply, text, _who(command), "command", "ephemeral")
 
 
 def _who(command: dict) -> dict:

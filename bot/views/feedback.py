@@ -7,6 +7,8 @@ The buttons are Block Kit's feedback buttons element in a context actions block 
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, InputBlock, PlainTextInputElement, RadioButtonsElement
@@ -59,22 +61,49 @@ def _template(plain: bool) -> list[dict[str, Any]]:
 _TEMPLATES = {plain: _template(plain) for plain in (False, True)}
 
 
-def feedback_blocks(keys: FeedbackKeys, answered: Answered, plain: bool = False) -> list[dict[str, Any]]:
-    """The two blocks that end an answer: the question, and the buttons carrying the signed values."""
+def _encoded(blocks: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """`blocks` as json.dumps writes them in a list (brackets left out), cut where the "{up}" and "{down}" values
+    go: the text between them, and which value goes in each cut, in the order they appear."""
+    parts = re.split(r'"\{(up|down)\}"', json.dumps(blocks)[1:-1])
+    return parts[0::2], parts[1::2]
+
+
+_ENCODED = {plain: _encoded(blocks) for plain, blocks in _TEMPLATES.items()}
+
+
+def _vote_values(keys: FeedbackKeys, answered: Answered) -> dict[str, str]:
     up, down = keys.vote_values(answered.fields())
     if len(down) > BUTTON_VALUE_CHARS:
         raise ValueError("a feedback value is longer than Slack takes")
+    return {"up": up, "down": down}
+
+
+def feedback_blocks(keys: FeedbackKeys, answered: Answered, plain: bool = False) -> list[dict[str, Any]]:
+    """The two blocks that end an answer: the question, and the buttons carrying the signed values."""
+    values = _vote_values(keys, answered)
     prompt, buttons = _TEMPLATES[plain]
     if buttons["type"] == "context_actions":
         element = buttons["elements"][0]
         filled = {
             **element,
-            "positive_button": {**element["positive_button"], "value": up},
-            "negative_button": {**element["negative_button"], "value": down},
+            "positive_button": {**element["positive_button"], "value": values["up"]},
+            "negative_button": {**element["negative_button"], "value": values["down"]},
         }
         return [{**prompt}, {**buttons, "elements": [filled]}]
     yes, no = buttons["elements"]
-    return [{**prompt}, {**buttons, "elements": [{**yes, "value": up}, {**no, "value": down}]}]
+    return [{**prompt}, {**buttons, "elements": [{**yes, "value": values["up"]}, {**no, "value": values["down"]}]}]
+
+
+def feedback_json(keys: FeedbackKeys, answered: Answered, plain: bool = False) -> str:
+    """`feedback_blocks(…)` as json.dumps writes them in a list, without the brackets: for an answer sent in an
+    acknowledgement, whose own blocks are encoded once (bot/answered.py). About half the CPU of building the
+    blocks and encoding them (9 against 17 us, timeit, best of 7)."""
+    values = _vote_values(keys, answered)
+    texts, names = _ENCODED[plain]
+    encoded = [texts[0]]
+    for name, text in zip(names, texts[1:], strict=True):
+        encoded += (json.dumps(values[name]), text)
+    return "".join(encoded)
 
 
 def with_feedback(message: Message, keys: FeedbackKeys, answered: Answered | None) -> Message:
