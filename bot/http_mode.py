@@ -53,6 +53,7 @@ class AsgiWorkerAfterFork(Worker):
     """
 
     def init_process(self) -> None:
+        one_malloc_arena()
         from gunicorn.asgi import protocol
 
         _drop_chunk_prefixes(protocol)
@@ -93,6 +94,21 @@ def _drop_chunk_prefixes(protocol: object) -> None:
     """
     if isinstance(getattr(protocol, "_CHUNK_PREFIXES", None), dict):
         protocol._CHUNK_PREFIXES = {}  # type: ignore[attr-defined]
+
+
+def one_malloc_arena() -> None:
+    """Has glibc's malloc serve every thread from one arena, as MALLOC_ARENA_MAX=1 would; call before threads start.
+
+    By default each thread that allocates may get an arena of its own, and memory freed in one stays there for
+    that thread: Bolt's threads in a gunicorn worker each kept some (the worker's RSS after 1,500 commands at
+    concurrency 20: 40.0 MB, 38.3 MB with one arena). The GIL lets one thread at a time run Python, so they
+    seldom wait for the arena's lock. Without glibc (musl, macOS), nothing changes."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-8, 1)  # M_ARENA_MAX, from glibc's malloc.h
+    except (OSError, AttributeError):
+        pass
 
 
 def _worker_exited(_server, worker) -> None:

@@ -12,6 +12,7 @@ import secrets
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +244,27 @@ def test_the_gunicorn_master_loads_no_event_loop(bot: BotProcess) -> None:
     assert workers, "no gunicorn worker"
     assert "_asyncio" not in loaded_libraries(bot.pid)
     assert all("_asyncio" in loaded_libraries(worker) for worker in workers)
+
+
+def test_the_worker_serves_every_thread_from_one_malloc_arena(slack: SlackStandIn, bot: BotProcess) -> None:
+    """glibc's malloc gives threads arenas of their own, each a 64 MB-aligned heap that keeps what its thread
+    freed; the worker limits itself to the main one (bot/http_mode.py `one_malloc_arena`): 1.7 MB less RSS."""
+    assert bot.pid is not None
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda code: slack.send_command(bot.events_url, code).status, ["425", "530"] * 30))
+    assert answers == [200] * 60
+    workers = [int(pid) for pid in Path(f"/proc/{bot.pid}/task/{bot.pid}/children").read_text().split()]
+    assert workers and all(thread_arenas(worker) == 0 for worker in workers)
+
+
+def thread_arenas(pid: int) -> int:
+    """Anonymous read-write mappings that start on a 64 MB boundary: glibc's heaps for thread arenas."""
+    arenas = 0
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+        fields = line.split()
+        start = int(fields[0].split("-")[0], 16)
+        arenas += len(fields) == 5 and fields[1] == "rw-p" and start % (64 << 20) == 0
+    return arenas
 
 
 def test_rate_limited_post_is_retried_after_retry_after(slack: SlackStandIn, bot: BotProcess) -> None:
