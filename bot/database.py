@@ -29,10 +29,11 @@ MAX_CONNECTIONS = 16  # one for each of a process's listener threads
 # After a failure that says the database is out of reach, callers are refused at once for this long, so a
 # request that needs no storage never waits on an outage, and one that does gets "try again" quickly.
 OUTAGE_SECONDS = 5.0
-# SQLite's page cache, per connection (a process has one per database thread): SQLite's default is 2 MiB. The
-# feedback rows' random keys (bot/feedback_store.py) spread each batch of inserts over the whole of two indexes,
-# so with a table of 50,000 rows every connection that wrote kept its cache full: +2.2 MB of the bot's RSS against
-# an empty table (bench/README.md). What falls out of this cache is read back from the operating system's.
+# SQLite's page cache, per connection (a process has one per database thread): SQLite's default is 2 MiB. When
+# answer ids were random, each batch of feedback rows was spread over the whole of two indexes, and with a table
+# of 50,000 rows every connection that wrote kept its cache full: +2.2 MB of the bot's RSS against an empty table
+# (bench/README.md). Ids in time order (bot/feedback.py) now put the rows at the indexes' ends; the cap stays for
+# the reads. What falls out of this cache is read back from the operating system's.
 CACHE_KIB = 512
 
 
