@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sqlite3
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -244,6 +245,26 @@ def test_the_gunicorn_master_loads_no_event_loop(bot: BotProcess) -> None:
     assert workers, "no gunicorn worker"
     assert "_asyncio" not in loaded_libraries(bot.pid)
     assert all("_asyncio" in loaded_libraries(worker) for worker in workers)
+
+
+def test_a_lookup_is_answered_while_the_pools_threads_wait_on_the_database(slack: SlackStandIn, tmp_path: Path) -> None:
+    """A /ftpcode lookup is answered on the event loop (bot/http_front.py): with the one thread of the pool held by
+    an event that waits for a database someone else has locked, the lookup is answered first."""
+    env = {**bot_env(slack, "http", tmp_path), "HTTP_THREADS": "1", "DATABASE_TIMEOUT_SECONDS": "5"}
+    with BotProcess(env, mode="http", standin=slack, log_path=tmp_path / "bot.log") as running:
+        locker = sqlite3.connect(tmp_path / "bot.db", isolation_level=None)
+        locker.execute("BEGIN EXCLUSIVE")
+        try:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                held = pool.submit(slack.send_event, running.events_url, payloads.app_mention("<@UBOT> 530"))
+                time.sleep(0.5)  # the event reaches the pool's thread, and waits there
+                delivery = slack.send_command(running.events_url, "425")
+                assert delivery.status == 200 and delivery.json()["text"].startswith("FTP 425")
+                assert not held.done(), "the lookup waited for the pool's thread"
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        assert held.result().status == 200
 
 
 def test_the_worker_serves_every_thread_from_one_malloc_arena(slack: SlackStandIn, bot: BotProcess) -> None:

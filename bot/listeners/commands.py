@@ -20,19 +20,39 @@ FORGET_USAGE = "`/ftpcode forget me` deletes what I stored about you: your quest
 FORGETTING = "Deleting what I stored about you…"
 
 
-def ftpcode_command(ack: Ack, command: dict, context: BoltContext) -> BoltResponse | None:
-    text = plain_from_slack(payloads.text_of(command.get("text")))
+def command_text(raw: object) -> str:
+    return plain_from_slack(payloads.text_of(raw))
+
+
+def kind_of(text: str) -> str:
+    """What `/ftpcode text` asks for: "forget", "stats", "probe", "scan" (a pasted log) or "lookup"."""
     first = text.lower().split()[:1] if "\n" not in text else []
-    if first == ["forget"]:
-        queue_forget(ack, command, context, text)
-        return
-    if first == ["stats"]:
-        queue_stats(ack, command, context, text)
-        return
+    if first in (["forget"], ["stats"]):
+        return first[0]
     if probe_job.is_test_command(text):
+        return "probe"
+    return "scan" if text_kind.looks_like_log(text) else "lookup"
+
+
+def is_lookup(raw_text: object) -> bool:
+    """Whether /ftpcode with this text is a lookup: answered in the ack from memory, no database, no job
+    (bot/http_front.py runs those on its event loop)."""
+    return kind_of(command_text(raw_text)) == "lookup"
+
+
+def ftpcode_command(ack: Ack, command: dict, context: BoltContext) -> BoltResponse | None:
+    text = command_text(command.get("text"))
+    kind = kind_of(text)
+    if kind == "forget":
+        queue_forget(ack, command, context, text)
+        return None
+    if kind == "stats":
+        queue_stats(ack, command, context, text)
+        return None
+    if kind == "probe":
         queue_probe(ack, command, context, text)
         return None
-    if text_kind.looks_like_log(text):
+    if kind == "scan":
         # A scan can take a moment: it is queued, and answered on the response_url.
         who = {**_who(command), "response_url": payloads.response_url(command.get("response_url"))}
         taken = who["response_url"] is not None and context["work"].submit("scan_command", {**who, "text": text})
