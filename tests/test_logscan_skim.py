@@ -1,12 +1,14 @@
 """Big curl and FileZilla logs skip their healthy stretches; the result must equal a full scan's."""
 
 import random
+import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from knowledge.logscan import scanner, skim
+from knowledge.logscan.clients import FZ_PREFIX
 
 HEALTHY = {
     "filezilla": (
@@ -76,3 +78,59 @@ def test_skimmed_scan_equals_the_full_scan(fmt, seed, faults):
     assert fast_view["prefill"] == exact_view["prefill"] and fast_view["codes"] == exact_view["codes"]
     assert fast_view["kept"] <= exact_view["kept"]  # every exchange kept is one the full scan found
     assert (fast.exchanges_total or len(fast.exchanges)) == len(exact.exchanges)
+
+
+# Lines of both formats, with marks where the parsers do not take them (mid-line, after a bad prefix).
+_LINES = st.sampled_from(
+    [
+        "Status:\tConnecting to 198.51.100.7:21...",
+        "2024-05-01 10:00:01 4242 1 Response:\t226 Transfer complete.",
+        "10:00:01\tResponse:\t227 Entering Passive Mode (198,51,100,7,195,80).",
+        "2024-05-01T10:00:01.123 Command:\tPASV",
+        "12 Response:\t200 ok",
+        "Status:\tResponse: 200 in a status line",
+        "Command:\tUSER Response:",
+        "Response:\t230-Welcome",
+        "Response:",
+        "> USER alice",
+        "< 331 Please specify the password.",
+        "<  220",
+        "* Trying 198.51.100.7:21...",
+        "x < 200 not at the start",
+        ">",
+        "",
+    ]
+)
+
+
+def _last_event_line_by_line(plan: skim.Skim, pos: int):
+    """What _last_event gives, trying every line before pos (the way it was written first)."""
+    body, line_end = plan.body, pos - 1
+    while line_end > 0:
+        start = body.rfind("\n", 0, line_end) + 1
+        m = plan.spec.event_line.match(body, start, line_end)
+        if m is not None:
+            return m.group(1), m.group(2), m.group(3) or ""
+        line_end = start - 1
+    return None
+
+
+@pytest.mark.parametrize("fmt", ["filezilla", "curl"])
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(_LINES, max_size=30), data=st.data())
+def test_last_event_equals_trying_every_line(fmt, lines, data):
+    plan = skim.Skim(fmt, "\n" + "\n".join(lines) + "\n")
+    starts = [0] + [i + 1 for i, c in enumerate(plan.body) if c == "\n"]
+    pos = data.draw(st.sampled_from(starts))
+    assert plan._last_event(pos) == _last_event_line_by_line(plan, pos)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(_LINES, max_size=30), data=st.data())
+def test_reply_count_equals_counting_reply_lines(lines, data):
+    plan = skim.Skim("filezilla", "\n" + "\n".join(lines) + "\n")
+    starts = [i + 1 for i, c in enumerate(plan.body) if c == "\n"]
+    start, stop = sorted(data.draw(st.lists(st.sampled_from(starts), min_size=2, max_size=2)))
+    reply_lines = len(re.findall(r"(?m)^" + FZ_PREFIX + "Response:", plan.body[start:stop]))
+    marks = plan.body.count("Response:", start - 1, stop)
+    assert plan.count_replies(start, stop) == (marks if reply_lines == marks else None)

@@ -54,8 +54,10 @@ class _Format:
     note_mark: str  # a literal every routine "connecting" note holds (found with str.rfind/find)
     connect_note: re.Pattern[str]  # such a note, matched at a line start: where a session may start
     event_line: re.Pattern[str]  # a command or reply line, matched at a line start
+    event_marks: tuple[str, ...]  # every line event_line matches holds one of these
     passive_replies: re.Pattern[str] | None = None  # 227 replies, checked in Python
-    reversed_replies: re.Pattern[str] | None = None  # reply lines in the reversed text, to count them exactly
+    # a reply mark in the reversed text that does not start its line: then counting the marks is not exact
+    misplaced_reply: re.Pattern[str] | None = None
 
 
 _CURL = _Format(
@@ -75,6 +77,7 @@ _CURL = _Format(
     note_mark="\n*",
     connect_note=re.compile(r"\*[ \t]++" + _ROUTINE_CONNECT + _NO_FAIL),
     event_line=re.compile(r"([<>]) (?:(\d{3})([ -]|$))?", re.M),
+    event_marks=("< ", "> "),
 )
 
 # FileZilla's optional timestamp in front of every label is costly to match on every line, so these patterns
@@ -98,8 +101,9 @@ _FILEZILLA = _Format(
     note_mark="Connecting to ",
     connect_note=re.compile(FZ_PREFIX + r"Status:[ \t]*Connecting to " + _NO_FAIL),
     event_line=re.compile(FZ_PREFIX + r"(Command|Response):[ \t]*(?:(\d{3})([ -]|\s*$))?", re.M),
+    event_marks=("Command:", "Response:"),
     passive_replies=re.compile(r"Response:[ \t]*(227 [^\n]*)"),
-    reversed_replies=re.compile(r":esnopseR" + _FZ_PREFIX_REVERSED + r"\n"),
+    misplaced_reply=re.compile(r":esnopseR(?!" + _FZ_PREFIX_REVERSED + r"\n)"),
 )
 FORMATS = {"curl": _CURL, "filezilla": _FILEZILLA}
 
@@ -116,11 +120,16 @@ class Skim:
 
     # --- where a session starts -------------------------------------------------------------------------
     def _last_event(self, pos: int) -> tuple[str, str | None, str] | None:
-        """(kind mark, code, separator) of the last command or reply line before body position `pos`."""
-        body, line_end = self.body, pos - 1
+        """(kind mark, code, separator) of the last command or reply line before body position `pos`.
+        Only lines holding an event mark are tried: the others cannot match."""
+        body, line_end, marks = self.body, pos - 1, self.spec.event_marks
         while line_end > 0:
-            start = body.rfind("\n", 0, line_end) + 1
-            m = self.spec.event_line.match(body, start, line_end)
+            found = max(body.rfind(mark, 0, line_end) for mark in marks)
+            if found < 0:
+                return None
+            start = body.rfind("\n", 0, found) + 1
+            end = body.find("\n", found, line_end)
+            m = self.spec.event_line.match(body, start, line_end if end < 0 else end)
             if m is not None:
                 return m.group(1), m.group(2), m.group(3) or ""
             line_end = start - 1
@@ -185,14 +194,14 @@ class Skim:
         """Reply lines in body[start:stop]; None when a reply mark also stands elsewhere in a line."""
         body, mark = self.body, self.spec.reply_mark
         count = body.count(mark, start - 1, stop)
-        pattern = self.spec.reversed_replies
+        pattern = self.spec.misplaced_reply
         if pattern is None:
             return count
         n = len(body)
         if self._reversed is None:
             self._reversed = body[::-1]
-        at_line_start = len(pattern.findall(self._reversed, n - stop, n - start + 1))
-        return count if at_line_start == count else None
+        # one search that fails at C speed, rather than a match object or string for each reply line
+        return None if pattern.search(self._reversed, n - stop, n - start + 1) else count
 
     def _step(self, pos: int, replies: int, forward: bool) -> int:
         body, mark = self.body, self.spec.reply_mark
