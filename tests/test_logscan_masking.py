@@ -110,6 +110,10 @@ _PASS_LINES = st.lists(
                 "> PASS ****",
                 "> PASS ****  ",
                 "> PASS ********",
+                "'PASS ***",
+                "*cmd* 'PASS ***'",
+                "10:00:01 1.2.3.4 PASS *****",
+                "[1]PASS **",
                 "> PASS ",
                 "> PASS x\rTYPE I",
                 "> PASS x PASS y",
@@ -138,6 +142,13 @@ def test_pass_shortcuts_give_what_the_callback_gives(lines: list[str]) -> None:
         patched.setattr(masking, "_CURL_PASS", re.compile("(?!)"))
         slow = mask_secrets(text)
     assert mask_secrets(text) == slow
+
+
+@settings(max_examples=300)
+@given(_PASS_LINES)
+def test_stars_alone_are_masked_as_any_argument(lines: list[str]) -> None:
+    for m in masking._PASS_UPPER.finditer("\n".join(lines)):
+        assert masking._mask_pass_upper(m) == masking._mask_pass_command(m)
 
 
 _LOGGISH = st.lists(

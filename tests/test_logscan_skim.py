@@ -1,5 +1,6 @@
 """Big curl and FileZilla logs skip their healthy stretches; the result must equal a full scan's."""
 
+import dataclasses
 import random
 import re
 
@@ -88,6 +89,11 @@ _LINES = st.sampled_from(
         "10:00:01\tResponse:\t227 Entering Passive Mode (198,51,100,7,195,80).",
         "2024-05-01T10:00:01.123 Command:\tPASV",
         "12 Response:\t200 ok",
+        "10:00:01.5 Response:\t200 ok",
+        "2024-05-01 10:00:01,25 7 Response:\t200 ok",
+        "2024-05-01 10:00:01 1 2 3 Response:\t200 ok",
+        "2024-05-01 10:00:01 12Response:\t200 ok",
+        "2024-05-01  10:00:01 Response:\t200 ok",
         "Status:\tResponse: 200 in a status line",
         "Command:\tUSER Response:",
         "Response:\t230-Welcome",
@@ -134,3 +140,44 @@ def test_reply_count_equals_counting_reply_lines(lines, data):
     reply_lines = len(re.findall(r"(?m)^" + FZ_PREFIX + "Response:", plan.body[start:stop]))
     marks = plan.body.count("Response:", start - 1, stop)
     assert plan.count_replies(start, stop) == (marks if reply_lines == marks else None)
+
+
+@given(text=st.text(alphabet=st.sampled_from("ab\n\u00e9\u20ac\U0001f600"), max_size=60), limit=st.integers(1, 80))
+def test_cutting_ascii_text_without_encoding_it_gives_the_same_cut(text, limit):
+    raw = text.encode("utf-8", "surrogatepass")
+    expected = (text, False) if len(raw) <= limit or len(text) <= limit // 4 else (
+        raw[:limit].decode("utf-8", "ignore"), True)  # fmt: skip
+    assert scanner._limit(text, limit) == expected
+
+
+_PASSIVE_LINES = st.sampled_from(
+    [
+        "Status:\tConnecting to 198.51.100.7:21...",
+        "Status:\tConnecting to 10.0.0.9:21...",
+        "Status:\tConnecting to ftp.example.com:21...",
+        "Response:\t226 Transfer complete.",
+        "Command:\tPASV",
+        "Response:\t227 Entering Passive Mode (198,51,100,7,195,80).",
+        "Response:\t227 Entering Passive Mode (10,0,0,5,195,80).",
+        "Response:\t227 Entering Passive Mode (10,0,0,9,195,80)",
+        "Response:\t227 Entering Passive Mode (127,0,0,1,4,5).",
+        "Response:\t227 Entering Passive Mode (10, 0, 0, 5, 195, 80).",
+        "Response:\t227 Entering Passive Mode (1000,0,0,5,195,80).",
+        "Response:\t227 Entering Passive Mode (10,0,0,5,195,80",
+        "Response:\t227 Entering Passive Mode 1,2,3,4,5,6 (10,0,0,5,195,80).",
+        "Response:\t227 Entering passive mode (10,0,0,5,195,80).",
+        "Response:\t227 =10,0,0,5,195,80",
+        "Response:\t227 ok",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(_PASSIVE_LINES, max_size=25))
+def test_passive_anchors_equal_searching_every_reply(lines):
+    body = "\n" + "\n".join(lines) + "\n"
+    slow = skim.Skim("filezilla", body)
+    # every reply's address by HOST_PORT_NUMBERS.search: the groups for the usual wording never match
+    plain = re.compile(r"Response:[ \t]*(227 [^\n]*)(x)?(x)?(x)?(x)?")
+    slow.spec = dataclasses.replace(slow.spec, passive_replies=plain)
+    assert skim.Skim("filezilla", body)._passive_anchors() == slow._passive_anchors()

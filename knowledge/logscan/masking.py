@@ -69,6 +69,12 @@ def _mask_argument(before: str, separator: str, rest: str) -> str:
 
 
 def _mask_pass_upper(m: re.Match[str]) -> str:
+    if not m.group(2).strip("*"):  # stars alone (FileZilla's own mask): what every way below writes
+        return f"PASS{m.group(1)}{MASK}"
+    return _mask_pass_command(m)
+
+
+def _mask_pass_command(m: re.Match[str]) -> str:
     start = m.start()
     text = m.string
     before = text[start - 1] if start else ""

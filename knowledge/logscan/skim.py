@@ -54,7 +54,7 @@ class _Format:
     note_mark: str  # a literal every routine "connecting" note holds (found with str.rfind/find)
     connect_note: re.Pattern[str]  # such a note, matched at a line start: where a session may start
     event_line: re.Pattern[str]  # a command or reply line, matched at a line start
-    event_marks: tuple[str, ...]  # every line event_line matches holds one of these
+    event_marks: tuple[str, str]  # every line event_line matches holds one of these
     passive_replies: re.Pattern[str] | None = None  # 227 replies, checked in Python
     # a reply mark in the reversed text that does not start its line: then counting the marks is not exact
     misplaced_reply: re.Pattern[str] | None = None
@@ -82,8 +82,11 @@ _CURL = _Format(
 
 # FileZilla's optional timestamp in front of every label is costly to match on every line, so these patterns
 # start at the label; a label found elsewhere in a line only keeps more. The one thing that needs the line
-# start, counting replies, is done on the reversed text, where the label comes first.
-_FZ_PREFIX_REVERSED = r"(?:[ \t]+(?:\d+[ \t]+){0,2}(?:\d+[.,])?\d\d:\d\d:\d\d[ T]\d\d-\d\d-\d{4}|[ \t]+\d\d:\d\d:\d\d)?"
+# start, counting replies, is done on the reversed text, where the label comes first. (Possessive: no part of it
+# could match what an earlier part gave back, so giving back never helped; it cost time on every reply line.)
+_FZ_PREFIX_REVERSED = (
+    r"(?:[ \t]++(?:\d++[ \t]++){0,2}+(?:\d++[.,])?+\d\d:\d\d:\d\d[ T]\d\d-\d\d-\d{4}|[ \t]++\d\d:\d\d:\d\d)?"
+)
 _FILEZILLA = _Format(
     parse=parse_filezilla,
     anchors=(
@@ -102,7 +105,11 @@ _FILEZILLA = _Format(
     connect_note=re.compile(FZ_PREFIX + r"Status:[ \t]*Connecting to " + _NO_FAIL),
     event_line=re.compile(FZ_PREFIX + r"(Command|Response):[ \t]*(?:(\d{3})([ -]|\s*$))?", re.M),
     event_marks=("Command:", "Response:"),
-    passive_replies=re.compile(r"Response:[ \t]*(227 [^\n]*)"),
+    # with h1-h4 read at once where the reply has the usual wording (they are then what HOST_PORT_NUMBERS finds)
+    passive_replies=re.compile(
+        r"Response:[ \t]*(227 (?:Entering Passive Mode \((\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),\d{1,3},\d{1,3}\))?"
+        r"[^\n]*)"
+    ),
     misplaced_reply=re.compile(r":esnopseR(?!" + _FZ_PREFIX_REVERSED + r"\n)"),
 )
 FORMATS = {"curl": _CURL, "filezilla": _FILEZILLA}
@@ -122,9 +129,9 @@ class Skim:
     def _last_event(self, pos: int) -> tuple[str, str | None, str] | None:
         """(kind mark, code, separator) of the last command or reply line before body position `pos`.
         Only lines holding an event mark are tried: the others cannot match."""
-        body, line_end, marks = self.body, pos - 1, self.spec.event_marks
+        body, line_end, (mark, other_mark) = self.body, pos - 1, self.spec.event_marks
         while line_end > 0:
-            found = max(body.rfind(mark, 0, line_end) for mark in marks)
+            found = max(body.rfind(mark, 0, line_end), body.rfind(other_mark, 0, line_end))
             if found < 0:
                 return None
             start = body.rfind("\n", 0, found) + 1
@@ -168,10 +175,15 @@ class Skim:
         body = self.body
         found: list[int] = []
         host: str | None = None
-        octets: tuple[str, ...] = ()
+        octets: list[str] = []
         note_at = -1  # the latest "Connecting to": the session's start decides whom its 227s are compared with
         for m in self.spec.passive_replies.finditer(body):
-            reply = m.group(1)
+            reply, *numbers = m.group(1, 2, 3, 4, 5)
+            if numbers[0] is None:
+                pasv = HOST_PORT_NUMBERS.search(reply)
+                if pasv is None:
+                    continue  # nothing to decode
+                numbers = list(pasv.group(1, 2, 3, 4))
             note = body.rfind("Connecting to ", 0, m.start())
             if note != note_at:
                 note_at = note
@@ -179,10 +191,9 @@ class Skim:
                 line = body[line_start : body.find("\n", note)]
                 at = host_port(line) if note >= 0 and self._is_cut(line_start) else None
                 host = at[0] if at and at[0] else None
-                octets = tuple(host.split(".")) if host else ()
-            pasv = HOST_PORT_NUMBERS.search(reply)
-            if pasv is None or pasv.group(1, 2, 3, 4) == octets:
-                continue  # nothing to decode, or the session's own address: the rule skips it
+                octets = host.split(".") if host else []
+            if numbers == octets:
+                continue  # the session's own address: the rule skips it
             decoded = decode_pasv(reply)
             if decoded is None or decoded[0] == host:
                 continue
