@@ -150,13 +150,8 @@ def test_cutting_ascii_text_without_encoding_it_gives_the_same_cut(text, limit):
     assert scanner._limit(text, limit) == expected
 
 
-_PASSIVE_LINES = st.sampled_from(
+_PASSIVE_REPLIES = st.sampled_from(
     [
-        "Status:\tConnecting to 198.51.100.7:21...",
-        "Status:\tConnecting to 10.0.0.9:21...",
-        "Status:\tConnecting to ftp.example.com:21...",
-        "Response:\t226 Transfer complete.",
-        "Command:\tPASV",
         "Response:\t227 Entering Passive Mode (198,51,100,7,195,80).",
         "Response:\t227 Entering Passive Mode (10,0,0,5,195,80).",
         "Response:\t227 Entering Passive Mode (10,0,0,9,195,80)",
@@ -168,13 +163,28 @@ _PASSIVE_LINES = st.sampled_from(
         "Response:\t227 Entering passive mode (10,0,0,5,195,80).",
         "Response:\t227 =10,0,0,5,195,80",
         "Response:\t227 ok",
+        "Command:\tPASV",
     ]
+)
+# sessions that start clean (a final reply before the note), each with its own address and passive replies
+_PASSIVE_SESSIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["198.51.100.7", "10.0.0.9", "10.0.0.5", "ftp.example.com"]),
+        st.sampled_from(["Response:\t226 Transfer complete.", "Command:\tQUIT", ""]),
+        st.lists(_PASSIVE_REPLIES, max_size=4),
+    ),
+    max_size=6,
 )
 
 
 @settings(max_examples=300, deadline=None)
-@given(lines=st.lists(_PASSIVE_LINES, max_size=25))
-def test_passive_anchors_equal_searching_every_reply(lines):
+@given(sessions=_PASSIVE_SESSIONS)
+def test_passive_anchors_equal_searching_every_reply(sessions):
+    lines = [
+        line
+        for host, before, replies in sessions
+        for line in (before, f"Status:\tConnecting to {host}:21...", *replies)
+    ]
     body = "\n" + "\n".join(lines) + "\n"
     slow = skim.Skim("filezilla", body)
     # every reply's address by HOST_PORT_NUMBERS.search: the groups for the usual wording never match
