@@ -191,3 +191,10 @@ def test_passive_anchors_equal_searching_every_reply(sessions):
     plain = re.compile(r"Response:[ \t]*(227 [^\n]*)(x)?(x)?(x)?(x)?")
     slow.spec = dataclasses.replace(slow.spec, passive_replies=plain)
     assert skim.Skim("filezilla", body)._passive_anchors() == slow._passive_anchors()
+
+
+@given(text=st.text(alphabet="ab\n", max_size=3000), data=st.data())
+def test_fewer_lines_is_counting_them(text, data):
+    start, stop = data.draw(st.integers(0, len(text))), data.draw(st.integers(0, len(text)))
+    n = data.draw(st.integers(1, 12))
+    assert skim._fewer_lines(text, start, stop, n) == (text.count("\n", start, stop) < n)

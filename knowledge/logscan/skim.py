@@ -259,7 +259,7 @@ class Skim:
         regions: list[tuple[int, int]] = []
         for start, stop in wanted:
             start, stop = self._cut_at_or_before(start), self._cut_at_or_after(stop)
-            if regions and body.count("\n", regions[-1][1], start) < MIN_GAP_LINES:
+            if regions and _fewer_lines(body, regions[-1][1], start, MIN_GAP_LINES):
                 regions[-1] = (regions[-1][0], max(regions[-1][1], stop))
             else:
                 regions.append((start, stop))
@@ -310,6 +310,14 @@ class Skim:
                     return command
             end = start
         return ""
+
+
+def _fewer_lines(body: str, start: int, stop: int, n: int) -> bool:
+    """body.count("\n", start, stop) < n, without counting all of a stretch of megabytes."""
+    window_end = min(stop, start + 256 * n)
+    if body.count("\n", start, window_end) >= n:
+        return False
+    return window_end >= stop or body.count("\n", start, stop) < n
 
 
 def pairing_idle(events: list[Event]) -> bool:
