@@ -53,6 +53,10 @@ _KEY_VALUES = (
 )
 # curl -u user:pw, --user user:pw, lftp -u user,pw
 _USER_OPTION = re.compile(r"((?<!\S)(?:-u|--user)[ \t]+[^\s:,]+[:,])(\S+)")
+# What _USER_OPTION needs (it starts with a lookbehind, so the engine cannot search for its literal itself). A
+# regex, not `"-u " in text or ...`: str.__contains__ with a needle of several characters runs at about 1 GB/s,
+# the engine's literal search some 2-3 times faster, and a 10 MB log paid for three such scans.
+_USER_OPTION_MARK = re.compile(r"-(?:u[ \t]|-user)")
 
 
 def _mask_argument(before: str, separator: str, rest: str) -> str:
@@ -140,11 +144,11 @@ def mask_secrets(text: str) -> str:
             text = _CURL_PASS.sub(f"\n> PASS {MASK}", text)
         text = _PASS_UPPER.sub(_mask_pass_upper, text)
     text = _PASS_LOWER.sub(_mask_pass_lower, text)
-    if "://" in text:
+    if "/" in text:  # one character: found at memchr speed; the substitution searches for "://" itself
         text = _URL_USERINFO.sub(rf"\1:{MASK}@", text)
     for pattern, masker in _KEY_VALUE_MASKERS:
         text = pattern.sub(masker, text)
-    if "-u " in text or "-u\t" in text or "--user" in text:  # what _USER_OPTION needs, at C speed
+    if _USER_OPTION_MARK.search(text):
         text = _USER_OPTION.sub(rf"\1{MASK}", text)
     return text
 

@@ -44,6 +44,7 @@ _ROUTINE_CONNECT = r"(?:Trying |Connected to |Connecting to |Connected with )"
 _NO_FAIL = r"(?![^\n]*(?:refused|fail))"
 _OWN_DATA_SETUP = r"(?i:PORT|EPRT|LPRT|LPSV)(?![^\s])"
 _OWN_SETUP_VERBS = frozenset(("PORT", "EPRT", "LPRT", "LPSV"))
+_AUTH = re.compile("auth")  # the engine's literal search: faster than `in` on megabytes of letters
 
 
 @dataclass(frozen=True)
@@ -384,7 +385,7 @@ def consistent(skim: Skim, ctx: LogContext) -> bool:
             return False  # lower() could change the length, and the positions with it
         lowered = text.lower()
         # a skipped AUTH or TLS set-up only matters when the kept part never got TLS going
-        if not auth_ok and ("auth" in lowered or "TLS connection established" in text):
+        if not auth_ok and (_AUTH.search(lowered) or "TLS connection established" in text):
             return False
         skipped_user = skim.last_user_command(text, lowered)
         if skipped_user:
