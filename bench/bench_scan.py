@@ -1,22 +1,27 @@
 """Scan throughput on a generated 10 MB log of FileZilla and curl -v sessions, against `grep -c Response`.
 
 Run: python bench/bench_scan.py   (prints MB/s for scan(), best of 3, and for grep over the same file)
+     python bench/bench_scan.py --against REV [--rounds 3]
+        this checkout's scanner and REV's (unpacked with git archive), each in its own process, rounds
+        alternating which goes first; MB/s by wall and by CPU time (time.process_time), best of 3 scans a
+        round and best of the rounds, with each round's load average: on a shared machine wall time is noisy.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import random
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from knowledge.logscan import MAX_SCAN_BYTES, scan
-from knowledge.logscan.scanner import scan_with_limit
+ROOT = Path(__file__).resolve().parents[1]
 
 TARGET_MB_S = 50.0
 SIZE = 10 * 1024 * 1024
@@ -115,6 +120,9 @@ def best_of(runs: int, action) -> float:
 
 
 def measure(name: str, template: str, tmp: Path) -> bool:
+    from knowledge.logscan import MAX_SCAN_BYTES, scan
+    from knowledge.logscan.scanner import scan_with_limit
+
     text = generate(template)
     mb = len(text.encode()) / 1e6
     path = tmp / f"{name}.log"
@@ -147,7 +155,82 @@ def measure(name: str, template: str, tmp: Path) -> bool:
     return ok
 
 
+def times(tree: Path) -> dict[str, dict[str, float]]:
+    """In this process, with `tree` first on sys.path: seconds (wall and CPU, best of 3) of a whole-file scan
+    and of scan() for each log, and the MB each one reads."""
+    sys.path.insert(0, str(tree))
+    from knowledge.logscan import scan
+    from knowledge.logscan.scanner import MAX_SCAN_BYTES, scan_with_limit  # (older trees have it here only)
+
+    result = {}
+    for name, template in (("filezilla", FILEZILLA), ("curl", CURL)):
+        text = generate(template)
+        mb = len(text.encode()) / 1e6
+        figures = {"mb": mb, "capped_mb": min(mb, MAX_SCAN_BYTES / 1e6)}
+        for kind, action in (("whole", partial(scan_with_limit, text, None)), ("scan", partial(scan, text))):
+            walls, cpus = [], []
+            for _ in range(3):
+                wall, cpu = time.perf_counter(), time.process_time()
+                action()
+                walls.append(time.perf_counter() - wall)
+                cpus.append(time.process_time() - cpu)
+            figures[f"{kind}_wall"], figures[f"{kind}_cpu"] = min(walls), min(cpus)
+        result[name] = figures
+    return result
+
+
+def compare(against: str, rounds: int) -> int:
+    from benchlib import checkout, cpu_model, print_table
+
+    with checkout(against) as before:
+        assert before is not None
+        trees = {against: before, "this checkout": ROOT}
+        best: dict[str, dict[str, dict[str, float]]] = {}
+        for round_ in range(rounds):
+            order = list(trees) if round_ % 2 == 0 else list(trees)[::-1]
+            for which in order:
+                load = os.getloadavg()[0]
+                done = subprocess.run(
+                    [sys.executable, __file__, "--times", str(trees[which])],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    cwd=trees[which],
+                )
+                figures = json.loads(done.stdout)
+                print(f"round {round_ + 1}, {which} (load {load:.1f}): " + ", ".join(
+                    f"{log} {f['mb'] / f['whole_cpu']:.1f} MB/s CPU" for log, f in figures.items()))  # fmt: skip
+                for log, f in figures.items():
+                    kept = best.setdefault(which, {}).setdefault(log, dict(f))
+                    for key, value in f.items():
+                        kept[key] = min(kept[key], value)
+    print(f"{cpu_model()}; MB/s, best of {rounds} rounds of 3 scans (wall / CPU time)")
+    rows = []
+    for which, logs in best.items():
+        for log, f in logs.items():
+            rows.append([which, log] + [
+                f"{f[mb] / f[f'{kind}_wall']:.1f} / {f[mb] / f[f'{kind}_cpu']:.1f}"
+                for kind, mb in (("whole", "mb"), ("scan", "capped_mb"))])  # fmt: skip
+    print_table(["scanner", "log", "whole file", "scan(), cut at MAX_SCAN_BYTES"], rows)
+    mine = best["this checkout"]
+    ok = all(f["mb"] / f["whole_cpu"] >= TARGET_MB_S for f in mine.values())
+    print(f"target {TARGET_MB_S:.0f} MB/s (whole file, CPU time, this checkout): {'met' if ok else 'missed'}")
+    return 0 if ok else 1
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--against", help="a git revision whose scanner to measure beside this one")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--times", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "bench"))
+    if args.times:
+        print(json.dumps(times(args.times)))
+        return 0
+    if args.against:
+        return compare(args.against, args.rounds)
+    sys.path.insert(0, str(ROOT))
     with tempfile.TemporaryDirectory() as tmp:
         results = [measure("filezilla", FILEZILLA, Path(tmp)), measure("curl", CURL, Path(tmp))]
     return 0 if all(results) else 1

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from knowledge.logscan import mask_escaped_secrets, mask_secrets, scan
+from knowledge.logscan import mask_escaped_secrets, mask_secrets, masking, scan
 
 SECRET = "Sup3r-Secr3t!"
 
@@ -91,6 +92,63 @@ def test_mask_is_idempotent(text: str) -> None:
     once = mask_secrets(text)
     assert mask_secrets(once) == once
     assert once.count("\n") == text.count("\n")
+
+
+# PASS lines where the shortcuts for curl's `> PASS x` and an argument that is MASK alone must step aside
+_PASS_LINES = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "> PASS hunter2",
+                "> PASS  two spaces",
+                "> PASS\ttab",
+                "> PASS:x",
+                "> PASS 'quoted'",
+                '> PASS "quoted',
+                "> PASS x \t",
+                "> PASS *** 530 1326 ",
+                "> PASS ****",
+                "> PASS ****  ",
+                "> PASS ********",
+                "'PASS ***",
+                "*cmd* 'PASS ***'",
+                "10:00:01 1.2.3.4 PASS *****",
+                "[1]PASS **",
+                "> PASS ",
+                "> PASS x\rTYPE I",
+                "> PASS x PASS y",
+                "> > PASS x",
+                "PASS ****",
+                "Command:\tPASS ****",
+                '"PASS ****"',
+                "10:00:01 1.2.3.4 PASS **** 530 1326 ",
+                "10:00:01 1.2.3.4 PASS x 530 1326 ",
+                "'PASS x' PASS ****",
+            ]
+        ),
+        st.text(alphabet="> PASS*x'\"\t\r530", max_size=20),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=300)
+@given(_PASS_LINES)
+def test_pass_shortcuts_give_what_the_callback_gives(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    everything_by_callback = re.compile(r"PASS(?<!\wPASS)(:?[ \t]+)(?=[^\s])([^\r\n]*)", re.M)
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(masking, "_PASS_UPPER", everything_by_callback)
+        patched.setattr(masking, "_CURL_PASS", re.compile("(?!)"))
+        slow = mask_secrets(text)
+    assert mask_secrets(text) == slow
+
+
+@settings(max_examples=300)
+@given(_PASS_LINES)
+def test_stars_alone_are_masked_as_any_argument(lines: list[str]) -> None:
+    for m in masking._PASS_UPPER.finditer("\n".join(lines)):
+        assert masking._mask_pass_upper(m) == masking._mask_pass_command(m)
 
 
 _LOGGISH = st.lists(

@@ -1,12 +1,15 @@
 """Big curl and FileZilla logs skip their healthy stretches; the result must equal a full scan's."""
 
+import dataclasses
 import random
+import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from knowledge.logscan import scanner, skim
+from knowledge.logscan.clients import FZ_PREFIX
 
 HEALTHY = {
     "filezilla": (
@@ -76,3 +79,122 @@ def test_skimmed_scan_equals_the_full_scan(fmt, seed, faults):
     assert fast_view["prefill"] == exact_view["prefill"] and fast_view["codes"] == exact_view["codes"]
     assert fast_view["kept"] <= exact_view["kept"]  # every exchange kept is one the full scan found
     assert (fast.exchanges_total or len(fast.exchanges)) == len(exact.exchanges)
+
+
+# Lines of both formats, with marks where the parsers do not take them (mid-line, after a bad prefix).
+_LINES = st.sampled_from(
+    [
+        "Status:\tConnecting to 198.51.100.7:21...",
+        "2024-05-01 10:00:01 4242 1 Response:\t226 Transfer complete.",
+        "10:00:01\tResponse:\t227 Entering Passive Mode (198,51,100,7,195,80).",
+        "2024-05-01T10:00:01.123 Command:\tPASV",
+        "12 Response:\t200 ok",
+        "10:00:01.5 Response:\t200 ok",
+        "2024-05-01 10:00:01,25 7 Response:\t200 ok",
+        "2024-05-01 10:00:01 1 2 3 Response:\t200 ok",
+        "2024-05-01 10:00:01 12Response:\t200 ok",
+        "2024-05-01  10:00:01 Response:\t200 ok",
+        "Status:\tResponse: 200 in a status line",
+        "Command:\tUSER Response:",
+        "Response:\t230-Welcome",
+        "Response:",
+        "> USER alice",
+        "< 331 Please specify the password.",
+        "<  220",
+        "* Trying 198.51.100.7:21...",
+        "x < 200 not at the start",
+        ">",
+        "",
+    ]
+)
+
+
+def _last_event_line_by_line(plan: skim.Skim, pos: int):
+    """What _last_event gives, trying every line before pos (the way it was written first)."""
+    body, line_end = plan.body, pos - 1
+    while line_end > 0:
+        start = body.rfind("\n", 0, line_end) + 1
+        m = plan.spec.event_line.match(body, start, line_end)
+        if m is not None:
+            return m.group(1), m.group(2), m.group(3) or ""
+        line_end = start - 1
+    return None
+
+
+@pytest.mark.parametrize("fmt", ["filezilla", "curl"])
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(_LINES, max_size=30), data=st.data())
+def test_last_event_equals_trying_every_line(fmt, lines, data):
+    plan = skim.Skim(fmt, "\n" + "\n".join(lines) + "\n")
+    starts = [0] + [i + 1 for i, c in enumerate(plan.body) if c == "\n"]
+    pos = data.draw(st.sampled_from(starts))
+    assert plan._last_event(pos) == _last_event_line_by_line(plan, pos)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(_LINES, max_size=30), data=st.data())
+def test_reply_count_equals_counting_reply_lines(lines, data):
+    plan = skim.Skim("filezilla", "\n" + "\n".join(lines) + "\n")
+    starts = [i + 1 for i, c in enumerate(plan.body) if c == "\n"]
+    start, stop = sorted(data.draw(st.lists(st.sampled_from(starts), min_size=2, max_size=2)))
+    reply_lines = len(re.findall(r"(?m)^" + FZ_PREFIX + "Response:", plan.body[start:stop]))
+    marks = plan.body.count("Response:", start - 1, stop)
+    assert plan.count_replies(start, stop) == (marks if reply_lines == marks else None)
+
+
+@given(text=st.text(alphabet=st.sampled_from("ab\n\u00e9\u20ac\U0001f600"), max_size=60), limit=st.integers(1, 80))
+def test_cutting_ascii_text_without_encoding_it_gives_the_same_cut(text, limit):
+    raw = text.encode("utf-8", "surrogatepass")
+    expected = (text, False) if len(raw) <= limit or len(text) <= limit // 4 else (
+        raw[:limit].decode("utf-8", "ignore"), True)  # fmt: skip
+    assert scanner._limit(text, limit) == expected
+
+
+_PASSIVE_REPLIES = st.sampled_from(
+    [
+        "Response:\t227 Entering Passive Mode (198,51,100,7,195,80).",
+        "Response:\t227 Entering Passive Mode (10,0,0,5,195,80).",
+        "Response:\t227 Entering Passive Mode (10,0,0,9,195,80)",
+        "Response:\t227 Entering Passive Mode (127,0,0,1,4,5).",
+        "Response:\t227 Entering Passive Mode (10, 0, 0, 5, 195, 80).",
+        "Response:\t227 Entering Passive Mode (1000,0,0,5,195,80).",
+        "Response:\t227 Entering Passive Mode (10,0,0,5,195,80",
+        "Response:\t227 Entering Passive Mode 1,2,3,4,5,6 (10,0,0,5,195,80).",
+        "Response:\t227 Entering passive mode (10,0,0,5,195,80).",
+        "Response:\t227 =10,0,0,5,195,80",
+        "Response:\t227 ok",
+        "Command:\tPASV",
+    ]
+)
+# sessions that start clean (a final reply before the note), each with its own address and passive replies
+_PASSIVE_SESSIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["198.51.100.7", "10.0.0.9", "10.0.0.5", "ftp.example.com"]),
+        st.sampled_from(["Response:\t226 Transfer complete.", "Command:\tQUIT", ""]),
+        st.lists(_PASSIVE_REPLIES, max_size=4),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(sessions=_PASSIVE_SESSIONS)
+def test_passive_anchors_equal_searching_every_reply(sessions):
+    lines = [
+        line
+        for host, before, replies in sessions
+        for line in (before, f"Status:\tConnecting to {host}:21...", *replies)
+    ]
+    body = "\n" + "\n".join(lines) + "\n"
+    slow = skim.Skim("filezilla", body)
+    # every reply's address by HOST_PORT_NUMBERS.search: the groups for the usual wording never match
+    plain = re.compile(r"Response:[ \t]*(227 [^\n]*)(x)?(x)?(x)?(x)?")
+    slow.spec = dataclasses.replace(slow.spec, passive_replies=plain)
+    assert skim.Skim("filezilla", body)._passive_anchors() == slow._passive_anchors()
+
+
+@given(text=st.text(alphabet="ab\n", max_size=3000), data=st.data())
+def test_fewer_lines_is_counting_them(text, data):
+    start, stop = data.draw(st.integers(0, len(text))), data.draw(st.integers(0, len(text)))
+    n = data.draw(st.integers(1, 12))
+    assert skim._fewer_lines(text, start, stop, n) == (text.count("\n", start, stop) < n)

@@ -50,6 +50,8 @@ SERVER_LOGS = frozenset(("vsftpd", "proftpd", "pure-ftpd", "filezilla-server", "
 def _limit(text: str, limit: int | None) -> tuple[str, bool]:
     if limit is None or len(text) <= limit // 4:
         return text, False  # even at 4 bytes a character it fits
+    if text.isascii():  # a byte a character: no need to encode it to cut it
+        return (text, False) if len(text) <= limit else (text[:limit], True)
     raw = text.encode("utf-8", "surrogatepass")
     if len(raw) <= limit:
         return text, False

@@ -44,6 +44,7 @@ _ROUTINE_CONNECT = r"(?:Trying |Connected to |Connecting to |Connected with )"
 _NO_FAIL = r"(?![^\n]*(?:refused|fail))"
 _OWN_DATA_SETUP = r"(?i:PORT|EPRT|LPRT|LPSV)(?![^\s])"
 _OWN_SETUP_VERBS = frozenset(("PORT", "EPRT", "LPRT", "LPSV"))
+_AUTH = re.compile("auth")  # the engine's literal search: faster than `in` on megabytes of letters
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,10 @@ class _Format:
     note_mark: str  # a literal every routine "connecting" note holds (found with str.rfind/find)
     connect_note: re.Pattern[str]  # such a note, matched at a line start: where a session may start
     event_line: re.Pattern[str]  # a command or reply line, matched at a line start
+    event_marks: tuple[str, str]  # every line event_line matches holds one of these
     passive_replies: re.Pattern[str] | None = None  # 227 replies, checked in Python
-    reversed_replies: re.Pattern[str] | None = None  # reply lines in the reversed text, to count them exactly
+    # a reply mark in the reversed text that does not start its line: then counting the marks is not exact
+    misplaced_reply: re.Pattern[str] | None = None
 
 
 _CURL = _Format(
@@ -75,12 +78,16 @@ _CURL = _Format(
     note_mark="\n*",
     connect_note=re.compile(r"\*[ \t]++" + _ROUTINE_CONNECT + _NO_FAIL),
     event_line=re.compile(r"([<>]) (?:(\d{3})([ -]|$))?", re.M),
+    event_marks=("< ", "> "),
 )
 
 # FileZilla's optional timestamp in front of every label is costly to match on every line, so these patterns
 # start at the label; a label found elsewhere in a line only keeps more. The one thing that needs the line
-# start, counting replies, is done on the reversed text, where the label comes first.
-_FZ_PREFIX_REVERSED = r"(?:[ \t]+(?:\d+[ \t]+){0,2}(?:\d+[.,])?\d\d:\d\d:\d\d[ T]\d\d-\d\d-\d{4}|[ \t]+\d\d:\d\d:\d\d)?"
+# start, counting replies, is done on the reversed text, where the label comes first. (Possessive: no part of it
+# could match what an earlier part gave back, so giving back never helped; it cost time on every reply line.)
+_FZ_PREFIX_REVERSED = (
+    r"(?:[ \t]++(?:\d++[ \t]++){0,2}+(?:\d++[.,])?+\d\d:\d\d:\d\d[ T]\d\d-\d\d-\d{4}|[ \t]++\d\d:\d\d:\d\d)?"
+)
 _FILEZILLA = _Format(
     parse=parse_filezilla,
     anchors=(
@@ -98,8 +105,13 @@ _FILEZILLA = _Format(
     note_mark="Connecting to ",
     connect_note=re.compile(FZ_PREFIX + r"Status:[ \t]*Connecting to " + _NO_FAIL),
     event_line=re.compile(FZ_PREFIX + r"(Command|Response):[ \t]*(?:(\d{3})([ -]|\s*$))?", re.M),
-    passive_replies=re.compile(r"Response:[ \t]*(227 [^\n]*)"),
-    reversed_replies=re.compile(r":esnopseR" + _FZ_PREFIX_REVERSED + r"\n"),
+    event_marks=("Command:", "Response:"),
+    # with h1-h4 read at once where the reply has the usual wording (they are then what HOST_PORT_NUMBERS finds)
+    passive_replies=re.compile(
+        r"Response:[ \t]*(227 (?:Entering Passive Mode \((\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),\d{1,3},\d{1,3}\))?"
+        r"[^\n]*)"
+    ),
+    misplaced_reply=re.compile(r":esnopseR(?!" + _FZ_PREFIX_REVERSED + r"\n)"),
 )
 FORMATS = {"curl": _CURL, "filezilla": _FILEZILLA}
 
@@ -116,11 +128,16 @@ class Skim:
 
     # --- where a session starts -------------------------------------------------------------------------
     def _last_event(self, pos: int) -> tuple[str, str | None, str] | None:
-        """(kind mark, code, separator) of the last command or reply line before body position `pos`."""
-        body, line_end = self.body, pos - 1
+        """(kind mark, code, separator) of the last command or reply line before body position `pos`.
+        Only lines holding an event mark are tried: the others cannot match."""
+        body, line_end, (mark, other_mark) = self.body, pos - 1, self.spec.event_marks
         while line_end > 0:
-            start = body.rfind("\n", 0, line_end) + 1
-            m = self.spec.event_line.match(body, start, line_end)
+            found = max(body.rfind(mark, 0, line_end), body.rfind(other_mark, 0, line_end))
+            if found < 0:
+                return None
+            start = body.rfind("\n", 0, found) + 1
+            end = body.find("\n", found, line_end)
+            m = self.spec.event_line.match(body, start, line_end if end < 0 else end)
             if m is not None:
                 return m.group(1), m.group(2), m.group(3) or ""
             line_end = start - 1
@@ -159,10 +176,15 @@ class Skim:
         body = self.body
         found: list[int] = []
         host: str | None = None
-        octets: tuple[str, ...] = ()
+        octets: list[str] = []
         note_at = -1  # the latest "Connecting to": the session's start decides whom its 227s are compared with
         for m in self.spec.passive_replies.finditer(body):
-            reply = m.group(1)
+            reply, *numbers = m.group(1, 2, 3, 4, 5)
+            if numbers[0] is None:
+                pasv = HOST_PORT_NUMBERS.search(reply)
+                if pasv is None:
+                    continue  # nothing to decode
+                numbers = list(pasv.group(1, 2, 3, 4))
             note = body.rfind("Connecting to ", 0, m.start())
             if note != note_at:
                 note_at = note
@@ -170,10 +192,9 @@ class Skim:
                 line = body[line_start : body.find("\n", note)]
                 at = host_port(line) if note >= 0 and self._is_cut(line_start) else None
                 host = at[0] if at and at[0] else None
-                octets = tuple(host.split(".")) if host else ()
-            pasv = HOST_PORT_NUMBERS.search(reply)
-            if pasv is None or pasv.group(1, 2, 3, 4) == octets:
-                continue  # nothing to decode, or the session's own address: the rule skips it
+                octets = host.split(".") if host else []
+            if numbers == octets:
+                continue  # the session's own address: the rule skips it
             decoded = decode_pasv(reply)
             if decoded is None or decoded[0] == host:
                 continue
@@ -185,14 +206,14 @@ class Skim:
         """Reply lines in body[start:stop]; None when a reply mark also stands elsewhere in a line."""
         body, mark = self.body, self.spec.reply_mark
         count = body.count(mark, start - 1, stop)
-        pattern = self.spec.reversed_replies
+        pattern = self.spec.misplaced_reply
         if pattern is None:
             return count
         n = len(body)
         if self._reversed is None:
             self._reversed = body[::-1]
-        at_line_start = len(pattern.findall(self._reversed, n - stop, n - start + 1))
-        return count if at_line_start == count else None
+        # one search that fails at C speed, rather than a match object or string for each reply line
+        return None if pattern.search(self._reversed, n - stop, n - start + 1) else count
 
     def _step(self, pos: int, replies: int, forward: bool) -> int:
         body, mark = self.body, self.spec.reply_mark
@@ -239,7 +260,7 @@ class Skim:
         regions: list[tuple[int, int]] = []
         for start, stop in wanted:
             start, stop = self._cut_at_or_before(start), self._cut_at_or_after(stop)
-            if regions and body.count("\n", regions[-1][1], start) < MIN_GAP_LINES:
+            if regions and _fewer_lines(body, regions[-1][1], start, MIN_GAP_LINES):
                 regions[-1] = (regions[-1][0], max(regions[-1][1], stop))
             else:
                 regions.append((start, stop))
@@ -290,6 +311,14 @@ class Skim:
                     return command
             end = start
         return ""
+
+
+def _fewer_lines(body: str, start: int, stop: int, n: int) -> bool:
+    """body.count("\n", start, stop) < n, without counting all of a stretch of megabytes."""
+    window_end = min(stop, start + 256 * n)
+    if body.count("\n", start, window_end) >= n:
+        return False
+    return window_end >= stop or body.count("\n", start, stop) < n
 
 
 def pairing_idle(events: list[Event]) -> bool:
@@ -356,7 +385,7 @@ def consistent(skim: Skim, ctx: LogContext) -> bool:
             return False  # lower() could change the length, and the positions with it
         lowered = text.lower()
         # a skipped AUTH or TLS set-up only matters when the kept part never got TLS going
-        if not auth_ok and ("auth" in lowered or "TLS connection established" in text):
+        if not auth_ok and (_AUTH.search(lowered) or "TLS connection established" in text):
             return False
         skipped_user = skim.last_user_command(text, lowered)
         if skipped_user:
