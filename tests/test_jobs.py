@@ -6,6 +6,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -185,6 +186,60 @@ def test_a_free_worker_runs_a_job_straight_from_the_listener(store: Store) -> No
         worker.stop(grace=5)
     with store.db.transaction(write=False) as execute:
         assert execute("SELECT COUNT(*) FROM jobs", {}).fetchone()[0] == 0  # done, and gone
+
+
+def _worker_counting_claims(store: Store, handlers: dict, monkeypatch: pytest.MonkeyPatch) -> tuple:  # noqa: F811
+    """A started Worker that polls only once an hour, and the list of its claims' results."""
+    from bot import worker as worker_module
+    from bot.config import from_env
+    from bot.web_transport import KeepAliveWebClient
+
+    monkeypatch.setattr(worker_module, "POLL_SECONDS", 3600.0)
+    config = from_env({"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "e4b1c0de5ec7e7f00d5ca1ab1e5eed01"})
+    worker = worker_module.Worker(store, KeepAliveWebClient(token="xoxb-1-2-abc"), config, handlers)
+    claims: list[list[Job]] = []
+    claim = worker.queue.claim
+    worker.queue.claim = lambda *args: claims.append(claim(*args)) or claims[-1]  # type: ignore[method-assign]
+    return worker.start(), claims
+
+
+def test_jobs_run_straight_from_listeners_need_no_claim_after_them(
+    store: Store,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    done = threading.Semaphore(0)
+    worker, claims = _worker_counting_claims(store, {"mention": lambda work: done.release()}, monkeypatch)
+    try:
+        for _ in range(5):
+            assert worker.submit("mention", {})
+            assert done.acquire(timeout=10)
+        while worker.busy:
+            time.sleep(0.01)
+    finally:
+        worker.stop(grace=5)
+    assert len(claims) == 1  # the first, at start-up: nothing was queued for a claim since
+
+
+def test_a_job_queued_for_a_claim_by_another_job_runs_without_waiting_for_the_poll(
+    store: Store,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.jobs import insert_job
+
+    followed = threading.Event()
+
+    def first(work: Any) -> None:  # as a triage's end queues its workflow step's completion
+        with store.db.transaction(write=True) as execute:
+            insert_job(execute, Job("after-first", "second", {}))
+
+    handlers = {"first": first, "second": lambda work: followed.set()}
+    worker, claims = _worker_counting_claims(store, handlers, monkeypatch)
+    try:
+        assert worker.submit("first", {})
+        assert followed.wait(10)
+    finally:
+        worker.stop(grace=5)
+    assert [job.id for batch in claims for job in batch] == ["after-first"]
 
 
 @pytest.mark.parametrize(
