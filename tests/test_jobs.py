@@ -144,6 +144,25 @@ def test_reads_note_question_and_chat_update_are_repeatable_posts_and_saves_are_
     assert not {"chat.postMessage", "chat.postEphemeral", "chat.delete"} & JournaledClient.REPEATABLE
 
 
+def test_a_triage_session_read_through_the_journal_replays_as_it_was_read() -> None:
+    import json
+    from dataclasses import asdict
+
+    from bot.journal import JournaledStore
+    from bot.store import TriageSession
+
+    state = {"entry_id": "ftp-425", "answers": {"protocol": "ftp"}, "asked": ["protocol"], "prefilled": {}}
+    session = TriageSession("s1", "C1", "1.1", "U1", state, 3, 1718000000.5, "mode", "1.2", "T1")
+    stored = type("Stored", (), {"triage_by_id": lambda self, session_id: session})()
+    job = Job("j1", "triage_click", {})
+    run = lambda method, *args: method(*args)  # noqa: E731
+    assert JournaledStore(stored, Journal(job, lambda j: None), run).triage_by_id("s1") == session  # type: ignore[arg-type]
+    job.journal = json.loads(json.dumps(job.journal))  # as a later run reads it back from the database
+    assert job.journal == {"0:triage_by_id": {"triage_session": asdict(session)}}
+    replayed = JournaledStore(stored, Journal(job, lambda j: None), run).triage_by_id("s1")  # type: ignore[arg-type]
+    assert replayed == session and replayed is not session
+
+
 def test_the_journal_keeps_a_posted_message_without_its_echo() -> None:
     from slack_sdk.web import SlackResponse
 
