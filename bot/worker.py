@@ -304,11 +304,11 @@ class Worker:
 
     def _run_logged(self, job: Job) -> None:
         metrics.job_started(job.kind)
-        journal = Journal(job, lambda j: self.db(self.queue.record, j))
+        journal = Journal(job, self.queue.record, self.db)
         work = Work(
             job,
             journaled_client(self.client, journal, self.limits),
-            JournaledStore(self.store, journal, self.db),
+            JournaledStore(self.store, journal),
             self.config,
             journaled_respond(job.payload.get("response_url"), journal),
             journal,
@@ -326,7 +326,7 @@ class Worker:
                 logger.exception("job %s (%s) failed", job.id, job.kind)
                 self._give_up(job, exc.__class__.__name__)
             else:
-                self._finished(job)
+                self._finished(job, journal)
         except DatabaseError as exc:  # the lease runs out and another claim picks the job up again
             logger.warning("job %s: could not record its outcome (%s)", job.id, exc)
         finally:
@@ -334,9 +334,9 @@ class Worker:
                 self._running.pop(job.id, None)
             self._wake.set()
 
-    def _finished(self, job: Job) -> None:
-        if job.durable:
-            self.db(self.queue.done, job)
+    def _finished(self, job: Job, journal: Journal) -> None:
+        if job.durable:  # the journal first: if `done` fails, the job runs again and must not repeat its last post
+            self.db(journal.with_unsaved(self.queue.done, job))
         metrics.job_done(job.kind)
 
     def _again(self, job: Job, after: float | None, reason: str) -> None:

@@ -156,11 +156,48 @@ def test_a_triage_session_read_through_the_journal_replays_as_it_was_read() -> N
     stored = type("Stored", (), {"triage_by_id": lambda self, session_id: session})()
     job = Job("j1", "triage_click", {})
     run = lambda method, *args: method(*args)  # noqa: E731
-    assert JournaledStore(stored, Journal(job, lambda j: None), run).triage_by_id("s1") == session  # type: ignore[arg-type]
+    assert JournaledStore(stored, Journal(job, lambda j: None, run)).triage_by_id("s1") == session  # type: ignore[arg-type]
     job.journal = json.loads(json.dumps(job.journal))  # as a later run reads it back from the database
     assert job.journal == {"0:triage_by_id": {"triage_session": asdict(session)}}
-    replayed = JournaledStore(stored, Journal(job, lambda j: None), run).triage_by_id("s1")  # type: ignore[arg-type]
+    replayed = JournaledStore(stored, Journal(job, lambda j: None, run)).triage_by_id("s1")  # type: ignore[arg-type]
     assert replayed == session and replayed is not session
+
+
+def test_a_triage_click_writes_its_journal_with_its_database_steps_and_before_each_next_step() -> None:
+    from bot.journal import JournaledStore
+
+    events: list[str] = []
+    job = Job("j1", "triage_click", {})
+
+    def run(call: Any, *args: Any) -> Any:  # a hand-off to the database's thread
+        events.append("hand-off")
+        return call(*args)
+
+    journal = Journal(job, lambda j: events.append("saved " + ",".join(j.journal)), run)
+
+    class Stored:
+        def note_question(self) -> None:
+            events.append("note")
+
+        def save_triage(self) -> None:
+            events.append("save")
+
+    journaled = JournaledStore(Stored(), journal)  # type: ignore[arg-type]
+    journaled.save_triage()
+    journal.step("chat.postMessage", lambda: events.append("post"), save_later=True)
+    journaled.note_question()
+    journal.step("chat.postMessage", lambda: events.append("post"), save_later=True)
+    journal.step("chat.update", lambda: events.append("update"), repeatable=True)
+    run(journal.with_unsaved(events.append, "done"))
+    assert events == [
+        *("hand-off", "save", "saved 0:save_triage"),
+        "post",
+        *("hand-off", "saved 0:save_triage,1:chat.postMessage", "note"),
+        "post",
+        *("hand-off", "saved 0:save_triage,1:chat.postMessage,2:note_question,3:chat.postMessage"),  # before Slack
+        "update",
+        *("hand-off", "done"),
+    ]
 
 
 def test_the_journal_keeps_a_posted_message_without_its_echo() -> None:
