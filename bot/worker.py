@@ -332,7 +332,9 @@ class Worker:
         finally:
             with self._lock:
                 self._running.pop(job.id, None)
-            self._wake.set()
+                waiting = self._backlog or bool(self._memory)
+            if waiting or recorded_unclaimed() != self._unclaimed_seen:
+                self._wake.set()  # a worker is free for what waits; otherwise the dispatcher has nothing to do
 
     def _finished(self, job: Job, journal: Journal) -> None:
         if job.durable:  # the journal first: if `done` fails, the job runs again and must not repeat its last post

@@ -244,14 +244,20 @@ def test_a_free_worker_runs_a_job_straight_from_the_listener(store: Store) -> No
         assert execute("SELECT COUNT(*) FROM jobs", {}).fetchone()[0] == 0  # done, and gone
 
 
-def _worker_counting_claims(store: Store, handlers: dict, monkeypatch: pytest.MonkeyPatch) -> tuple:  # noqa: F811
+def _worker_counting_claims(
+    store: Store,  # noqa: F811
+    handlers: dict,
+    monkeypatch: pytest.MonkeyPatch,
+    threads: int = 8,
+) -> tuple:
     """A started Worker that polls only once an hour, and the list of its claims' results."""
     from bot import worker as worker_module
     from bot.config import from_env
     from bot.web_transport import KeepAliveWebClient
 
     monkeypatch.setattr(worker_module, "POLL_SECONDS", 3600.0)
-    config = from_env({"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "e4b1c0de5ec7e7f00d5ca1ab1e5eed01"})
+    secret = "e4b1c0de5ec7e7f00d5ca1ab1e5eed01"
+    config = from_env({"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": secret, "WORK_THREADS": str(threads)})
     worker = worker_module.Worker(store, KeepAliveWebClient(token="xoxb-1-2-abc"), config, handlers)
     claims: list[list[Job]] = []
     claim = worker.queue.claim
@@ -274,6 +280,23 @@ def test_jobs_run_straight_from_listeners_need_no_claim_after_them(
     finally:
         worker.stop(grace=5)
     assert len(claims) == 1  # the first, at start-up: nothing was queued for a claim since
+
+
+def test_a_job_queued_for_want_of_a_free_worker_runs_as_soon_as_one_is_free(
+    store: Store,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    release, second_ran = threading.Event(), threading.Event()
+    handlers = {"first": lambda work: release.wait(10), "second": lambda work: second_ran.set()}
+    worker, claims = _worker_counting_claims(store, handlers, monkeypatch, threads=1)
+    try:
+        assert worker.submit("first", {})
+        assert worker.submit("second", {})  # the one worker is busy: queued for a claim
+        release.set()
+        assert second_ran.wait(10)
+    finally:
+        worker.stop(grace=5)
+    assert [job.kind for batch in claims for job in batch] == ["second"]
 
 
 def test_a_job_queued_for_a_claim_by_another_job_runs_without_waiting_for_the_poll(
