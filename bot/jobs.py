@@ -68,9 +68,21 @@ class Job:
     """False for a job kept only in memory, because the database was out of reach when it came."""
 
 
+_recorded_unclaimed = 0
+
+
+def recorded_unclaimed() -> int:
+    """A number that changes whenever this process records a job for a claim (not already claimed by a worker
+    here): a dispatcher that saw it unchanged since its last claim need not ask the database again before its poll."""
+    return _recorded_unclaimed
+
+
 def insert_job(execute: Execute, job: Job, lease_until: float = 0.0, owner: str | None = None) -> None:
     """Records `job` as queued in the caller's transaction: work that must follow a write (a workflow step to
     complete when a triage ends) is queued with it or not at all."""
+    global _recorded_unclaimed
+    if owner is None:
+        _recorded_unclaimed += 1  # a lost increment between threads still changes the number
     execute(
         "INSERT INTO jobs (id, kind, payload, journal, status, attempts, run_after, lease_until, lease_owner,"
         " created_at) VALUES (:id, :kind, :payload, '{}', 'queued', :attempts, :now, :lease_until, :owner, :now)",

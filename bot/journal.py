@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
@@ -71,13 +71,24 @@ class RateLimits:
             return max(0.0, self._until.get(method, 0.0) - time.monotonic())
 
 
-class Journal:
-    """One job's steps, in order; `save` writes the job (its journal) after every new step."""
+def _call(call: Callable[..., T], *args: Any) -> T:
+    return call(*args)
 
-    def __init__(self, job: Job, save: Callable[[Job], None]) -> None:
+
+class Journal:
+    """One job's steps, in order; `save` writes the job (its journal) after every new step that cannot be repeated,
+    before the next step runs.
+
+    Database calls go through `run` (bot.database.BoundedCalls: each is a hand-off to a database thread and back).
+    A step in the database (`database_step`) takes the write of the steps before it, and its own, along in that same
+    call: a triage click's two journal writes cost no hand-off of their own."""
+
+    def __init__(self, job: Job, save: Callable[[Job], None], run: Callable[..., Any] = _call) -> None:
         self.job = job
         self._save = save
+        self._run = run
         self._next = 0
+        self._unsaved = False  # a step that cannot be repeated is done, and the journal not yet written since
 
     def step(
         self,
@@ -87,24 +98,83 @@ class Journal:
         decode: Callable[[Any], T] = lambda value: value,
         *,
         repeatable: bool = False,
+        save_later: bool = False,
     ) -> T:
         """`run()`, or what it returned on an earlier run of the job.
 
         A `repeatable` step, one that does the same again when run twice (a read, chat.update of a message to the
         same content), is saved with the next step that is not: a run that stops before that step did nothing
-        since that could not be done again, and its next run does it afresh."""
-        key = f"{self._next}:{name}"
-        self._next += 1
+        since that could not be done again, and its next run does it afresh. A step that is not, `save_later`, is
+        saved as the next step starts (with it, when that one is in the database) or with the job's end
+        (`with_unsaved`)."""
+        key = self._key(name)
         if key in self.job.journal:
             return decode(self.job.journal[key])
+        self._save_now()
         result = run()
         self.job.journal[key] = encode(result)
         if not repeatable and self.job.durable:
-            try:
-                self._save(self.job)
-            except DatabaseError as exc:  # the step is done; only a crash before the next save could repeat it
-                logger.warning("job %s: journal not saved (%s)", self.job.id, exc)
+            self._unsaved = True
+            if not save_later:
+                self._save_now()
         return result
+
+    def database_step(
+        self,
+        name: str,
+        call: Callable[[], T],
+        encode: Callable[[T], Any],
+        decode: Callable[[Any], T],
+        *,
+        repeatable: bool = False,
+    ) -> T:
+        """A step whose `call()` runs in the database's thread, the journal written before it (what earlier steps
+        left unsaved) and after it (unless `repeatable`) in the same hand-off."""
+        key = self._key(name)
+        if key in self.job.journal:
+            return decode(self.job.journal[key])
+
+        def in_database() -> T:
+            self._save_unsaved()
+            result = call()
+            self.job.journal[key] = encode(result)
+            if not repeatable and self.job.durable:
+                self._unsaved = True
+                self._save_unsaved()
+            return result
+
+        return self._run(in_database)
+
+    def with_unsaved(self, call: Callable[..., T], *args: Any) -> Callable[[], T]:
+        """`call(*args)`, for the database's thread, after the write of steps not saved yet (the job's end)."""
+
+        def then() -> T:
+            self._save_unsaved()
+            return call(*args)
+
+        return then
+
+    def _key(self, name: str) -> str:
+        key = f"{self._next}:{name}"
+        self._next += 1
+        return key
+
+    def _save_now(self) -> None:
+        if not self._unsaved:
+            return
+        try:
+            self._run(self._save_unsaved)
+        except DatabaseError as exc:  # out of reach, or no answer in time: as a failed write, below
+            logger.warning("job %s: journal not saved (%s)", self.job.id, exc)
+
+    def _save_unsaved(self) -> None:
+        if not self._unsaved:
+            return
+        self._unsaved = False
+        try:
+            self._save(self.job)
+        except DatabaseError as exc:  # the step is done; only a crash before the next save could repeat it
+            logger.warning("job %s: journal not saved (%s)", self.job.id, exc)
 
 
 class JournaledClient(KeepAliveWebClient):
@@ -123,6 +193,7 @@ class JournaledClient(KeepAliveWebClient):
             lambda: self._call_now(api_method, **kwargs),
             encode=_answer_to_keep,
             repeatable=api_method in self.REPEATABLE,
+            save_later=True,
             decode=lambda data: SlackResponse(
                 client=self, http_verb="POST", api_url=api_method, req_args={}, data=data, headers={}, status_code=200
             ),
@@ -188,16 +259,16 @@ def _post_response(url: str, message: dict[str, Any]) -> int:
 
 
 class JournaledStore:
-    """The store as the job sees it: each call a journal step, so a rerun reads what the first run read."""
+    """The store as the job sees it: each call a journal step in the database, so a rerun reads what the first run
+    read."""
 
     REPEATABLE = frozenset({"triage_by_id", "triage_in_thread", "note_question"})
     """Store methods that do the same again when run twice: reads, and note_question (it sets which message asks
     the open question)."""
 
-    def __init__(self, store: Store, journal: Journal, run: Callable[..., Any]) -> None:
+    def __init__(self, store: Store, journal: Journal) -> None:
         self._store = store
         self._journal = journal
-        self._run = run  # how a call reaches the database: bot.database.BoundedCalls, in time or not at all
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         method = getattr(self._store, name)
@@ -205,18 +276,23 @@ class JournaledStore:
             return method
 
         def step(*args: Any, **kwargs: Any) -> Any:
-            run = lambda: self._run(method, *args, **kwargs)  # noqa: E731
-            return self._journal.step(name, run, _encode, _decode, repeatable=name in self.REPEATABLE)
+            call = lambda: method(*args, **kwargs)  # noqa: E731
+            return self._journal.database_step(name, call, _encode, _decode, repeatable=name in self.REPEATABLE)
 
         return step
 
 
 def _encode(value: Any) -> Any:
     if isinstance(value, TriageSession):
-        return {"triage_session": asdict(value)}
+        # Field by field: asdict() deep-copies the state (two sessions a triage click, ~50 us each); the journal
+        # is written as JSON and nothing changes a session's state in place.
+        return {"triage_session": {name: getattr(value, name) for name in _SESSION_FIELDS}}
     if isinstance(value, Stats):
         return {"stats": asdict(value)}
     return value
+
+
+_SESSION_FIELDS = tuple(field.name for field in fields(TriageSession))
 
 
 def _decode(value: Any) -> Any:

@@ -23,7 +23,7 @@ from bot import logs, metrics
 from bot.config import Config
 from bot.database import BoundedCalls, DatabaseError
 from bot.feedback import FeedbackKeys
-from bot.jobs import Job, JobQueue
+from bot.jobs import Job, JobQueue, recorded_unclaimed
 from bot.journal import (
     Journal,
     JournaledClient,
@@ -92,6 +92,8 @@ class Worker:
         self._running: dict[str, Job] = {}
         self._reserved = 0  # workers promised to jobs a listener is recording
         self._backlog = False  # jobs were queued for want of a free worker, and the queue has not been seen empty
+        self._last_claim = 0.0  # time.monotonic() of the dispatcher's last claim
+        self._unclaimed_seen = -1  # recorded_unclaimed() at that claim
         self._memory: list[tuple[float, Job]] = []  # (run at, job): kept while the database is out of reach
         self._memory_keys: OrderedDict[str, None] = OrderedDict()
         self._wake = threading.Event()
@@ -224,7 +226,9 @@ class Worker:
                 self._observe_queue()
                 last_extend = time.monotonic()
             if not started:
-                self._wake.wait(POLL_SECONDS)
+                until_poll = self._last_claim + POLL_SECONDS - time.monotonic()
+                # Overdue, yet no claim: no worker was free (or the database is down); a finished job wakes this.
+                self._wake.wait(until_poll if until_poll > 0 else POLL_SECONDS)
                 self._wake.clear()
 
     def _dispatch_once(self) -> int:
@@ -233,7 +237,7 @@ class Worker:
         if free <= 0:
             return 0
         jobs = self._due_in_memory(free)
-        if len(jobs) < free and not self.store.db.guard.down:
+        if len(jobs) < free and not self.store.db.guard.down and self._claim_due():
             try:
                 claimed = self.db(self.queue.claim, free - len(jobs), self.config.job_lease_seconds)
             except DatabaseError as exc:
@@ -246,6 +250,17 @@ class Worker:
         for job in jobs:
             self._start(job)
         return len(jobs)
+
+    def _claim_due(self) -> bool:
+        """Whether to ask the database for due jobs now: jobs wait for a worker here, this process recorded a job
+        for a claim since the last one (a workflow step to complete, queued with a triage's end), or it is time to
+        poll (jobs of other replicas, jobs due again). Not after every job a worker here finished: that was a
+        write transaction per triage click that found nothing."""
+        unclaimed, now = recorded_unclaimed(), time.monotonic()
+        if not self._backlog and unclaimed == self._unclaimed_seen and now - self._last_claim < POLL_SECONDS:
+            return False
+        self._unclaimed_seen, self._last_claim = unclaimed, now
+        return True
 
     def _start(self, job: Job, reserved: bool = False) -> None:
         with self._lock:
@@ -289,11 +304,11 @@ class Worker:
 
     def _run_logged(self, job: Job) -> None:
         metrics.job_started(job.kind)
-        journal = Journal(job, lambda j: self.db(self.queue.record, j))
+        journal = Journal(job, self.queue.record, self.db)
         work = Work(
             job,
             journaled_client(self.client, journal, self.limits),
-            JournaledStore(self.store, journal, self.db),
+            JournaledStore(self.store, journal),
             self.config,
             journaled_respond(job.payload.get("response_url"), journal),
             journal,
@@ -311,17 +326,19 @@ class Worker:
                 logger.exception("job %s (%s) failed", job.id, job.kind)
                 self._give_up(job, exc.__class__.__name__)
             else:
-                self._finished(job)
+                self._finished(job, journal)
         except DatabaseError as exc:  # the lease runs out and another claim picks the job up again
             logger.warning("job %s: could not record its outcome (%s)", job.id, exc)
         finally:
             with self._lock:
                 self._running.pop(job.id, None)
-            self._wake.set()
+                waiting = self._backlog or bool(self._memory)
+            if waiting or recorded_unclaimed() != self._unclaimed_seen:
+                self._wake.set()  # a worker is free for what waits; otherwise the dispatcher has nothing to do
 
-    def _finished(self, job: Job) -> None:
-        if job.durable:
-            self.db(self.queue.done, job)
+    def _finished(self, job: Job, journal: Journal) -> None:
+        if job.durable:  # the journal first: if `done` fails, the job runs again and must not repeat its last post
+            self.db(journal.with_unsaved(self.queue.done, job))
         metrics.job_done(job.kind)
 
     def _again(self, job: Job, after: float | None, reason: str) -> None:

@@ -6,6 +6,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -143,6 +144,62 @@ def test_reads_note_question_and_chat_update_are_repeatable_posts_and_saves_are_
     assert not {"chat.postMessage", "chat.postEphemeral", "chat.delete"} & JournaledClient.REPEATABLE
 
 
+def test_a_triage_session_read_through_the_journal_replays_as_it_was_read() -> None:
+    import json
+    from dataclasses import asdict
+
+    from bot.journal import JournaledStore
+    from bot.store import TriageSession
+
+    state = {"entry_id": "ftp-425", "answers": {"protocol": "ftp"}, "asked": ["protocol"], "prefilled": {}}
+    session = TriageSession("s1", "C1", "1.1", "U1", state, 3, 1718000000.5, "mode", "1.2", "T1")
+    stored = type("Stored", (), {"triage_by_id": lambda self, session_id: session})()
+    job = Job("j1", "triage_click", {})
+    run = lambda method, *args: method(*args)  # noqa: E731
+    assert JournaledStore(stored, Journal(job, lambda j: None, run)).triage_by_id("s1") == session  # type: ignore[arg-type]
+    job.journal = json.loads(json.dumps(job.journal))  # as a later run reads it back from the database
+    assert job.journal == {"0:triage_by_id": {"triage_session": asdict(session)}}
+    replayed = JournaledStore(stored, Journal(job, lambda j: None, run)).triage_by_id("s1")  # type: ignore[arg-type]
+    assert replayed == session and replayed is not session
+
+
+def test_a_triage_click_writes_its_journal_with_its_database_steps_and_before_each_next_step() -> None:
+    from bot.journal import JournaledStore
+
+    events: list[str] = []
+    job = Job("j1", "triage_click", {})
+
+    def run(call: Any, *args: Any) -> Any:  # a hand-off to the database's thread
+        events.append("hand-off")
+        return call(*args)
+
+    journal = Journal(job, lambda j: events.append("saved " + ",".join(j.journal)), run)
+
+    class Stored:
+        def note_question(self) -> None:
+            events.append("note")
+
+        def save_triage(self) -> None:
+            events.append("save")
+
+    journaled = JournaledStore(Stored(), journal)  # type: ignore[arg-type]
+    journaled.save_triage()
+    journal.step("chat.postMessage", lambda: events.append("post"), save_later=True)
+    journaled.note_question()
+    journal.step("chat.postMessage", lambda: events.append("post"), save_later=True)
+    journal.step("chat.update", lambda: events.append("update"), repeatable=True)
+    run(journal.with_unsaved(events.append, "done"))
+    assert events == [
+        *("hand-off", "save", "saved 0:save_triage"),
+        "post",
+        *("hand-off", "saved 0:save_triage,1:chat.postMessage", "note"),
+        "post",
+        *("hand-off", "saved 0:save_triage,1:chat.postMessage,2:note_question,3:chat.postMessage"),  # before Slack
+        "update",
+        *("hand-off", "done"),
+    ]
+
+
 def test_the_journal_keeps_a_posted_message_without_its_echo() -> None:
     from slack_sdk.web import SlackResponse
 
@@ -185,6 +242,83 @@ def test_a_free_worker_runs_a_job_straight_from_the_listener(store: Store) -> No
         worker.stop(grace=5)
     with store.db.transaction(write=False) as execute:
         assert execute("SELECT COUNT(*) FROM jobs", {}).fetchone()[0] == 0  # done, and gone
+
+
+def _worker_counting_claims(
+    store: Store,  # noqa: F811
+    handlers: dict,
+    monkeypatch: pytest.MonkeyPatch,
+    threads: int = 8,
+) -> tuple:
+    """A started Worker that polls only once an hour, and the list of its claims' results."""
+    from bot import worker as worker_module
+    from bot.config import from_env
+    from bot.web_transport import KeepAliveWebClient
+
+    monkeypatch.setattr(worker_module, "POLL_SECONDS", 3600.0)
+    secret = "e4b1c0de5ec7e7f00d5ca1ab1e5eed01"
+    config = from_env({"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": secret, "WORK_THREADS": str(threads)})
+    worker = worker_module.Worker(store, KeepAliveWebClient(token="xoxb-1-2-abc"), config, handlers)
+    claims: list[list[Job]] = []
+    claim = worker.queue.claim
+    worker.queue.claim = lambda *args: claims.append(claim(*args)) or claims[-1]  # type: ignore[method-assign]
+    return worker.start(), claims
+
+
+def test_jobs_run_straight_from_listeners_need_no_claim_after_them(
+    store: Store,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    done = threading.Semaphore(0)
+    worker, claims = _worker_counting_claims(store, {"mention": lambda work: done.release()}, monkeypatch)
+    try:
+        for _ in range(5):
+            assert worker.submit("mention", {})
+            assert done.acquire(timeout=10)
+        while worker.busy:
+            time.sleep(0.01)
+    finally:
+        worker.stop(grace=5)
+    assert len(claims) == 1  # the first, at start-up: nothing was queued for a claim since
+
+
+def test_a_job_queued_for_want_of_a_free_worker_runs_as_soon_as_one_is_free(
+    store: Store,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    release, second_ran = threading.Event(), threading.Event()
+    handlers = {"first": lambda work: release.wait(10), "second": lambda work: second_ran.set()}
+    worker, claims = _worker_counting_claims(store, handlers, monkeypatch, threads=1)
+    try:
+        assert worker.submit("first", {})
+        assert worker.submit("second", {})  # the one worker is busy: queued for a claim
+        release.set()
+        assert second_ran.wait(10)
+    finally:
+        worker.stop(grace=5)
+    assert [job.kind for batch in claims for job in batch] == ["second"]
+
+
+def test_a_job_queued_for_a_claim_by_another_job_runs_without_waiting_for_the_poll(
+    store: Store,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.jobs import insert_job
+
+    followed = threading.Event()
+
+    def first(work: Any) -> None:  # as a triage's end queues its workflow step's completion
+        with store.db.transaction(write=True) as execute:
+            insert_job(execute, Job("after-first", "second", {}))
+
+    handlers = {"first": first, "second": lambda work: followed.set()}
+    worker, claims = _worker_counting_claims(store, handlers, monkeypatch)
+    try:
+        assert worker.submit("first", {})
+        assert followed.wait(10)
+    finally:
+        worker.stop(grace=5)
+    assert [job.id for batch in claims for job in batch] == ["after-first"]
 
 
 @pytest.mark.parametrize(
