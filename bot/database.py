@@ -1,6 +1,7 @@
 """One way to run SQL on SQLite (the standard library's sqlite3) and on PostgreSQL (psycopg).
 
-SQL is written once, with `:name` parameters. Only opening connections and starting a write differ.
+SQL is written once, with `:name` parameters and a mapping; a statement of many rows may use `?` and a sequence
+instead (names cost more to bind). Only opening connections and starting a write differ.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import AbstractContextManager, contextmanager
@@ -20,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 T = TypeVar("T")
-Execute = Callable[[str, Mapping[str, Any]], Any]
+Execute = Callable[[str, Mapping[str, Any] | Sequence[Any]], Any]
 """Runs one statement and returns its DB-API cursor (`fetchone`, `rowcount`, `description`)."""
 
 
@@ -245,8 +246,10 @@ class PostgresDatabase:
         # The pool commits when the block ends and rolls back when it raises.
         with self.guard.watch(), self._pool.connection() as connection:
 
-            def execute(sql: str, params: Mapping[str, Any]) -> Any:
-                return connection.execute(_pyformat(sql), params)
+            def execute(sql: str, params: Mapping[str, Any] | Sequence[Any]) -> Any:
+                if isinstance(params, Mapping):
+                    return connection.execute(_pyformat(sql), params)
+                return connection.execute(_format(sql), params)
 
             yield execute
 
@@ -256,6 +259,12 @@ class PostgresDatabase:
 
     def close(self) -> None:
         self._pool.close()
+
+
+@lru_cache(maxsize=16)
+def _format(sql: str) -> str:
+    """`?` parameters as psycopg's `%s`."""
+    return sql.replace("%", "%%").replace("?", "%s")
 
 
 @lru_cache(maxsize=64)

@@ -55,6 +55,24 @@ def test_a_user_is_stored_as_a_keyed_hash_the_same_in_every_process(store: Store
         configured.close()
 
 
+def test_answers_are_written_many_rows_a_statement_each_as_given(store: Store) -> None:  # noqa: F811
+    """record_answers writes ROWS_A_STATEMENT rows a statement: a batch of 250 is three statements, every row whole,
+    and a row already there (the same id: a job run again) is skipped, not an error."""
+    answers = [{**asked(f"U{i % 3}", f"answer-{i:04d}"), "id": f"asked:answer-{i:04d}"} for i in range(250)]
+    answers[7]["query"] = "a query with ? and % and :name in it"
+    answers.append({**asked("U9", ""), "event": "nothing", "query": "what is ftp 999", "id": "nothing:x"})
+    assert store.record_answers(answers) == 251
+    store.record_answers(answers[:120])
+    assert len(feedback_rows(store)) == 251
+    rows = {row[6]: row for row in feedback_rows(store, "event = 'asked'")}
+    assert len(rows) == 2 and rows["a query with ? and % and :name in it"][1] == store.user_hash("U1")
+    [gap] = feedback_rows(store, "event = 'nothing'")
+    assert gap[1] == store.user_hash("U9") and gap[6] == "what is ftp 999"
+    with store.db.transaction(write=False) as execute:
+        ids = {r[0] for r in execute("SELECT answer_id FROM feedback WHERE event = 'asked'", {}).fetchall()}
+    assert ids == {f"answer-{i:04d}" for i in range(250)}
+
+
 def test_one_vote_per_user_and_answer_even_when_clicks_race(store: Store) -> None:  # noqa: F811
     start = threading.Barrier(12)
     counted: list[bool] = []
