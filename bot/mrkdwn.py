@@ -42,13 +42,20 @@ def unescape(text: str) -> str:
     return html.unescape(text) if "&" in text else text
 
 
+_SLACK_MARKUP = (
+    (re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>"), " "),
+    (re.compile(r"<!(?:channel|here|everyone)[^>]*>"), " "),
+    (re.compile(r"<!subteam\^[A-Z0-9]+(?:\|[^>]*)?>"), " "),
+    (re.compile(r"<(?:mailto:|https?://)?([^>|]*)\|([^>]*)>"), r"\2"),
+    (re.compile(r"<(?:mailto:)?([^>]*)>"), r"\1"),
+)
+
+
 def plain_from_slack(text: str) -> str:
     """User text without Slack's markup: `<@U1>` mentions dropped, `<url|label>` as label, entities undone."""
-    text = re.sub(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>", " ", text)
-    text = re.sub(r"<!(?:channel|here|everyone)[^>]*>", " ", text)
-    text = re.sub(r"<!subteam\^[A-Z0-9]+(?:\|[^>]*)?>", " ", text)
-    text = re.sub(r"<(?:mailto:|https?://)?([^>|]*)\|([^>]*)>", r"\2", text)
-    text = re.sub(r"<(?:mailto:)?([^>]*)>", r"\1", text)
+    if "<" in text:  # every piece of markup starts with one; most commands (`/ftpcode 425`) hold none
+        for pattern, replacement in _SLACK_MARKUP:
+            text = pattern.sub(replacement, text)
     return unescape(text).strip()
 
 
