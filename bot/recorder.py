@@ -46,7 +46,8 @@ class Recorder:
                 self._rows.popleft()
                 self._dropped += 1
             self._rows.append(row)
-        self._wake.set()
+        if not self._wake.is_set():  # set already: the writer clears it before it takes the rows, this one too
+            self._wake.set()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Writes what is left (within `timeout`), then stops."""

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from bot.feedback import Answered as AnsweredFields
-from bot.feedback import FeedbackKeys, new_answer_id, read_vote
+from bot.feedback import FeedbackKeys, clean_query, new_answer_id, read_vote
 from bot.store import Store
 from tests.test_store import store  # noqa: F401 - the fixture: SQLite, and PostgreSQL where there is one
 
@@ -165,3 +165,11 @@ def test_answer_ids_sort_by_time_and_are_read_back_from_a_vote() -> None:
     for answer_id in [*ids, new_answer_id()]:
         value = keys.vote_values(AnsweredFields(answer_id, "ftp-425", "entry", "dm", "q", (), 1).fields())[0]
         assert read_vote(keys, value).answer_id == answer_id  # type: ignore[union-attr]
+
+
+def test_a_query_is_stored_masked_folded_and_cut_short_or_long() -> None:
+    short = "530 after PASS hunter2\n\n  again"
+    assert clean_query(short) == clean_query(short) == "530 after PASS **** again"
+    long = "425  " + "x" * 300 + " password=hunter2"
+    assert clean_query(long) == ("425 " + "x" * 300)[:200]
+    assert clean_query("password=hunter2 " + "x" * 300).startswith("password=**** xxx")
