@@ -56,8 +56,8 @@ def test_a_user_is_stored_as_a_keyed_hash_the_same_in_every_process(store: Store
 
 
 def test_answers_are_written_many_rows_a_statement_each_as_given(store: Store) -> None:  # noqa: F811
-    """record_answers writes ROWS_A_STATEMENT rows a statement: a batch of 250 is three statements, every row whole,
-    and a row already there (the same id: a job run again) is skipped, not an error."""
+    """record_answers writes many rows a statement (ROWS_A_STATEMENT): 251 rows are 7 statements of 32, 3 of 8 and 3
+    of 1, every row whole; a row already there (the same id: a job run again) is skipped, not an error."""
     answers = [{**asked(f"U{i % 3}", f"answer-{i:04d}"), "id": f"asked:answer-{i:04d}"} for i in range(250)]
     answers[7]["query"] = "a query with ? and % and :name in it"
     answers.append({**asked("U9", ""), "event": "nothing", "query": "what is ftp 999", "id": "nothing:x"})
