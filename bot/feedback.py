@@ -35,7 +35,7 @@ VOTES = ("up", "down")
 _SPACE = re.compile(r"\s+")
 _ANSWER_ID = re.compile(r"[A-Za-z0-9_-]{8,32}")
 _SUBJECT = re.compile(r"[a-z0-9][a-z0-9._:-]{0,99}")
-# One encoder for what is signed: json.dumps with arguments makes a new encoder on every call (~2 us of an ack).
+# One encoder for what is signed: json.dumps with arguments makes a new encoder on every call (3.9 against 3.3 us).
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
