@@ -79,7 +79,7 @@ _INSERT = (
 )
 # Rows a statement: each statement is one step of the database engine, so one hand-off of the GIL, where the
 # recorder inserting row by row took the GIL back from the request threads hundreds of times a second under load;
-# with positional parameters a row also costs a third less CPU to write (13.7 against 20.3 us, best of 6 rounds
+# with positional parameters a row also costs a third less CPU to write (17.4 against 26.4 us, best of 6 rounds
 # of 175-row batches into 40,000 rows). Only these sizes, largest first: SQLite keeps each statement it has
 # prepared, and a statement of every size from 1 to 100 rows held 10.8 MB.
 ROWS_A_STATEMENT = (32, 8, 1)
