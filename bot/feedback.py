@@ -88,7 +88,13 @@ class FeedbackKeys:
     def vote_values(self, fields: dict[str, Any]) -> tuple[str, str]:
         """The values of 👍 and 👎: the answer's fields, signed once, and which way the vote goes. The way is not
         signed: whoever could change it could as well press the other button."""
-        text = self._text(fields)
+        return self._values(self._text(fields))
+
+    def answer_values(self, answered: Answered) -> tuple[str, str]:
+        """vote_values(answered.fields()), the same strings, made faster (Answered.signed_text)."""
+        return self._values(answered.signed_text())
+
+    def _values(self, text: str) -> tuple[str, str]:
         mac = self._mac(text)
         return f'{text[:-1]},"v":"up","h":"{mac}"}}', f'{text[:-1]},"v":"down","h":"{mac}"}}'
 
@@ -158,6 +164,23 @@ class Answered:
         if self.entries:
             fields["m"] = ",".join(self.entries)[:400]
         return fields
+
+    def signed_text(self) -> str:
+        """FeedbackKeys._text(self.fields()), with the JSON around the id and the time made once for each kind of
+        answer: encoding the fields cost 9-12 us of an acknowledgement in a serving process (3 in a tight loop)."""
+        if not _ANSWER_ID.fullmatch(self.answer_id):
+            return FeedbackKeys._text(self.fields())
+        head, tail = _around_id_and_time(self.subject, self.kind, self.channel_type, self.entries)
+        return f'{{"a":"{self.answer_id}"{head},"t":{self.issued or int(time.time())}{tail}'
+
+
+@lru_cache(maxsize=1024)
+def _around_id_and_time(subject: str, kind: str, channel_type: str, entries: tuple[str, ...]) -> tuple[str, str]:
+    """The compact JSON of an answer's fields before and after its time, less the id: a quote inside a JSON string
+    is escaped, so `,"t":1` in the text is the time's key and nothing else."""
+    text = FeedbackKeys._text(Answered("", subject, kind, channel_type, "", entries, 1).fields())
+    head, tail = text.removeprefix('{"a":""').split(',"t":1', 1)
+    return head, tail
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,13 @@ import threading
 import time
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.feedback import CHANNEL_TYPES, FeedbackKeys, clean_query, new_answer_id, read_vote
 from bot.feedback import Answered as AnsweredFields
-from bot.feedback import FeedbackKeys, clean_query, new_answer_id, read_vote
 from bot.store import Store
+from knowledge.lookup import finder
 from tests.test_store import store  # noqa: F401 - the fixture: SQLite, and PostgreSQL where there is one
 
 
@@ -173,3 +177,33 @@ def test_a_query_is_stored_masked_folded_and_cut_short_or_long() -> None:
     long = "425  " + "x" * 300 + " password=hunter2"
     assert clean_query(long) == ("425 " + "x" * 300)[:200]
     assert clean_query("password=hunter2 " + "x" * 300).startswith("password=**** xxx")
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+@given(
+    answer_id=st.one_of(st.builds(new_answer_id), _TEXT),
+    subject=_TEXT,
+    kind=_TEXT,
+    channel_type=_TEXT,
+    entries=st.lists(_TEXT, max_size=4).map(tuple),
+    issued=st.integers(min_value=1, max_value=2**40),
+)
+def test_an_answers_signed_values_are_the_general_ones(
+    answer_id: str, subject: str, kind: str, channel_type: str, entries: tuple[str, ...], issued: int
+) -> None:
+    """The acknowledgement's quicker signing (Answered.signed_text) makes the very strings vote_values makes."""
+    keys = FeedbackKeys(b"k" * 32)
+    answered = AnsweredFields(answer_id, subject, kind, channel_type, "q", entries, issued)
+    assert keys.answer_values(answered) == keys.vote_values(answered.fields())
+
+
+def test_every_entrys_answer_is_signed_the_same_both_ways() -> None:
+    keys = FeedbackKeys(b"k" * 32)
+    for entry in finder().kb.entries:
+        for channel_type in CHANNEL_TYPES:
+            answered = AnsweredFields(new_answer_id(), entry.id, "entry", channel_type, "q", (entry.id,), 1_800_000_000)
+            up, down = keys.answer_values(answered)
+            assert (up, down) == keys.vote_values(answered.fields())
+            assert read_vote(keys, up).answer_id == answered.answer_id  # type: ignore[union-attr]

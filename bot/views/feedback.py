@@ -72,7 +72,7 @@ _ENCODED = {plain: _encoded(blocks) for plain, blocks in _TEMPLATES.items()}
 
 
 def _vote_values(keys: FeedbackKeys, answered: Answered) -> dict[str, str]:
-    up, down = keys.vote_values(answered.fields())
+    up, down = keys.answer_values(answered)
     if len(down) > BUTTON_VALUE_CHARS:
         raise ValueError("a feedback value is longer than Slack takes")
     return {"up": up, "down": down}
