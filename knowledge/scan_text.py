@@ -9,6 +9,7 @@ from knowledge import answer as answers
 from knowledge.base import Entry
 from knowledge.logscan import MAX_SCAN_BYTES, Failure, ScanResult, scan
 from knowledge.lookup import finder
+from knowledge.text_kind import found_anything
 
 
 class Styler(Protocol):
@@ -84,9 +85,19 @@ def scan_file(path: str, stdin: BinaryIO | None = None) -> ScanResult:
     return scan(decode_log(data))
 
 
+def no_failure(result: ScanResult) -> str:
+    """What to say of a log in which no step failed; a client's log of status lines alone shows no replies."""
+    if result.exchanges:
+        return "No step failed in this log."
+    return (
+        "No step failed. The log holds only the client's status lines, not its commands and the server's replies: "
+        "if something still goes wrong, paste the whole log."
+    )
+
+
 def render_scan(result: ScanResult, style: Styler, width: int) -> str:
     """The failure and its diagnosis first (what a user came for), then the session, then the codes."""
-    if not result.exchanges and not result.findings and not result.failure:
+    if not found_anything(result):
         return "I could not find FTP commands, replies or client errors in this text.\n"
     bullet = textwrap.TextWrapper(width=width, initial_indent="  • ", subsequent_indent="    ")
     name = format_name(result)
@@ -98,8 +109,8 @@ def render_scan(result: ScanResult, style: Styler, width: int) -> str:
         command = f"{failure.command} → " if failure.command else ""
         out += ["", style.title(f"It failed {stage_phrase(failure.stage)} (line {failure.line})")]
         out.append(bullet.fill(command + failure_reply(failure)))
-    elif result.exchanges:
-        out += ["", "No failing step found."]
+    else:
+        out += ["", textwrap.fill(no_failure(result), width)]
     if result.findings:
         out += ["", style.title("Why")]
         for finding in result.findings:

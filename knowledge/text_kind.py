@@ -68,10 +68,11 @@ def read(text: str, *, whole_message: bool = False, given_as_log: bool = False) 
 
 
 def found_anything(result: ScanResult) -> bool:
-    """Whether the scan read a log. In text of no known format whose only "replies" are bare numbers (noise
-    such as `4660/P5ih`, a number in prose) there is nothing to explain."""
+    """Whether the scan read a log. A client's log of status lines only (no commands or replies, nothing failed)
+    is one. In text of no known format whose only "replies" are bare numbers (noise such as `4660/P5ih`, a number
+    in prose) there is nothing to explain."""
     if not (result.exchanges or result.findings or result.failure):
-        return False
+        return result.format != "unknown" and bool(result.timeline)
     bare_numbers = not any(e.command for e in result.exchanges) and (result.failure is None or result.failure.code)
     return not (result.format == "unknown" and result.exchanges and bare_numbers)
 

@@ -159,3 +159,12 @@ def test_scan_names_programs_as_their_authors_spell_them(tmp_path, log, first_li
     path.write_text(log)
     _, text = run("scan", "--no-color", str(path))
     assert text.splitlines()[0] == first_line
+
+
+def test_scan_of_a_log_of_status_lines_only_says_nothing_failed_not_nothing_found():
+    log = os.path.join(os.path.dirname(__file__), "logs", "wild", "clean_filezilla_chinese_upload.log")
+    _, text = run("scan", "--no-color", log)
+    assert text.startswith("FileZilla log (FTP)\n") and "could not find" not in text
+    assert "No step failed" in " ".join(text.split()) and "203.0.113.209:21" in text
+    _, rubbish = run("scan", "--no-color", os.devnull)
+    assert rubbish == "I could not find FTP commands, replies or client errors in this text.\n"

@@ -54,3 +54,12 @@ def test_a_long_paste_is_a_log_whatever_it_names() -> None:
     text = "425 " * (text_kind.LONG_PASTE_CHARS // 4 + 1)
     assert text_kind.looks_like_log(text) and not text_kind.names_a_code(text)
     assert text_kind.read(text).is_log
+
+
+def test_a_clients_log_of_status_lines_only_is_a_log_in_which_nothing_failed() -> None:
+    status_only = (Path(__file__).parent / "logs" / "wild" / "clean_filezilla_chinese_upload.log").read_text()
+    assert text_kind.read(status_only, whole_message=True).found
+    reading = text_kind.read(status_only, given_as_log=True)
+    assert reading.found and reading.scan is not None
+    assert not reading.scan.exchanges and reading.scan.failure is None and reading.scan.timeline
+    assert not text_kind.read("Status: fine\nStatus: fine\nStatus: fine\nhello").found, "status lines of no client"

@@ -10,7 +10,7 @@ from bot.views import triage as tb
 from bot.views.block_kit import Message, button, context, finish, header, section
 from knowledge import answer as answers
 from knowledge.logscan import MAX_SCAN_BYTES, ScanResult
-from knowledge.scan_text import explained_entries, failure_reply, format_name, stage_phrase
+from knowledge.scan_text import explained_entries, failure_reply, format_name, no_failure, stage_phrase
 from knowledge.text_kind import found_anything
 
 
@@ -25,8 +25,8 @@ def scan_message(result: ScanResult, *, ephemeral: bool) -> Message:
         reply = escape(clip(failure_reply(failure), 500))
         where = f"*It failed {stage_phrase(failure.stage)}* (line {failure.line})"
         blocks.append(section(f"{where}\n{step}`{reply}`"))
-    elif result.exchanges:
-        blocks.append(section("No step failed in this log."))
+    else:
+        blocks.append(section(no_failure(result)))
     if result.findings:
         lines = [f"• {escape(f.summary)}" for f in result.findings[:4]]
         blocks.append(section("*Why*\n" + "\n".join(lines)))
