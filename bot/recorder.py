@@ -65,14 +65,22 @@ class Recorder:
                 self._stopping.wait(RETRY_SECONDS)
                 self._wake.set()
             if self._stopping.is_set():
-                self._flush()
+                self._flush(everything=True)
                 return
 
-    def _flush(self) -> bool:
-        """Writes the rows waiting, a batch at a time; False when the database refused (they wait here)."""
+    def _flush(self, everything: bool = False) -> bool:
+        """Writes the rows that were waiting when it began, a batch at a time (`everything`: until none is left);
+        False when the database refused (they wait here).
+
+        Rows that come while it writes wait for the next gathering: taking them at once wrote the tail of each
+        flush in transactions of 2-12 rows, at 0.4-1.5 ms of CPU each, under load (bench/README.md)."""
+        with self._lock:
+            waiting = len(self._rows)
         while True:
             with self._lock:
-                batch = [self._rows.popleft() for _ in range(min(BATCH, len(self._rows)))]
+                size = min(BATCH, len(self._rows), len(self._rows) if everything else waiting)
+                batch = [self._rows.popleft() for _ in range(size)]
+                waiting -= size
                 dropped, self._dropped = self._dropped, 0
             if dropped:
                 logger.warning("%d feedback row(s) dropped while the database was out of reach", dropped)
