@@ -39,6 +39,9 @@ _SUBJECT = re.compile(r"[a-z0-9][a-z0-9._:-]{0,99}")
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
+USER_HASHES_KEPT = 4096
+
+
 class FeedbackKeys:
     """The two keys derived from one secret: one hashes user ids, one signs what vote buttons carry."""
 
@@ -46,12 +49,19 @@ class FeedbackKeys:
         # HMAC states keyed once, copied for each message: half the cost of keying anew on the acknowledgement path
         self._user = hmac.new(hmac.new(secret, b"ftpcode: user id", hashlib.sha256).digest(), digestmod="sha256")
         self._sign = hmac.new(hmac.new(secret, b"ftpcode: feedback value", hashlib.sha256).digest(), digestmod="sha256")
+        # The same people ask again and again; each answer's row needs its asker's hash (3-4 us of HMAC a row).
+        self._user_hashes: dict[str, str] = {}
 
     def user_hash(self, user_id: str) -> str:
         """128 bits of HMAC-SHA256 of the user id, in hex: the same user always gets the same hash."""
-        keyed = self._user.copy()
-        keyed.update(user_id.encode())
-        return keyed.hexdigest()[:32]
+        known = self._user_hashes.get(user_id)
+        if known is None:
+            keyed = self._user.copy()
+            keyed.update(user_id.encode())
+            if len(self._user_hashes) >= USER_HASHES_KEPT:
+                self._user_hashes.clear()
+            known = self._user_hashes[user_id] = keyed.hexdigest()[:32]
+        return known
 
     def _mac(self, text: str) -> str:
         keyed = self._sign.copy()

@@ -73,7 +73,8 @@ COLUMNS = (
     "triage_id",
     "seconds",
 )
-_FIELDS = frozenset(COLUMNS) - {"event"}
+# The columns _values() copies from what it is given as they are (those before it are made or defaulted).
+_AS_GIVEN = COLUMNS[COLUMNS.index("user_hash") + 1 :]
 _INSERT_INTO = f"INSERT INTO feedback ({', '.join(COLUMNS)}) VALUES"
 _INSERT = f"{_INSERT_INTO} ({', '.join(':' + c for c in COLUMNS)}) ON CONFLICT DO NOTHING"
 # Rows a statement: each statement is one step of the database engine, so one hand-off of the GIL, where the
@@ -124,33 +125,43 @@ class FeedbackStore:
         return self.feedback_keys().user_hash(user_id)
 
     def _row(self, event: str, user_id: str, **fields: Any) -> dict[str, Any]:
-        row = dict.fromkeys(COLUMNS)
-        row.update(event=event, at=time.time(), team_id="", user_hash=self.user_hash(user_id))
-        row.update(fields)
-        row["at"] = row["at"] or time.time()
-        # An answer's row brings its own id: a uuid4 for each was a quarter of the recorder's time with the GIL.
-        row["id"] = row["id"] or str(uuid.uuid4())
-        return row
+        return dict(zip(COLUMNS, self._values({**fields, "event": event, "user": user_id}), strict=True))
+
+    def _values(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
+        """A row's values in COLUMNS order from `given` (event, user and any of the columns): the user's hash
+        in place of the id, the time now and an id of its own unless given. An answer's row brings its own id:
+        a uuid4 for each was a quarter of the recorder's time with the GIL."""
+        get = given.get
+        return (
+            get("id") or str(uuid.uuid4()),
+            str(given["event"]),
+            get("at") or time.time(),
+            get("team_id") or "",
+            get("channel_type"),
+            self.user_hash(str(given["user"])),
+            *[get(column) for column in _AS_GIVEN],
+        )
 
     # -- answers, gaps, votes ------------------------------------------------------------------------------
 
     def record_answers(self, answers: Iterable[Mapping[str, Any]]) -> int:
         """Rows for answers given (`asked`) and queries that found nothing (`nothing`): each a dict with event,
         user, team_id, channel_type, and answer_id, subject, subject_kind, query, at as they apply."""
-        rows = [
-            self._row(str(answer["event"]), str(answer["user"]), **{k: v for k, v in answer.items() if k in _FIELDS})
-            for answer in answers
-        ]
-        if not rows:
+        answers = list(answers)
+        if not answers:
             return 0
         with self.db.transaction(write=True) as execute:
             start = 0
-            while start < len(rows):
-                size = next(size for size in ROWS_A_STATEMENT if size <= len(rows) - start)
-                chunk = rows[start : start + size]
-                execute(_insert_many(size), [row[column] for row in chunk for column in COLUMNS])
+            while start < len(answers):
+                # Each statement's rows are made just before it: the engine lets go of the GIL while it runs one,
+                # so the request threads wait for at most a statement's rows, not for the whole batch's.
+                size = next(size for size in ROWS_A_STATEMENT if size <= len(answers) - start)
+                values: list[Any] = []
+                for answer in answers[start : start + size]:
+                    values += self._values(answer)
+                execute(_insert_many(size), values)
                 start += size
-        return len(rows)
+        return len(answers)
 
     def record_vote(
         self, answer_id: str, user_id: str, vote: str, subject: str, kind: str, channel_type: str, team_id: str
