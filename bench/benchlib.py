@@ -508,9 +508,17 @@ class StandInService:
         with socket._lock:
             return max(connection.opened_at for connection in socket._connections)
 
-    def socket_load(self, requests: int, concurrency: int, text: str = "425") -> dict[str, Any]:
-        """Slash commands over Socket Mode at `concurrency`; latency = send to the ack's arrival."""
+    def newest_connection_id(self) -> int:
+        """The id of the Socket Mode connection opened last: the app that has just connected."""
+        return self.standin.socket.current_connection().id
+
+    def socket_load(
+        self, requests: int, concurrency: int, text: str = "425", connection_id: int | None = None
+    ) -> dict[str, Any]:
+        """Slash commands over Socket Mode at `concurrency`; latency = send to the ack's arrival. With
+        `connection_id`, sent over that connection (one of two apps connected at once), else the newest."""
         socket = self.standin.socket
+        socket.pinned = connection_id
         remaining = iter(range(requests))
         lock = threading.Lock()
         latencies: list[float] = []
@@ -537,7 +545,10 @@ class StandInService:
                     answered += "payload" in acked.message
 
         started = time.monotonic()
-        run_threads(worker, concurrency)
+        try:
+            run_threads(worker, concurrency)
+        finally:
+            socket.pinned = None
         wall = time.monotonic() - started
         socket.sent.clear()
         return {"latencies": latencies, "failures": failures, "wall_seconds": wall, "answered_in_ack": answered}

@@ -453,6 +453,24 @@ def test_an_ack_counts_only_on_the_connection_that_carried_its_envelope(standin:
     second.close()
 
 
+def test_envelopes_go_to_the_pinned_connection_while_it_is_open(standin: SlackStandIn) -> None:
+    first, second = raw_socket(standin), raw_socket(standin)
+    standin.socket.pinned = standin.connections_opened - 1  # the first of the two (benchmarks of two apps)
+    try:
+        envelope = standin.send_command_envelope("421")
+        assert json.loads(first.recv())["envelope_id"] == envelope
+        first.close()
+        deadline = time.monotonic() + 5
+        while len(standin.socket.open_connections()) > 1:
+            assert time.monotonic() < deadline, "the stand-in did not see the first connection close"
+            time.sleep(0.01)
+        envelope = standin.send_command_envelope("421")
+        assert json.loads(second.recv())["envelope_id"] == envelope, "pinned and closed: the newest again"
+    finally:
+        standin.socket.pinned = None
+        second.close()
+
+
 def test_a_connection_told_to_disconnect_keeps_working_for_its_grace(standin: SlackStandIn) -> None:
     old = raw_socket(standin)
     old_id = standin.break_socket("disconnect", grace=2, reason="too_many_websockets")

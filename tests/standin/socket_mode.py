@@ -216,6 +216,9 @@ class SocketModeServer:
         # Slack spreads envelopes over an app's open connections (up to 10, one per replica); by default the
         # stand-in uses the newest, which tests of one process rely on.
         self.spread = False
+        # A benchmark comparing two apps connected at once sends to one of them: envelopes go to this connection
+        # (an id) while it is open.
+        self.pinned: int | None = None
         self._turn = 0
         self._carrier: dict[str, int] = {}  # envelope_id -> the connection that carried it, until acked
 
@@ -311,6 +314,10 @@ class SocketModeServer:
         raise NoSocketConnection("no open Socket Mode connection")
 
     def connection_for_next_envelope(self) -> Connection:
+        if self.pinned is not None:
+            pinned = [c for c in self.open_connections() if c.id == self.pinned]
+            if pinned:
+                return pinned[0]
         if not self.spread:
             return self.current_connection()
         connections = self.open_connections()
