@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_ack import FEEDBACK_TARGETS, load_http
+from bench_ack import FEEDBACK_TARGETS, load_http, print_verdicts
 from benchlib import (
     ROOT,
     byte_compile,
@@ -39,7 +39,6 @@ from benchlib import (
     socket_app,
     standin_process,
     tree_cpu_seconds,
-    verdict,
     write_results,
 )
 
@@ -134,7 +133,7 @@ def judge(runs: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
             "rounds_needed": rounds_needed(rounds),
             "met": met,
         }
-    return {"medians": medians, "verdicts": verdicts}
+    return {"round_ratios": [r["ratios"] for r in runs], "medians": medians, "verdicts": verdicts}
 
 
 def main() -> int:
@@ -168,12 +167,7 @@ def main() -> int:
         print(f"\n{mode}: bot / plain, round by round")
         rows = [[r["round"], *(f"{r['ratios'][k]:.2f}" for k in ("c5_p50_ms", "c5_p99_ms", "cpu_ms"))] for r in of_mode]
         print_table(["round", "p50", "p99", "CPU/cmd"], rows)
-        for target in FEEDBACK_TARGETS:
-            v = judged["verdicts"][target.key]
-            print(
-                f"  {target.label:28} {v['target']:8} median {v['median_ratio']:.2f}, "
-                f"{v['rounds_met']}/{len(of_mode)} rounds (need {v['rounds_needed']}): {verdict(v['met'])}"
-            )
+        print_verdicts(FEEDBACK_TARGETS, judged)
     results["seconds"] = time.monotonic() - started
     path = write_results("bench_vote", results)
     print(f"\n{cpu}; {results['seconds']:.0f} s in all; results in {path}")
