@@ -148,19 +148,11 @@ class Finder:
         """The entries whose listed messages the line holds, the longest (most specific) first. With `client`
         ("FileZilla"), another client's messages do not count: "Authentication failed" in a server's log is
         not WinSCP's."""
-        if self._messages is None:
-            self._messages = []
-            for entry in self.kb.entries:
-                for message in entry.messages:
-                    key = _message_key(message)
-                    if len(key) >= MIN_MESSAGE_CHARS:
-                        pattern = r"\d{2,}".join(re.escape(part) for part in _NUMBER.split(key))
-                        self._messages.append((re.compile(pattern), len(key), entry))
         key = _message_key(line)
         found = sorted(
             (
                 (size, entry)
-                for pattern, size, entry in self._messages
+                for pattern, size, entry in self._message_patterns()
                 if (client is None or entry.client.split(" (")[0] in ("", client)) and pattern.search(key)
             ),
             key=lambda hit: -hit[0],
@@ -218,12 +210,27 @@ class Finder:
         matches.sort(key=_relevance)
         return matches[:MAX_CODE_MATCHES]
 
+    def _message_patterns(self) -> list[tuple[re.Pattern[str], int, Entry]]:
+        if self._messages is None:
+            patterns = []  # made whole before it is kept: another thread may be reading it meanwhile
+            for entry in self.kb.entries:
+                for message in entry.messages:
+                    key = _message_key(message)
+                    if len(key) >= MIN_MESSAGE_CHARS:
+                        pattern = r"\d{2,}".join(re.escape(part) for part in _NUMBER.split(key))
+                        patterns.append((re.compile(pattern), len(key), entry))
+            self._messages = patterns
+        return self._messages
+
     def _quoted_server_lines(self, code: str, text: str) -> list[Entry]:
         """Server messages quoted with their reply code ('500 OOPS: child died'): more precise than the code."""
+        said = _squeeze(text)
+        return [entry for phrase, entry in self._server_line_index().get(code, ()) if phrase in said]
+
+    def _server_line_index(self) -> dict[str, list[tuple[str, Entry]]]:
         if self._server_lines is None:
             self._server_lines = _server_lines(self.kb)
-        said = _squeeze(text)
-        return [entry for phrase, entry in self._server_lines.get(code, ()) if phrase in said]
+        return self._server_lines
 
     def _explicit(self, kind: str, number: str) -> list[Match]:
         number = str(int(number))
