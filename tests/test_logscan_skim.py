@@ -198,3 +198,40 @@ def test_fewer_lines_is_counting_them(text, data):
     start, stop = data.draw(st.integers(0, len(text))), data.draw(st.integers(0, len(text)))
     n = data.draw(st.integers(1, 12))
     assert skim._fewer_lines(text, start, stop, n) == (text.count("\n", start, stop) < n)
+
+
+# curl lines, notes among them with and without a failure word, after and inside an unanswered command
+_CURL_LINES = st.sampled_from(
+    [
+        "*   Trying 198.51.100.7:21...",
+        "*   Trying 198.51.100.7:21... failed",
+        "* Connected to ftp.example.com (198.51.100.7) port 21 (#0)",
+        "* Connected to ftp.example.com but refused",
+        "* Connect data stream passively",
+        "* Connect data stream: error",
+        "* Entry path is '/'",
+        "* Entry path error",
+        "* Maxdownload = -1",
+        "* SSL connection using TLSv1.3",
+        "* connect to 10.0.0.5 port 50000 failed: Connection timed out",
+        "*\tsomething failed",
+        "< 220 (vsFTPd 3.0.3)",
+        "< 550 Failed to open file: error",
+        "< 227 Entering Passive Mode (10,0,0,5,195,80).",
+        "> USER alice",
+        "> PORT 127,0,0,1,200,10",
+        "> RETR fail.txt",
+        "curl: (28) Connection timed out",
+        "x refused",
+        "",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(_CURL_LINES, max_size=30))
+def test_quick_curl_anchors_equal_the_full_patterns(lines):
+    body = "\n" + "\n".join(lines) + "\n"
+    slow = skim.Skim("curl", body)
+    slow.spec = dataclasses.replace(slow.spec, quick_anchors=None)
+    assert skim.Skim("curl", body).anchors() == slow.anchors()

@@ -88,14 +88,15 @@ def _join_wrapped(events: list[Event], body: str) -> list[Event]:
 
 
 # --- curl -v: "> USER x", "< 331 ...", "* Trying ...", "curl: (7) ..."
-CURL_NOTES = (
+# what a note worth keeping starts with; CURL_NOTES adds any note that says "error" or "failed"
+CURL_NOTE_OPENINGS = (
     r"Trying|Connected to|connect to|Connecting to|Failed to|Could not|Couldn't|SSL|OpenSSL|GnuTLS|schannel|"
     r"TLSv[\d.]+ \((?:IN|OUT)\), TLS alert|Connection timed out|Operation timed out|Resolving timed out|"
     r"Access denied|The file does not exist|Recv failure|Send failure|response reading failed|Server denied|"
     r"Connect data stream|Remote file not found|Uploaded unaligned|RETR response|Weird server reply|"
-    r"Accept timeout|Timeout|timeout|Received only partial|Connection died|Connection refused|"
-    r"[^\n]*(?:error|failed)"
+    r"Accept timeout|Timeout|timeout|Received only partial|Connection died|Connection refused"
 )
+CURL_NOTES = CURL_NOTE_OPENINGS + r"|[^\n]*(?:error|failed)"
 # (basic-ftp's console log uses curl's "> "/"< " marks and adds "Error: ..." lines)
 _CURL = re.compile(r"\n(?:([<>]) |\*[ \t]+(?=" + CURL_NOTES + r")|(?=curl: \(|Error: ))([^\n]*)")
 

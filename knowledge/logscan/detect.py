@@ -59,12 +59,57 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[str], int], ...] = (
 )  # fmt: skip
 
 
+def _top_level_branches(source: str) -> list[str]:
+    """The alternatives of the regex `source` outside any group."""
+    branches: list[str] = []
+    depth = start = i = 0
+    in_class = False
+    while i < len(source):
+        char = source[i]
+        if char == "\\":
+            i += 1
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            if source.startswith("^", i + 1):
+                i += 1
+            if source.startswith("]", i + 1):  # a ] right after [ or [^ is a literal one
+                i += 1
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+        elif char == "|" and depth == 0:
+            branches.append(source[start:i])
+            start = i + 1
+        i += 1
+    return [*branches, source[start:]]
+
+
+def _from_newlines(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    """For a pattern each of whose branches starts with ^ (re.M), the same pattern after a newline, to search in
+    "\n" + head: the engine then jumps from newline to newline with its literal search instead of trying every
+    position (it counts the same lines: no signature ends a match right after a newline)."""
+    if not all(branch.startswith("^") for branch in _top_level_branches(pattern.pattern)):
+        return None
+    return re.compile(r"\n(?:" + pattern.pattern + ")", pattern.flags)
+
+
+# (name, pattern, weight, whether the pattern is searched for in "\n" + head)
+_SEARCHES = tuple(
+    (name, after_newline or pattern, weight, after_newline is not None)
+    for name, pattern, weight in _SIGNATURES
+    for after_newline in (_from_newlines(pattern),)
+)
+
+
 def detect_format(text: str) -> str:
     """Returns the name of the log format (see model.FORMATS), "unknown" when nothing fits."""
     head = text[:_HEAD_CHARS]
+    after_newline = "\n" + head
     scores: dict[str, int] = {}
-    for name, pattern, weight in _SIGNATURES:
-        scores[name] = scores.get(name, 0) + len(pattern.findall(head)) * weight
+    for name, pattern, weight, from_newline in _SEARCHES:
+        found = pattern.findall(after_newline if from_newline else head)
+        scores[name] = scores.get(name, 0) + len(found) * weight
     best, best_score = "unknown", 0
     for name, score in scores.items():  # in signature order: an earlier format wins a tie
         if score > best_score:
