@@ -274,6 +274,17 @@ def test_a_question_from_the_rendered_template_is_the_question_rendered_for_its_
             assert_within_slack_limits(cached)
 
 
+def test_an_answered_question_from_its_template_is_the_one_rendered_for_whoever_answered() -> None:
+    for question in load_tree().questions:
+        for option in question.options:
+            for user_id in ("U0001", "W0123456789ABCDEFGHIJ", "not an id"):
+                cached = triage_view.answered_message(question, option.label, user_id)
+                again = triage_view.answered_message(question, option.label, user_id)
+                assert cached == again == triage_view._render_answered(question, option.label, user_id)
+                assert f"<@{user_id}>" in json.dumps(cached.blocks) and "ANSWEREDBY" not in json.dumps(cached.blocks)
+                assert_within_slack_limits(cached)
+
+
 @given(st.text(alphabet="<>@!|^&;:/UWA019 ambp.-#x", max_size=80))
 def test_slack_markup_is_removed_the_same_with_or_without_the_shortcut(text: str) -> None:
     """plain_from_slack skips its patterns for text without "<", which every one of them needs."""
