@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
+from bot import site_notes
 from bot.mrkdwn import clip, escape
 from bot.views import site_notes as site_view
 from bot.views.block_kit import (
@@ -192,6 +193,21 @@ def _steps(steps: tuple[Step, ...]) -> str:
 
 
 def checklist_message(session_id: str, checklist: Checklist, code: str, title: str, entry_id: str = "") -> Message:
+    if not _UUID.fullmatch(session_id):
+        return _render_checklist(session_id, checklist, code, title, entry_id)
+    template = _checklist_template(checklist, code, title, entry_id, site_notes.SITE.version)
+    return _filled(template, _SESSION_SLOT, session_id)
+
+
+@lru_cache(maxsize=256)
+def _checklist_template(
+    checklist: Checklist, code: str, title: str, entry_id: str, site_version: int
+) -> tuple[str, str]:
+    """`site_version` is there for the cache: a checklist drawn with older site notes is not reused."""
+    return _template(_render_checklist(_SESSION_SLOT, checklist, code, title, entry_id))
+
+
+def _render_checklist(session_id: str, checklist: Checklist, code: str, title: str, entry_id: str) -> Message:
     blocks: list[Block] = [header(f"Checklist for {code}: {title}")]
     blocks += [section(f":information_source: {escape(n)}") for n in checklist.notes]
     blocks += site_view.entry_blocks(entry_id)
