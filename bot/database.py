@@ -12,11 +12,10 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from pathlib import Path
+from queue import SimpleQueue
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
@@ -104,22 +103,64 @@ class BoundedCalls:
     driver timeout covers a query already sent (statement_timeout is the server's, tcp_user_timeout sees only
     unacknowledged bytes). The caller gets DatabaseUnavailable in time and the guard refuses at once after;
     the stuck call stays in its thread until the connection breaks.
+
+    A queue and a lock per call rather than a ThreadPoolExecutor: its future (a Condition) and its idle-thread
+    semaphore are Python code on both sides of each hand-off, five of them a triage click.
     """
 
     def __init__(self, guard: OutageGuard, timeout: float, threads: int = 4) -> None:
         self.guard = guard
         self.timeout = timeout
-        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="database")
+        self._calls: SimpleQueue[_Call] = SimpleQueue()
+        self._threads = threads
+        self._started = False
+        self._start_lock = threading.Lock()
 
     def __call__(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.guard.down:
             raise DatabaseUnavailable("the database was out of reach a moment ago")
-        running = self._threads.submit(call, *args, **kwargs)
-        try:
-            return running.result(timeout=self.timeout)
-        except FutureTimeout:
+        if not self._started:
+            self._start()
+        pending = _Call(call, args, kwargs)
+        self._calls.put(pending)
+        if not pending.done.acquire(timeout=self.timeout):
             self.guard.trip()
-            raise DatabaseUnavailable(f"the database did not answer within {self.timeout:g} s") from None
+            raise DatabaseUnavailable(f"the database did not answer within {self.timeout:g} s")
+        if pending.error is not None:
+            raise pending.error
+        return pending.result  # type: ignore[no-any-return]
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._started:
+                return
+            for n in range(self._threads):
+                threading.Thread(target=self._serve, name=f"database_{n}", daemon=True).start()
+            self._started = True
+
+    def _serve(self) -> None:
+        while True:
+            self._calls.get().run()
+
+
+class _Call:
+    """One call for a database thread; `done` is released when it has returned or raised."""
+
+    __slots__ = ("args", "call", "done", "error", "kwargs", "result")
+
+    def __init__(self, call: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.call, self.args, self.kwargs = call, args, kwargs
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = threading.Lock()
+        self.done.acquire()
+
+    def run(self) -> None:
+        try:
+            self.result = self.call(*self.args, **self.kwargs)
+        except BaseException as exc:  # the caller's to handle, as a future's exception would be
+            self.error = exc
+        self.done.release()
 
 
 class SQLiteDatabase:

@@ -89,6 +89,7 @@ class Journal:
         self._run = run
         self._next = 0
         self._unsaved = False  # a step that cannot be repeated is done, and the journal not yet written since
+        self._together = False  # in the database's thread, running `together`'s call
 
     def step(
         self,
@@ -142,6 +143,19 @@ class Journal:
                 self._unsaved = True
                 self._save_unsaved()
             return result
+
+        return in_database() if self._together else self._run(in_database)
+
+    def together(self, call: Callable[[], T]) -> T:
+        """`call()` in one hand-off to the database's thread: the database steps it takes run there one after the
+        other, each journaled as it would be alone. `call` makes no other step (no Web API call)."""
+
+        def in_database() -> T:
+            self._together = True
+            try:
+                return call()
+            finally:
+                self._together = False
 
         return self._run(in_database)
 
@@ -269,6 +283,11 @@ class JournaledStore:
     def __init__(self, store: Store, journal: Journal) -> None:
         self._store = store
         self._journal = journal
+
+    def together(self, call: Callable[..., T], *args: Any) -> T:
+        """`call(*args)`, whose store calls (through this) cost one hand-off to the database's thread in all
+        (Journal.together)."""
+        return self._journal.together(lambda: call(*args))
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         method = getattr(self._store, name)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from bot import metrics
 from bot.database import DEFAULT_TIMEOUT_SECONDS, Database, DatabaseError, DatabaseUnavailable, open_database
@@ -20,6 +22,8 @@ from bot.probe_limits import PROBE_SCHEMA
 from bot.workflow_triages import WAITED_ON, WORKFLOW_TRIAGE_SCHEMA, complete_waiting_step, keep
 
 __all__ = ["DatabaseError", "DatabaseUnavailable", "StaleSession", "Store", "TriageSession"]
+
+T = TypeVar("T")
 
 # The names of tables, indexes and constraints are those the first release created, so its databases carry on.
 SCHEMA = (
@@ -129,6 +133,10 @@ class Store(FeedbackStore):
             self._triage_row(execute, session.id, "started", entry_id, user_id, team_id, channel_id)
         metrics.triage("started")  # here, where it happens once: a job run again replays its journal instead
         return session
+
+    def together(self, call: Callable[..., T], *args: Any) -> T:
+        """`call(*args)`: what a job's store (bot/journal.py) runs in one hand-off to the database's thread."""
+        return call(*args)
 
     def triage_by_id(self, session_id: str) -> TriageSession | None:
         return self._one("id = :id", {"id": session_id})

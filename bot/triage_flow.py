@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -61,6 +61,16 @@ class Turn:
         message_ts = who.get("message_ts") or ""
         thread_ts = who.get("thread_ts") or message_ts
         return cls(who["user"], who.get("team") or "", who.get("channel") or "", thread_ts, message_ts)
+
+
+class Found(NamedTuple):
+    """What a click on a question or a checklist found: the state and its open question (no state: the session
+    has expired); for an answer to that question, the new state and the session saved with it (None when another
+    click saved first)."""
+
+    state: TriageState | None
+    question: Question | None
+    answer: tuple[TriageState, TriageSession | None] | None = None
 
 
 class SessionGone(TriageError):
@@ -128,27 +138,44 @@ class TriageFlow:
             return self._failed(turn, exc, fields.get("e", ""))
 
     def _click(self, turn: Turn, fields: dict[str, str], blocks: list[dict]) -> Reply:
+        found = self.store.together(self._find, turn, fields)
+        assert turn.session is not None
+        logs.note(triage=turn.session.id)
+        if isinstance(found, Reply):
+            return found
+        if found.state is None:
+            self._expire(turn.session)
+            return Reply("This triage has expired: start it again with the button in the thread.")
+        if "f" in fields:
+            return self._feedback(turn, found.state, fields["f"] == "fixed", blocks)
+        assert found.question is not None
+        if found.answer is None:
+            return self._control(turn, found.state, found.question, fields["c"])
+        new_state, saved = found.answer
+        label = found.question.option(fields["o"]).label  # type: ignore[union-attr]
+        return self._advanced(turn, saved, new_state, tb.answered_message(found.question, label, turn.user))
+
+    def _find(self, turn: Turn, fields: dict[str, str]) -> Reply | Found:
+        """The session a click names (in `turn`), what to tell the user when that is all, or what the click found;
+        an answer is saved at once. In the database's thread (the store's `together`): no Web API call here."""
         session = self.store.triage_by_id(fields.get("s", ""))
         if session is None or session.channel_id != turn.channel:
             raise SessionGone(f"no triage {fields.get('s', '')!r} in this channel")
         turn.session = session
-        logs.note(triage=session.id)
         if self._expired(session):
-            self._expire(session)
-            return Reply("This triage has expired: start it again with the button in the thread.")
+            return Found(None, None)
         if refusal := self._refuse(turn):
             return refusal
         state = TriageState.from_dict(session.state)
         question = self.tree.current_question(state)
         if "f" in fields:
-            return self._feedback(turn, state, fields["f"] == "fixed", blocks)
+            return Found(state, question)
         if question is None or fields.get("q") != question.id:
             return Reply("That question was already answered; carry on below.")
         if "c" in fields:
-            return self._control(turn, state, question, fields["c"])
+            return Found(state, question)
         new_state = self.tree.answer(state, question.id, fields.get("o", ""))
-        label = question.option(fields["o"]).label  # type: ignore[union-attr]
-        return self._advance(turn, new_state, tb.answered_message(question, label, turn.user))
+        return Found(state, question, (new_state, self._save(session, new_state, turn.user)))
 
     def typed(self, turn: Turn, text: str) -> bool:
         """A message in a thread: True when it belonged to an open triage there (and was handled)."""
@@ -253,7 +280,12 @@ class TriageFlow:
 
     def _advance(self, turn: Turn, state: TriageState, replace_with: Message | None) -> Reply:
         assert turn.session is not None
-        saved = self._save(turn.session, state, turn.user)
+        return self._advanced(turn, self._save(turn.session, state, turn.user), state, replace_with)
+
+    def _advanced(
+        self, turn: Turn, saved: TriageSession | None, state: TriageState, replace_with: Message | None
+    ) -> Reply:
+        """After `state` was saved (`saved`; None when another click saved first)."""
         if saved is None:
             return Reply("Someone answered at the same moment; the thread shows where things stand.")
         turn.session = saved

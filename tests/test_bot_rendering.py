@@ -274,6 +274,48 @@ def test_a_question_from_the_rendered_template_is_the_question_rendered_for_its_
             assert_within_slack_limits(cached)
 
 
+def test_an_answered_question_from_its_template_is_the_one_rendered_for_whoever_answered() -> None:
+    for question in load_tree().questions:
+        for option in question.options:
+            for user_id in ("U0001", "W0123456789ABCDEFGHIJ", "not an id"):
+                cached = triage_view.answered_message(question, option.label, user_id)
+                again = triage_view.answered_message(question, option.label, user_id)
+                assert cached == again == triage_view._render_answered(question, option.label, user_id)
+                assert f"<@{user_id}>" in json.dumps(cached.blocks) and "ANSWEREDBY" not in json.dumps(cached.blocks)
+                assert_within_slack_limits(cached)
+
+
+def test_a_checklist_from_its_template_is_the_one_rendered_for_its_session_and_site_notes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot import site_notes
+    from knowledge.site import Note, SiteNotes
+
+    tree = load_tree()
+
+    def checklists() -> list[Message]:
+        shown = []
+        for entry_id in ("ftp-425", "ftp-530"):
+            state = tree.start(entry_id)
+            while (question := tree.current_question(state)) is not None:
+                state = tree.answer(state, question.id, question.options_for(state.entry_id, state.answer_map)[0].id)
+            session_id = str(uuid.uuid4())
+            cached = triage_view.checklist_message(session_id, tree.checklist(state), "FTP 425", "t", entry_id)
+            rendered = triage_view._render_checklist(session_id, tree.checklist(state), "FTP 425", "t", entry_id)
+            assert cached == rendered and session_id in json.dumps(cached.blocks)
+            assert "5e5510n0" not in json.dumps(cached.blocks)
+            shown.append(cached)
+        return shown
+
+    before = checklists()
+    notes = SiteNotes("Example Corp", {"ftp-425": (Note("Our firewall drops PORT.", "a.toml"),)})
+    monkeypatch.setattr(site_notes.SITE, "notes", notes)
+    monkeypatch.setattr(site_notes.SITE, "version", site_notes.SITE.version + 1)  # as a reload does
+    after = checklists()
+    assert "Our firewall drops PORT." in json.dumps(after[0].blocks)
+    assert "Our firewall drops PORT." not in json.dumps(before[0].blocks)
+
+
 @given(st.text(alphabet="<>@!|^&;:/UWA019 ambp.-#x", max_size=80))
 def test_slack_markup_is_removed_the_same_with_or_without_the_shortcut(text: str) -> None:
     """plain_from_slack skips its patterns for text without "<", which every one of them needs."""

@@ -200,6 +200,39 @@ def test_a_triage_click_writes_its_journal_with_its_database_steps_and_before_ea
     ]
 
 
+def test_store_steps_taken_together_cost_one_hand_off_and_are_journaled_and_replayed_as_alone() -> None:
+    from bot.journal import JournaledStore
+
+    events: list[str] = []
+    job = Job("j1", "triage_click", {})
+
+    def run(call: Any, *args: Any) -> Any:  # a hand-off to the database's thread
+        events.append("hand-off")
+        return call(*args)
+
+    class Stored:
+        def triage_by_id(self) -> str:
+            events.append("read")
+            return "read"
+
+        def save_triage(self, read: str) -> str:
+            events.append("save")
+            return f"saved {read}"
+
+    def read_and_save(steps: JournaledStore) -> str:
+        return steps.save_triage(steps.triage_by_id())
+
+    saving = lambda j: events.append("saved " + ",".join(j.journal))  # noqa: E731
+    journaled = JournaledStore(Stored(), Journal(job, saving, run))  # type: ignore[arg-type]
+    assert journaled.together(read_and_save, journaled) == "saved read"
+    assert events == ["hand-off", "read", "save", "saved 0:triage_by_id,1:save_triage"]
+    assert job.journal == {"0:triage_by_id": "read", "1:save_triage": "saved read"}  # as the steps taken alone
+    events.clear()
+    replayed = JournaledStore(Stored(), Journal(job, saving, run))  # type: ignore[arg-type]
+    assert replayed.together(read_and_save, replayed) == "saved read"
+    assert events == ["hand-off"]  # nothing read or saved again
+
+
 def test_the_journal_keeps_a_posted_message_without_its_echo() -> None:
     from slack_sdk.web import SlackResponse
 

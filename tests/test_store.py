@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from bot.database import PostgresDatabase, SQLiteDatabase
+from bot.database import BoundedCalls, DatabaseUnavailable, OutageGuard, PostgresDatabase, SQLiteDatabase
 from bot.jobs import JobQueue
 from bot.store import DatabaseError, StaleSession, Store
 from bot.workflow_triages import ENDED_JOB
@@ -350,3 +350,21 @@ def test_ping_fails_within_its_timeout_when_the_postgresql_database_is_gone() ->
             assert time.monotonic() - started < 5
         finally:
             store.close()
+
+
+def test_a_bounded_call_returns_raises_or_gives_up_in_time_and_stops_the_next() -> None:
+    def stale() -> None:
+        raise StaleSession("s1")
+
+    calls = BoundedCalls(OutageGuard((sqlite3.OperationalError,)), timeout=0.2, threads=2)
+    assert calls(lambda a, b=0: a + b, 1, b=2) == 3
+    with pytest.raises(StaleSession):
+        calls(stale)
+    stuck = threading.Event()
+    started = time.monotonic()
+    with pytest.raises(DatabaseUnavailable, match="did not answer"):
+        calls(stuck.wait)
+    assert time.monotonic() - started < 1
+    with pytest.raises(DatabaseUnavailable, match="a moment ago"):  # refused at once while the guard is down
+        calls(int)
+    stuck.set()

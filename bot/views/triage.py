@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
+from bot import site_notes
 from bot.mrkdwn import clip, escape
 from bot.views import site_notes as site_view
 from bot.views.block_kit import (
@@ -92,14 +93,23 @@ def question_message(
 ) -> Message:
     if not _UUID.fullmatch(session_id):
         return _render_question(session_id, question, step, code, can_go_back, entry_id)
-    text, blocks = _question_template(question, step, code, can_go_back, entry_id)
-    return Message(text, json.loads(blocks.replace(_SESSION_SLOT, session_id)))
+    return _filled(_question_template(question, step, code, can_go_back, entry_id), _SESSION_SLOT, session_id)
 
 
 @lru_cache(maxsize=1024)
 def _question_template(question: Question, step: int, code: str, can_go_back: bool, entry_id: str) -> tuple[str, str]:
-    message = _render_question(_SESSION_SLOT, question, step, code, can_go_back, entry_id)
+    return _template(_render_question(_SESSION_SLOT, question, step, code, can_go_back, entry_id))
+
+
+def _template(message: Message) -> tuple[str, str]:
     return message.text, json.dumps(message.blocks)
+
+
+def _filled(template: tuple[str, str], slot: str, value: str) -> Message:
+    """A message rendered once with `slot` in it (_template), with `value` in its place: `value` must need no
+    escaping in JSON, and be of a kind whose length the checks against Slack's limits do not turn on."""
+    text, blocks = template
+    return Message(text, json.loads(blocks.replace(slot, value)))
 
 
 def _render_question(
@@ -139,7 +149,23 @@ def asked_again(message: Message) -> Message:
     return message
 
 
+# The same for the answered question, whose one part that changes from click to click is who answered.
+_USER_SLOT = "U0ANSWEREDBY0"
+_USER = re.compile(r"[UWB][A-Z0-9]{1,30}")
+
+
 def answered_message(question: Question, label: str, user_id: str) -> Message:
+    if not _USER.fullmatch(user_id):
+        return _render_answered(question, label, user_id)
+    return _filled(_answered_template(question, label), _USER_SLOT, user_id)
+
+
+@lru_cache(maxsize=1024)
+def _answered_template(question: Question, label: str) -> tuple[str, str]:
+    return _template(_render_answered(question, label, _USER_SLOT))
+
+
+def _render_answered(question: Question, label: str, user_id: str) -> Message:
     blocks: list[Block] = [
         section(f"{escape(question.text)}\n*{escape(label)}*"),
         context(f"Answered by <@{user_id}>"),
@@ -167,6 +193,21 @@ def _steps(steps: tuple[Step, ...]) -> str:
 
 
 def checklist_message(session_id: str, checklist: Checklist, code: str, title: str, entry_id: str = "") -> Message:
+    if not _UUID.fullmatch(session_id):
+        return _render_checklist(session_id, checklist, code, title, entry_id)
+    template = _checklist_template(checklist, code, title, entry_id, site_notes.SITE.version)
+    return _filled(template, _SESSION_SLOT, session_id)
+
+
+@lru_cache(maxsize=256)
+def _checklist_template(
+    checklist: Checklist, code: str, title: str, entry_id: str, site_version: int
+) -> tuple[str, str]:
+    """`site_version` is there for the cache: a checklist drawn with older site notes is not reused."""
+    return _template(_render_checklist(_SESSION_SLOT, checklist, code, title, entry_id))
+
+
+def _render_checklist(session_id: str, checklist: Checklist, code: str, title: str, entry_id: str) -> Message:
     blocks: list[Block] = [header(f"Checklist for {code}: {title}")]
     blocks += [section(f":information_source: {escape(n)}") for n in checklist.notes]
     blocks += site_view.entry_blocks(entry_id)
