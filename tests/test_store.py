@@ -368,3 +368,28 @@ def test_a_bounded_call_returns_raises_or_gives_up_in_time_and_stops_the_next() 
     with pytest.raises(DatabaseUnavailable, match="a moment ago"):  # refused at once while the guard is down
         calls(int)
     stuck.set()
+
+
+def test_bounded_calls_grow_threads_only_for_calls_made_at_once() -> None:
+    """With SQLite each thread opens a connection of its own: one call at a time keeps one thread."""
+    calls = BoundedCalls(OutageGuard((sqlite3.OperationalError,)), timeout=5, threads=3)
+    names = {calls(lambda: threading.current_thread().name) for _ in range(50)}
+    assert names == {"database_0"}
+    held, waiting = threading.Event(), threading.Semaphore(0)
+
+    def hold() -> str:
+        waiting.release()
+        held.wait(5)
+        return threading.current_thread().name
+
+    results: list[str] = []
+    callers = [threading.Thread(target=lambda: results.append(calls(hold))) for _ in range(4)]
+    for caller in callers:
+        caller.start()
+    for _ in range(3):  # three threads at most: the fourth call waits for one of them
+        assert waiting.acquire(timeout=5)
+    assert not waiting.acquire(timeout=0.2)
+    held.set()
+    for caller in callers:
+        caller.join(5)
+    assert sorted(set(results)) == ["database_0", "database_1", "database_2"] and len(results) == 4
