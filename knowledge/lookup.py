@@ -224,13 +224,10 @@ class Finder:
 
     def _quoted_server_lines(self, code: str, text: str) -> list[Entry]:
         """Server messages quoted with their reply code ('500 OOPS: child died'): more precise than the code."""
-        said = _squeeze(text)
-        return [entry for phrase, entry in self._server_line_index().get(code, ()) if phrase in said]
-
-    def _server_line_index(self) -> dict[str, list[tuple[str, Entry]]]:
         if self._server_lines is None:
             self._server_lines = _server_lines(self.kb)
-        return self._server_lines
+        said = _squeeze(text)
+        return [entry for phrase, entry in self._server_lines.get(code, ()) if phrase in said]
 
     def _explicit(self, kind: str, number: str) -> list[Match]:
         number = str(int(number))
