@@ -2,6 +2,9 @@
 
 SQL is written once, with `:name` parameters and a mapping; a statement of many rows may use `?` and a sequence
 instead (names cost more to bind). Only opening connections and starting a write differ.
+
+A transaction opened inside another on the same thread is part of it, on both: what the inner block writes is
+committed or rolled back with the outer block (a store's write and the job journal that records it, bot/journal.py).
 """
 
 from __future__ import annotations
@@ -52,7 +55,10 @@ class Database(Protocol):
     dialect: str
     """"sqlite" or "postgresql": the few statements that differ (row locks) pick their form by it."""
 
-    def transaction(self, write: bool) -> AbstractContextManager[Execute]: ...
+    def transaction(self, write: bool) -> AbstractContextManager[Execute]:
+        """A block of statements committed at its end and rolled back when it raises; inside another block of
+        this thread's (a write block on SQLite, any block on PostgreSQL), part of that one."""
+        ...
 
     def ping(self, timeout: float) -> None:
         """Raises one of `errors` unless the database answers a trivial query within about `timeout` s."""
@@ -210,6 +216,9 @@ class SQLiteDatabase:
 
     @contextmanager
     def transaction(self, write: bool) -> Iterator[Execute]:
+        if getattr(self._local, "writing", False):  # inside this thread's write: part of it
+            yield self._local.connection.execute
+            return
         with self.guard.watch():
             connection = self._connection()
             if not write:
@@ -219,12 +228,15 @@ class SQLiteDatabase:
                 raise sqlite3.OperationalError("another write held the lock past the timeout")
             try:
                 connection.execute("BEGIN IMMEDIATE")
+                self._local.writing = True
                 try:
                     yield connection.execute
                 except BaseException:
                     if connection.in_transaction:
                         connection.execute("ROLLBACK")
                     raise
+                finally:
+                    self._local.writing = False
                 connection.execute("COMMIT")
             finally:
                 self._writes.release()
@@ -261,6 +273,7 @@ class PostgresDatabase:
             raise DatabaseError("PostgreSQL needs psycopg: pip install 'ftpcode[postgres]'") from exc
         self.errors = (psycopg.Error, PoolTimeout)
         self.timeout = timeout
+        self._local = threading.local()
         self.guard = OutageGuard((psycopg.OperationalError, PoolTimeout))
         # connect_timeout is whole seconds; statement_timeout stops a query the server is stuck on.
         # A server gone silent (a network partition, a frozen host) answers nothing, not even a reset: without
@@ -292,6 +305,9 @@ class PostgresDatabase:
 
     @contextmanager
     def transaction(self, write: bool) -> Iterator[Execute]:
+        if (execute := getattr(self._local, "execute", None)) is not None:  # inside this thread's block: part of it
+            yield execute
+            return
         # The pool commits when the block ends and rolls back when it raises.
         with self.guard.watch(), self._pool.connection() as connection:
 
@@ -300,7 +316,11 @@ class PostgresDatabase:
                     return connection.execute(_pyformat(sql), params)
                 return connection.execute(_format(sql), params)
 
-            yield execute
+            self._local.execute = execute
+            try:
+                yield execute
+            finally:
+                self._local.execute = None
 
     def ping(self, timeout: float) -> None:
         with self._pool.connection(timeout=timeout) as connection:

@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, fields
 from typing import Any, TypeVar
 
@@ -81,12 +82,20 @@ class Journal:
 
     Database calls go through `run` (bot.database.BoundedCalls: each is a hand-off to a database thread and back).
     A step in the database (`database_step`) takes the write of the steps before it, and its own, along in that same
-    call: a triage click's two journal writes cost no hand-off of their own."""
+    call and in one `transaction` with its own write: a triage click's answer is saved with the journal that says
+    so, or not at all, and its two journal writes cost no hand-off of their own."""
 
-    def __init__(self, job: Job, save: Callable[[Job], None], run: Callable[..., Any] = _call) -> None:
+    def __init__(
+        self,
+        job: Job,
+        save: Callable[[Job], None],
+        run: Callable[..., Any] = _call,
+        transaction: Callable[[], AbstractContextManager[Any]] = nullcontext,
+    ) -> None:
         self.job = job
         self._save = save
         self._run = run
+        self._transaction = transaction
         self._next = 0
         self._unsaved = False  # a step that cannot be repeated is done, and the journal not yet written since
         self._together = False  # in the database's thread, running `together`'s call
@@ -130,18 +139,34 @@ class Journal:
         repeatable: bool = False,
     ) -> T:
         """A step whose `call()` runs in the database's thread, the journal written before it (what earlier steps
-        left unsaved) and after it (unless `repeatable`) in the same hand-off."""
+        left unsaved) and after it (unless `repeatable`) in the same hand-off and the same transaction.
+
+        Written apart, a crash between the two commits left a triage answer saved and its step unjournaled: the
+        rerun found the session moved on, said "already answered" and never asked the next question. Now a
+        journal that cannot be written undoes the step (DatabaseError: the job runs again later)."""
         key = self._key(name)
         if key in self.job.journal:
             return decode(self.job.journal[key])
+        writes = not repeatable and self.job.durable
 
         def in_database() -> T:
-            self._save_unsaved()
-            result = call()
-            self.job.journal[key] = encode(result)
-            if not repeatable and self.job.durable:
-                self._unsaved = True
-                self._save_unsaved()
+            if not (writes or self._unsaved):
+                result = call()
+                self.job.journal[key] = encode(result)  # saved with the next step that writes
+                return result
+            unsaved = self._unsaved
+            try:
+                with self._transaction():
+                    if unsaved:
+                        self._save(self.job)
+                    result = call()
+                    self.job.journal[key] = encode(result)
+                    if writes:
+                        self._save(self.job)
+            except BaseException:
+                self.job.journal.pop(key, None)
+                raise
+            self._unsaved = False
             return result
 
         return in_database() if self._together else self._run(in_database)

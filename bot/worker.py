@@ -304,7 +304,7 @@ class Worker:
 
     def _run_logged(self, job: Job) -> None:
         metrics.job_started(job.kind)
-        journal = Journal(job, self.queue.record, self.db)
+        journal = Journal(job, self.queue.record, self.db, lambda: self.store.db.transaction(write=True))
         work = Work(
             job,
             journaled_client(self.client, journal, self.limits),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -13,7 +14,7 @@ import pytest
 from bot.database import DatabaseUnavailable
 from bot.jobs import MESSAGE_KEY_PREFIX, MESSAGE_KEY_TTL_SECONDS, SEEN_EVENT_TTL_SECONDS, Job, JobQueue
 from bot.journal import Journal, RetryLater, retry_after
-from bot.store import Store
+from bot.store import Store, TriageSession
 from tests.test_store import store  # noqa: F401 - the store fixture, on both databases
 
 
@@ -102,6 +103,54 @@ def test_an_extended_lease_keeps_a_long_job_from_other_replicas(store: Store) ->
     owner.extend([job], lease_seconds=30)
     time.sleep(0.4)
     assert other.claim(1, lease_seconds=30) == []
+
+
+def test_a_triage_answer_is_saved_with_the_journal_that_records_it_or_not_at_all(store: Store) -> None:  # noqa: F811
+    from bot.journal import JournaledStore
+
+    class Killed(BaseException):  # the process dies between the store's write and the journal's
+        pass
+
+    def killed(job: Job) -> None:
+        raise Killed
+
+    def click(job: Job, save: Any) -> TriageSession:
+        steps = JournaledStore(store, Journal(job, save, transaction=lambda: store.db.transaction(write=True)))
+        return steps.save_triage(steps.triage_by_id(session.id), answered, user_id="U1")
+
+    session = store.create_triage("C1", "1700000000.000100", "U1", {"entry_id": "ftp-425", "status": "asking"})
+    answered = {**session.state, "answers": [["protocol", "ftp"]]}
+    first, second = JobQueue(store.db, owner="first"), JobQueue(store.db, owner="second")
+    first.add("triage_click", {})
+    job = first.claim(1, lease_seconds=0.3)[0]
+    with pytest.raises(Killed):
+        click(job, killed)
+    # Saved apart, the answer stayed and the rerun found the question already answered: no next question.
+    assert store.triage_by_id(session.id) == session
+
+    time.sleep(0.4)
+    rerun = second.claim(1, lease_seconds=30)[0]
+    assert rerun.journal == {}
+    saved = click(rerun, second.record)
+    assert (saved.version, saved.state) == (2, answered)
+    with store.db.transaction(write=False) as execute:
+        journal = execute("SELECT journal FROM jobs WHERE id = :id", {"id": job.id}).fetchone()[0]
+    assert set(json.loads(journal)) == {"0:triage_by_id", "1:save_triage"}
+
+
+def test_a_journal_that_cannot_be_written_undoes_its_step_and_the_job_runs_again(store: Store) -> None:  # noqa: F811
+    from bot.journal import JournaledStore
+
+    def unwritable(job: Job) -> None:
+        raise DatabaseUnavailable("disk full")
+
+    session = store.create_triage("C1", "1700000000.000200", "U1", {"entry_id": "ftp-425", "status": "asking"})
+    job = Job("j1", "triage_click", {})
+    steps = JournaledStore(store, Journal(job, unwritable, transaction=lambda: store.db.transaction(write=True)))
+    with pytest.raises(DatabaseUnavailable):
+        steps.save_triage(session, {**session.state, "status": "stopped"})
+    assert store.triage_by_id(session.id) == session
+    assert job.journal == {}
 
 
 def test_journal_steps_replay_what_was_done_and_run_the_rest() -> None:

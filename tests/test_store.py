@@ -135,6 +135,26 @@ def test_a_save_from_a_stale_read_is_refused(store: Store) -> None:
     assert current is not None and (current.version, current.state["status"]) == (2, "stopped")
 
 
+def test_a_transaction_inside_another_on_the_same_thread_is_part_of_it(store: Store) -> None:
+    class Crash(Exception):
+        pass
+
+    with pytest.raises(Crash), store.db.transaction(write=True):
+        store.create_triage("C1", "1700000000.000450", "U1", STATE)  # a transaction of its own inside
+        raise Crash
+    assert store.triage_in_thread("C1", "1700000000.000450") is None  # rolled back with the outer block
+
+    seen_elsewhere: list[object] = []
+    with store.db.transaction(write=True):
+        created = store.create_triage("C1", "1700000000.000450", "U1", STATE)
+        assert store.triage_in_thread("C1", "1700000000.000450") == created  # read inside: sees its own write
+        other = threading.Thread(target=lambda: seen_elsewhere.append(store.triage_in_thread("C1", created.thread_ts)))
+        other.start()
+        other.join()
+    assert seen_elsewhere == [None]  # another thread's block is not part of it: nothing seen before the commit
+    assert store.triage_in_thread("C1", "1700000000.000450") == created
+
+
 def test_two_racing_saves_from_one_read_let_exactly_one_win(store: Store) -> None:
     session = store.create_triage("C1", "1700000000.000500", "U1", STATE)
     start = threading.Barrier(8)
