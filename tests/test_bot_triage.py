@@ -74,6 +74,11 @@ class Posted:
         raise AssertionError(f"no button for option {option_id!r} in {self.text!r}")
 
 
+def posted(call: CallRecord) -> bool:
+    """Slack took the message (not a post it refused with a 429 or an error, which the bot makes again)."""
+    return call.status == 200 and bool(call.response.get("ok"))
+
+
 def is_question(call: CallRecord) -> bool:
     return any(a.startswith("triage_answer_") for a in Posted.of(call).buttons())
 
@@ -138,7 +143,8 @@ class Driver:
         self, channel: str, thread_ts: str | None, since: float, kind: Callable[[CallRecord], bool] = is_question
     ) -> Posted:
         def wanted(call: CallRecord) -> bool:
-            return call.params.get("channel") == channel and call.params.get("thread_ts") == thread_ts and kind(call)
+            in_thread = call.params.get("channel") == channel and call.params.get("thread_ts") == thread_ts
+            return in_thread and posted(call) and kind(call)
 
         return Posted.of(self.slack.wait_for_call("chat.postMessage", wanted, since=since))
 
@@ -146,7 +152,7 @@ class Driver:
         return [
             Posted.of(c)
             for c in self.slack.calls("chat.postMessage", since)
-            if c.params.get("channel") == channel and c.params.get("thread_ts") == thread_ts
+            if c.params.get("channel") == channel and c.params.get("thread_ts") == thread_ts and posted(c)
         ]
 
     def note_for(self, hook_id: str) -> str:
