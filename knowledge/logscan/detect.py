@@ -94,6 +94,18 @@ def _from_newlines(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
     return re.compile(r"\n(?:" + pattern.pattern + ")", pattern.flags)
 
 
+def branch_searches(pattern: re.Pattern[str]) -> tuple[tuple[re.Pattern[str], bool], ...]:
+    """The top-level branches of `pattern`, each alone and with whether it is searched for in "\n" + text (see
+    _from_newlines). `pattern` is found in a text when one of them is: an alternation has no literal for the
+    engine to skip to, so it tries every position, and most branches alone have one."""
+    searches = []
+    for branch in _top_level_branches(pattern.pattern):
+        alone = re.compile(branch, pattern.flags)
+        after_newline = _from_newlines(alone)
+        searches.append((after_newline or alone, after_newline is not None))
+    return tuple(searches)
+
+
 # (name, pattern, weight, whether the pattern is searched for in "\n" + head)
 _SEARCHES = tuple(
     (name, after_newline or pattern, weight, after_newline is not None)
