@@ -267,3 +267,15 @@ def test_latest_mark_is_rfind(text, mark, data):
     positions = sorted(data.draw(st.lists(st.integers(0, len(text) + 2), max_size=20)))
     latest = skim.LatestMark(text, mark)
     assert [latest.before(pos) for pos in positions] == [text.rfind(mark, 0, pos) for pos in positions]
+
+
+@given(
+    pieces=st.lists(st.sampled_from(["user", "USER", "uSe", "Us", "r", "eR", "x", "\n"]), max_size=60),
+    word=st.sampled_from(["user", "u", "er"]),
+    window=st.integers(1, 12),
+    data=st.data(),
+)
+def test_rfind_lowered_is_rfind_in_the_lowered_text(pieces, word, window, data):
+    text = "".join(pieces)
+    end = data.draw(st.integers(0, len(text)))
+    assert skim.rfind_lowered(text, word, end, window) == text.lower().rfind(word, 0, end)

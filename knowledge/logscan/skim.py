@@ -329,11 +329,11 @@ class Skim:
             pos = stop
         return events
 
-    def last_user_command(self, text: str, lowered: str) -> str | None:
-        """The last USER command in a skipped stretch, as the parser reads it ('' when there is none);
-        `lowered` is text.lower() of the same length (verbs are matched in any case)."""
-        end = len(lowered)
-        while (at := lowered.rfind("user", 0, end)) >= 0:
+    def last_user_command(self, text: str) -> str | None:
+        """The last USER command in a skipped stretch of ASCII text, as the parser reads it ('' when there is
+        none; verbs are matched in any case)."""
+        end = len(text)
+        while (at := rfind_lowered(text, "user", end)) >= 0:
             start = text.rfind("\n", 0, at) + 1
             stop = text.find("\n", at)
             line = text[start : stop if stop >= 0 else len(text)]
@@ -357,6 +357,20 @@ class LatestMark:
         while 0 <= self.upcoming <= pos - len(self.mark):
             self.latest, self.upcoming = self.upcoming, self.body.find(self.mark, self.upcoming + 1)
         return self.latest
+
+
+def rfind_lowered(text: str, word: str, end: int, window: int = 1 << 16) -> int:
+    """text.lower().rfind(word, 0, end) for ASCII text (`word` in lower case), lowering a window at a time from
+    `end` back: the last USER of a stretch of megabytes is near its end."""
+    window = max(window, len(word))
+    while True:
+        start = max(0, end - window)
+        found = text[start:end].lower().rfind(word)
+        if found >= 0:
+            return start + found
+        if start == 0:
+            return -1
+        end = start + len(word) - 1  # a word across the window's start is in the next one
 
 
 def _fewer_lines(body: str, start: int, stop: int, n: int) -> bool:
@@ -429,11 +443,10 @@ def consistent(skim: Skim, ctx: LogContext) -> bool:
     for first, _last, text in stretches:
         if not text.isascii():
             return False  # lower() could change the length, and the positions with it
-        lowered = text.lower()
         # a skipped AUTH or TLS set-up only matters when the kept part never got TLS going
-        if not auth_ok and (_AUTH.search(lowered) or "TLS connection established" in text):
+        if not auth_ok and (_AUTH.search(text.lower()) or "TLS connection established" in text):
             return False
-        skipped_user = skim.last_user_command(text, lowered)
+        skipped_user = skim.last_user_command(text)
         if skipped_user:
             i = bisect.bisect_left(user_lines, first) - 1
             if i < 0 or _user_of(users[i][1]) != _user_of(skipped_user):
