@@ -65,7 +65,8 @@ class _Format:
     connect_note: re.Pattern[str]  # such a note, matched at a line start: where a session may start
     event_line: re.Pattern[str]  # a command or reply line, matched at a line start
     event_marks: tuple[str, str]  # every line event_line matches holds one of these
-    passive_replies: re.Pattern[str] | None = None  # 227 replies, checked in Python
+    # 227 replies, checked in Python (group 1 the reply), and replies that are anchors themselves (no group 1)
+    replies: re.Pattern[str] | None = None
     # a reply mark in the reversed text that does not start its line: then counting the marks is not exact
     misplaced_reply: re.Pattern[str] | None = None
     # anchors without the scans of each note line for a failure word: the same lines when no note holds one
@@ -106,7 +107,6 @@ _FZ_PREFIX_REVERSED = (
 _FILEZILLA = _Format(
     parse=parse_filezilla,
     anchors=(
-        re.compile(r"Response:[ \t]*+(?!" + _PLAIN_CODE + r"|227 )"),
         # active mode, or a command whose next line is not a reply (a superset of the unanswered ones)
         re.compile(r"Command:(?:[ \t]*+" + _OWN_DATA_SETUP + r"|[^\n]*+\n(?![\d \t:.,T-]*+Response:))"),
         re.compile(r"Error:"),
@@ -121,10 +121,11 @@ _FILEZILLA = _Format(
     connect_note=re.compile(FZ_PREFIX + r"Status:[ \t]*Connecting to " + _NO_FAIL),
     event_line=re.compile(FZ_PREFIX + r"(Command|Response):[ \t]*(?:(\d{3})([ -]|\s*$))?", re.M),
     event_marks=("Command:", "Response:"),
-    # with h1-h4 read at once where the reply has the usual wording (they are then what HOST_PORT_NUMBERS finds)
-    passive_replies=re.compile(
-        r"Response:[ \t]*(227 (?:Entering Passive Mode \((\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),\d{1,3},\d{1,3}\))?"
-        r"[^\n]*)"
+    # with h1-h4 read at once where the reply has the usual wording (they are then what HOST_PORT_NUMBERS finds);
+    # one pass for both kinds, a lookahead so that a reply later in a 227's line is still found
+    replies=re.compile(
+        r"Response:[ \t]*+(?:(?=(227 (?:Entering Passive Mode \((\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),\d{1,3},"
+        r"\d{1,3}\))?[^\n]*))|(?!" + _PLAIN_CODE + r"))"
     ),
     misplaced_reply=re.compile(r":esnopseR(?!" + _FZ_PREFIX_REVERSED + r"\n)"),
 )
@@ -183,8 +184,8 @@ class Skim:
             patterns = spec.quick_anchors
         found = [m.start() for pattern in patterns for m in pattern.finditer(body)]
         found.sort()
-        if spec.passive_replies is not None:
-            found += self._passive_anchors()
+        if spec.replies is not None:
+            found += self._reply_anchors()
             found.sort()
         return None if len(found) > MAX_ANCHORS else found
 
@@ -197,17 +198,25 @@ class Skim:
                     return True
         return False
 
-    def _passive_anchors(self) -> list[int]:
-        """227 replies whose address is not the one the session connected to (the rule then decodes it)."""
-        assert self.spec.passive_replies is not None
+    def _reply_anchors(self) -> list[int]:
+        """Replies with a code no rule skips, and 227 replies whose address is not the one the session connected
+        to (the rule then decodes it)."""
+        assert self.spec.replies is not None
         body = self.body
         found: list[int] = []
         host: str | None = None
         octets: list[str] = []
         note_at = -1  # the latest "Connecting to": the session's start decides whom its 227s are compared with
         notes = LatestMark(body, "Connecting to ")
-        for m in self.spec.passive_replies.finditer(body):
+        line_end = 0  # a 227 in the rest of a 227's line is part of that reply
+        for m in self.spec.replies.finditer(body):
             reply, *numbers = m.group(1, 2, 3, 4, 5)
+            if reply is None:
+                found.append(m.start())
+                continue
+            if m.start() < line_end:
+                continue
+            line_end = m.end(1)
             if numbers[0] is None:
                 pasv = HOST_PORT_NUMBERS.search(reply)
                 if pasv is None:
