@@ -144,6 +144,42 @@ def test_reply_count_equals_counting_reply_lines(lines, data):
     assert plan.count_replies(start, stop) == (marks if reply_lines == marks else None)
 
 
+# reply lines in place and out of place, with their digits varied (the quick count reads them all as 0s)
+_REPLY_LINES = st.builds(
+    lambda line, digits: line.replace("1", digits),
+    st.sampled_from(
+        [
+            "2024-05-01 10:00:01 4242 1 Response:\t226 Transfer complete.",
+            "10:00:01\tResponse:\t200 ok",
+            "Response:\t200 ok",
+            "12 Response:\t200 ok",
+            "2024-05-01 10:00:01 1 2 3 Response:\t200 ok",
+            "Status:\tResponse: 200",
+            "Command:\tUSER 1",
+        ]
+    ),
+    st.sampled_from(["1", "9", "19"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(lines=st.lists(_REPLY_LINES, max_size=40), data=st.data())
+def test_marks_in_place_only_when_every_reply_line_is_one(lines, data):
+    plan = skim.Skim("filezilla", "\n" + "\n".join(lines) + "\n")
+    starts = [i + 1 for i, c in enumerate(plan.body) if c == "\n"]
+    start, stop = sorted(data.draw(st.lists(st.sampled_from(starts), min_size=2, max_size=2)))
+    marks = plan.body.count("Response:", start - 1, stop)
+    reply_lines = len(re.findall(r"(?m)^" + FZ_PREFIX + "Response:", plan.body[start:stop]))
+    in_place = plan._marks_in_place(start, stop, marks)
+    assert in_place == (reply_lines == marks)
+
+
+def test_marks_in_place_counted_by_their_shapes():
+    lines = ["2024-05-01 10:00:01 4242 1 Response:\t200 ok", "2024-05-01 10:59:59 4242 7 Response:\t200 ok"] * 50
+    plan = skim.Skim("filezilla", "\n" + "\n".join(lines) + "\n")
+    assert plan._marks_in_place(1, len(plan.body), 100)
+
+
 @given(text=st.text(alphabet=st.sampled_from("ab\n\u00e9\u20ac\U0001f600"), max_size=60), limit=st.integers(1, 80))
 def test_cutting_ascii_text_without_encoding_it_gives_the_same_cut(text, limit):
     raw = text.encode("utf-8", "surrogatepass")

@@ -130,6 +130,7 @@ _FILEZILLA = _Format(
     misplaced_reply=re.compile(r":esnopseR(?!" + _FZ_PREFIX_REVERSED + r"\n)"),
 )
 FORMATS = {"curl": _CURL, "filezilla": _FILEZILLA}
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 
 
 class Skim:
@@ -141,6 +142,7 @@ class Skim:
         self.kept: list[tuple[int, int]] = []  # [start, end) of kept regions, both line starts in body
         self.skipped_replies = 0
         self._reversed: str | None = None
+        self._zeroed: bytes | None = None
 
     # --- where a session starts -------------------------------------------------------------------------
     def _last_event(self, pos: int) -> tuple[str, str | None, str] | None:
@@ -250,11 +252,43 @@ class Skim:
         pattern = self.spec.misplaced_reply
         if pattern is None:
             return count
+        if self._marks_in_place(start, stop, count):
+            return count
         n = len(body)
         if self._reversed is None:
             self._reversed = body[::-1]
         # one search that fails at C speed, rather than a match object or string for each reply line
         return None if pattern.search(self._reversed, n - stop, n - start + 1) else count
+
+    def _marks_in_place(self, start: int, stop: int, count: int) -> bool:
+        """True when the `count` reply marks of body[start - 1:stop] all stand at a line start after a prefix
+        misplaced_reply accepts (False: not known). With its digits made 0s, a log's lines have a few shapes:
+        one count for each shape, where the reversed search had a lookahead for each reply (~0.3 µs each)."""
+        assert self.spec.misplaced_reply is not None
+        if self._zeroed is None:
+            ascii_ = self.body.isascii()  # then a character is a byte: positions stay
+            self._zeroed = self.body.encode("ascii").translate(_DIGITS_TO_ZERO) if ascii_ else b""
+        zeroed, mark = self._zeroed, self.spec.reply_mark.encode()
+        shapes: set[bytes] = set()
+        in_place, at = 0, start - 1
+        for _ in range(64):  # the first replies' shapes; a log of many more is searched the other way
+            if in_place == count:
+                return True
+            at = zeroed.find(mark, at, stop)
+            if at < 0:
+                return False
+            line = zeroed.rfind(b"\n", start - 1, at)
+            if line < 0:
+                return False
+            shape = zeroed[line : at + len(mark)]  # "\n", the prefix, the mark
+            at += 1
+            if shape in shapes:
+                continue
+            shapes.add(shape)
+            if self.spec.misplaced_reply.match(shape[::-1].decode()):
+                return False  # what the reversed search finds
+            in_place += zeroed.count(shape, start - 1, stop)
+        return in_place == count
 
     def _step(self, pos: int, replies: int, forward: bool) -> int:
         body, mark = self.body, self.spec.reply_mark
