@@ -282,15 +282,6 @@ _CURL_LINES = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(lines=st.lists(_CURL_LINES, max_size=30))
-def test_quick_curl_anchors_equal_the_full_patterns(lines):
-    body = "\n" + "\n".join(lines) + "\n"
-    slow = skim.Skim("curl", body)
-    slow.spec = dataclasses.replace(slow.spec, quick_anchors=None)
-    assert skim.Skim("curl", body).anchors() == slow.anchors()
-
-
 @given(
     text=st.text(alphabet="ab\n", max_size=200),
     mark=st.sampled_from(["a", "ab", "aa", "aba", "\nab"]),
@@ -312,3 +303,36 @@ def test_rfind_lowered_is_rfind_in_the_lowered_text(pieces, word, window, data):
     text = "".join(pieces)
     end = data.draw(st.integers(0, len(text)))
     assert skim.rfind_lowered(text, word, end, window) == text.lower().rfind(word, 0, end)
+
+
+# FileZilla commands and what may follow them: replies after a prefix, a bad prefix, another command, a digit
+# that is not ASCII (Arabic-Indic three) where a prefix stands
+_FZ_COMMAND_LINES = st.sampled_from(
+    [
+        "Command:\tPASV",
+        "2024-05-01 10:00:01 4242 1 Command:\tRETR a.txt",
+        "Command:\tPORT 127,0,0,1,4,5",
+        "Response:\t227 Entering Passive Mode (10,0,0,5,195,80).",
+        "2024-05-01 10:00:01 4242 1 Response:\t200 ok",
+        "10:00:01.5 Response:\t200 ok",
+        "12x Response:\t200 ok",
+        "\u0663 Response:\t200 ok",
+        "2024-05-01 10:00:0\u0663 Response:\t200 ok",
+        "Status:\tConnection timed out",
+        "Error:\tCritical error",
+        "",
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "lines", "shortcut"),
+    [("curl", _CURL_LINES, "quick_anchors"), ("filezilla", _FZ_COMMAND_LINES, "ascii_anchors")],
+)
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_anchor_shortcuts_equal_the_full_patterns(fmt, lines, shortcut, data):
+    body = "\n" + "\n".join(data.draw(st.lists(lines, max_size=30))) + "\n"
+    slow = skim.Skim(fmt, body)
+    slow.spec = dataclasses.replace(slow.spec, **{shortcut: None})
+    assert skim.Skim(fmt, body).anchors() == slow.anchors()

@@ -71,6 +71,8 @@ class _Format:
     misplaced_reply: re.Pattern[str] | None = None
     # anchors without the scans of each note line for a failure word: the same lines when no note holds one
     quick_anchors: tuple[re.Pattern[str], ...] | None = None
+    # anchors for an ASCII log: [0-9] where the anchors have \d (the same characters there)
+    ascii_anchors: tuple[re.Pattern[str], ...] | None = None
 
 
 def _curl_anchors(no_fail: str, notes: str) -> re.Pattern[str]:
@@ -104,18 +106,27 @@ _CURL = _Format(
 _FZ_PREFIX_REVERSED = (
     r"(?:[ \t]++(?:\d++[ \t]++){0,2}+(?:\d++[.,])?+\d\d:\d\d:\d\d[ T]\d\d-\d\d-\d{4}|[ \t]++\d\d:\d\d:\d\d)?"
 )
+
+
+def _fz_command_anchor(digit: str) -> re.Pattern[str]:
+    """Active mode, or a command whose next line is not a reply (a superset of the unanswered ones)."""
+    return re.compile(r"Command:(?:[ \t]*+" + _OWN_DATA_SETUP + r"|[^\n]*+\n(?![" + digit + r" \t:.,T-]*+Response:))")
+
+
+_FZ_OTHER_ANCHORS = (
+    re.compile(r"Error:"),
+    re.compile(
+        r"Status:(?=[ \t]*(?:" + FZ_STATUS_WORTH_KEEPING + r"))"
+        r"(?![ \t]*(?:Connecting to " + _NO_FAIL + r"|TLS connection established|Connection established|"
+        r"Disconnected from server\n))"
+    ),
+)
 _FILEZILLA = _Format(
     parse=parse_filezilla,
-    anchors=(
-        # active mode, or a command whose next line is not a reply (a superset of the unanswered ones)
-        re.compile(r"Command:(?:[ \t]*+" + _OWN_DATA_SETUP + r"|[^\n]*+\n(?![\d \t:.,T-]*+Response:))"),
-        re.compile(r"Error:"),
-        re.compile(
-            r"Status:(?=[ \t]*(?:" + FZ_STATUS_WORTH_KEEPING + r"))"
-            r"(?![ \t]*(?:Connecting to " + _NO_FAIL + r"|TLS connection established|Connection established|"
-            r"Disconnected from server\n))"
-        ),
-    ),
+    anchors=(_fz_command_anchor(r"\d"), *_FZ_OTHER_ANCHORS),
+    # the command anchor, the costliest (it reads every command line and the next line's prefix), tests [0-9]
+    # from a table of ASCII characters, where \d asks of each character whether it is a decimal digit: 18 -> 13 ms
+    ascii_anchors=(_fz_command_anchor("0-9"), *_FZ_OTHER_ANCHORS),
     reply_mark="Response:",
     note_mark="Connecting to ",
     connect_note=re.compile(FZ_PREFIX + r"Status:[ \t]*Connecting to " + _NO_FAIL),
@@ -184,6 +195,8 @@ class Skim:
         patterns = spec.anchors
         if spec.quick_anchors is not None and not self._failure_word_in_a_note():
             patterns = spec.quick_anchors
+        elif spec.ascii_anchors is not None and body.isascii():
+            patterns = spec.ascii_anchors
         found = [m.start() for pattern in patterns for m in pattern.finditer(body)]
         found.sort()
         if spec.replies is not None:
