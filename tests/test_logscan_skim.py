@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from knowledge.logscan import scanner, skim
 from knowledge.logscan.clients import FZ_PREFIX
+from knowledge.logscan.context import host_port, unreachable_from
+from knowledge.logscan.ftp import HOST_PORT_NUMBERS, decode_pasv
 
 HEALTHY = {
     "filezilla": (
@@ -131,8 +133,26 @@ def test_last_event_equals_trying_every_line(fmt, lines, data):
     assert plan._last_event(pos) == _last_event_line_by_line(plan, pos)
 
 
-@settings(max_examples=200, deadline=None)
-@given(lines=st.lists(_LINES, max_size=30), data=st.data())
+# reply lines in place and out of place, with their digits varied (the quick count reads them all as 0s)
+_REPLY_LINES = st.builds(
+    lambda line, digits: line.replace("1", digits),
+    st.sampled_from(
+        [
+            "2024-05-01 10:00:01 4242 1 Response:\t226 Transfer complete.",
+            "10:00:01\tResponse:\t200 ok",
+            "Response:\t200 ok",
+            "12 Response:\t200 ok",
+            "2024-05-01 10:00:01 1 2 3 Response:\t200 ok",
+            "Status:\tResponse: 200",
+            "Command:\tUSER 1",
+        ]
+    ),
+    st.sampled_from(["1", "9", "19"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(lines=st.lists(st.one_of(_LINES, _REPLY_LINES), max_size=40), data=st.data())
 def test_reply_count_equals_counting_reply_lines(lines, data):
     plan = skim.Skim("filezilla", "\n" + "\n".join(lines) + "\n")
     starts = [i + 1 for i, c in enumerate(plan.body) if c == "\n"]
@@ -140,6 +160,14 @@ def test_reply_count_equals_counting_reply_lines(lines, data):
     reply_lines = len(re.findall(r"(?m)^" + FZ_PREFIX + "Response:", plan.body[start:stop]))
     marks = plan.body.count("Response:", start - 1, stop)
     assert plan.count_replies(start, stop) == (marks if reply_lines == marks else None)
+    # the quick count's answer alone: in place only when they are, and it knows it when they are
+    assert plan._marks_in_place(start, stop, marks) == (reply_lines == marks)
+
+
+def test_marks_in_place_counted_by_their_shapes():
+    lines = ["2024-05-01 10:00:01 4242 1 Response:\t200 ok", "2024-05-01 10:59:59 4242 7 Response:\t200 ok"] * 50
+    plan = skim.Skim("filezilla", "\n" + "\n".join(lines) + "\n")
+    assert plan._marks_in_place(1, len(plan.body), 100)
 
 
 @given(text=st.text(alphabet=st.sampled_from("ab\n\u00e9\u20ac\U0001f600"), max_size=60), limit=st.integers(1, 80))
@@ -163,6 +191,12 @@ _PASSIVE_REPLIES = st.sampled_from(
         "Response:\t227 Entering passive mode (10,0,0,5,195,80).",
         "Response:\t227 =10,0,0,5,195,80",
         "Response:\t227 ok",
+        "Response:\t550 Failed.",
+        "Response:\t200 ok",
+        "Response:\t227 Entering Passive Mode (198,51,100,7,195,80). Response:\t550 x",
+        "Response:\t227 Entering Passive Mode (198,51,100,7,195,80). Response: 227 (10,0,0,5,195,80)",
+        "Response:\t550 x Response:\t227 Entering Passive Mode (10,0,0,5,195,80).",
+        "Response:\t200 x Response:227 Entering Passive Mode (10,0,0,5,195,80).",
         "Command:\tPASV",
     ]
 )
@@ -177,20 +211,40 @@ _PASSIVE_SESSIONS = st.lists(
 )
 
 
+def _reply_anchors_slowly(plan: skim.Skim) -> list[int]:
+    """What _reply_anchors gives, the way it was written first: the replies that are anchors by their code in a
+    pass of their own, and every 227 decoded, its session's note found with rfind and read whole."""
+    body = plan.body
+    found = [m.start() for m in re.finditer(r"Response:[ \t]*+(?!" + skim._PLAIN_CODE + r"|227 )", body)]
+    for m in re.finditer(r"Response:[ \t]*(227 [^\n]*)", body):
+        pasv = HOST_PORT_NUMBERS.search(m.group(1))
+        if pasv is None:
+            continue
+        note = body.rfind("Connecting to ", 0, m.start())
+        line_start = body.rfind("\n", 0, note) + 1
+        line = body[line_start : body.find("\n", note)]
+        at = host_port(line) if note >= 0 and plan._is_cut(line_start) else None
+        host = at[0] if at and at[0] else None
+        if list(pasv.group(1, 2, 3, 4)) == (host.split(".") if host else []):
+            continue
+        decoded = decode_pasv(m.group(1))
+        if decoded is None or decoded[0] == host:
+            continue
+        if host is None or unreachable_from(decoded[0], host):
+            found.append(m.start())
+    return sorted(found)
+
+
 @settings(max_examples=300, deadline=None)
-@given(sessions=_PASSIVE_SESSIONS)
-def test_passive_anchors_equal_searching_every_reply(sessions):
+@given(sessions=_PASSIVE_SESSIONS, second_note=st.sampled_from(["", " Connecting to 10.0.0.5:21..."]))
+def test_reply_anchors_equal_searching_every_reply(sessions, second_note):
     lines = [
         line
         for host, before, replies in sessions
-        for line in (before, f"Status:\tConnecting to {host}:21...", *replies)
+        for line in (before, f"Status:\tConnecting to {host}:21...{second_note}", *replies)
     ]
     body = "\n" + "\n".join(lines) + "\n"
-    slow = skim.Skim("filezilla", body)
-    # every reply's address by HOST_PORT_NUMBERS.search: the groups for the usual wording never match
-    plain = re.compile(r"Response:[ \t]*(227 [^\n]*)(x)?(x)?(x)?(x)?")
-    slow.spec = dataclasses.replace(slow.spec, passive_replies=plain)
-    assert skim.Skim("filezilla", body)._passive_anchors() == slow._passive_anchors()
+    assert skim.Skim("filezilla", body)._reply_anchors() == _reply_anchors_slowly(skim.Skim("filezilla", body))
 
 
 @given(text=st.text(alphabet="ab\n", max_size=3000), data=st.data())
@@ -228,10 +282,57 @@ _CURL_LINES = st.sampled_from(
 )
 
 
+@given(
+    text=st.text(alphabet="ab\n", max_size=200),
+    mark=st.sampled_from(["a", "ab", "aa", "aba", "\nab"]),
+    data=st.data(),
+)
+def test_latest_mark_is_rfind(text, mark, data):
+    positions = sorted(data.draw(st.lists(st.integers(0, len(text) + 2), max_size=20)))
+    latest = skim.LatestMark(text, mark)
+    assert [latest.before(pos) for pos in positions] == [text.rfind(mark, 0, pos) for pos in positions]
+
+
+@given(
+    pieces=st.lists(st.sampled_from(["user", "USER", "uSe", "Us", "r", "eR", "x", "\n"]), max_size=60),
+    word=st.sampled_from(["user", "u", "er"]),
+    window=st.integers(1, 12),
+    data=st.data(),
+)
+def test_rfind_lowered_is_rfind_in_the_lowered_text(pieces, word, window, data):
+    text = "".join(pieces)
+    end = data.draw(st.integers(0, len(text)))
+    assert skim.rfind_lowered(text, word, end, window) == text.lower().rfind(word, 0, end)
+
+
+# FileZilla commands and what may follow them: replies after a prefix, a bad prefix, another command, a digit
+# that is not ASCII (Arabic-Indic three) where a prefix stands
+_FZ_COMMAND_LINES = st.sampled_from(
+    [
+        "Command:\tPASV",
+        "2024-05-01 10:00:01 4242 1 Command:\tRETR a.txt",
+        "Command:\tPORT 127,0,0,1,4,5",
+        "Response:\t227 Entering Passive Mode (10,0,0,5,195,80).",
+        "2024-05-01 10:00:01 4242 1 Response:\t200 ok",
+        "10:00:01.5 Response:\t200 ok",
+        "12x Response:\t200 ok",
+        "\u0663 Response:\t200 ok",
+        "2024-05-01 10:00:0\u0663 Response:\t200 ok",
+        "Status:\tConnection timed out",
+        "Error:\tCritical error",
+        "",
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "lines", "shortcut"),
+    [("curl", _CURL_LINES, "quick_anchors"), ("filezilla", _FZ_COMMAND_LINES, "ascii_anchors")],
+)
 @settings(max_examples=300, deadline=None)
-@given(lines=st.lists(_CURL_LINES, max_size=30))
-def test_quick_curl_anchors_equal_the_full_patterns(lines):
-    body = "\n" + "\n".join(lines) + "\n"
-    slow = skim.Skim("curl", body)
-    slow.spec = dataclasses.replace(slow.spec, quick_anchors=None)
-    assert skim.Skim("curl", body).anchors() == slow.anchors()
+@given(data=st.data())
+def test_anchor_shortcuts_equal_the_full_patterns(fmt, lines, shortcut, data):
+    body = "\n" + "\n".join(data.draw(st.lists(lines, max_size=30))) + "\n"
+    slow = skim.Skim(fmt, body)
+    slow.spec = dataclasses.replace(slow.spec, **{shortcut: None})
+    assert skim.Skim(fmt, body).anchors() == slow.anchors()

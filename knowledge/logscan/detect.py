@@ -94,12 +94,35 @@ def _from_newlines(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
     return re.compile(r"\n(?:" + pattern.pattern + ")", pattern.flags)
 
 
-# (name, pattern, weight, whether the pattern is searched for in "\n" + head)
+def branch_searches(pattern: re.Pattern[str]) -> tuple[tuple[re.Pattern[str], bool], ...]:
+    """The top-level branches of `pattern`, each alone and with whether it is searched for in "\n" + text (see
+    _from_newlines). `pattern` is found in a text when one of them is: an alternation has no literal for the
+    engine to skip to, so it tries every position, and most branches alone have one."""
+    searches = []
+    for branch in _top_level_branches(pattern.pattern):
+        alone = re.compile(branch, pattern.flags)
+        after_newline = _from_newlines(alone)
+        searches.append((after_newline or alone, after_newline is not None))
+    return tuple(searches)
+
+
+# (name, pattern, weight, whether the pattern is searched for in "\n" + head, its branches when they are worth
+# searching for first: an alternation with a branch anchored at ^ is tried at every position, most logs hold none
+# of its branches, and the branches alone have literals or newlines to skip to)
 _SEARCHES = tuple(
-    (name, after_newline or pattern, weight, after_newline is not None)
+    (name, after_newline or pattern, weight, after_newline is not None, gate)
     for name, pattern, weight in _SIGNATURES
     for after_newline in (_from_newlines(pattern),)
+    for gate in (None if after_newline or len(_top_level_branches(pattern.pattern)) < 2 else branch_searches(pattern),)
 )
+
+
+def _count(search: tuple, head: str, after_newline: str) -> int:
+    """How many times the pattern of a _SEARCHES row is found in `head` ("\n" + head is `after_newline`)."""
+    _name, pattern, _weight, from_newline, gate = search
+    if gate is not None and not any(branch.search(after_newline if nl else head) for branch, nl in gate):
+        return 0
+    return len(pattern.findall(after_newline if from_newline else head))
 
 
 def detect_format(text: str) -> str:
@@ -107,9 +130,9 @@ def detect_format(text: str) -> str:
     head = text[:_HEAD_CHARS]
     after_newline = "\n" + head
     scores: dict[str, int] = {}
-    for name, pattern, weight, from_newline in _SEARCHES:
-        found = pattern.findall(after_newline if from_newline else head)
-        scores[name] = scores.get(name, 0) + len(found) * weight
+    for search in _SEARCHES:
+        name, weight = search[0], search[2]
+        scores[name] = scores.get(name, 0) + _count(search, head, after_newline) * weight
     best, best_score = "unknown", 0
     for name, score in scores.items():  # in signature order: an earlier format wins a tie
         if score > best_score:

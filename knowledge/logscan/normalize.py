@@ -24,6 +24,14 @@ _QUOTE_PREFIX = re.compile(r"(?m)^[ \t]*>[ \t]?")
 # --- Markdown and BBCode around lines
 # (a run of asterisks at a line end is a masked password, "PASS ********", not a bold marker)
 _WRAPPED_LINE = re.compile(r"(?m)^[ \t]*(?:`(?!``)|\*\*(?!\*))(?=[^`\n]*\S)|(?<=[^\s*`])(?:`|\*\*)[ \t]*$")
+# _WRAPPED_LINE.search as three searches that each start with a literal (a newline, ` or **), where its own
+# alternation was tried at every position of the head: 4.5 ms for a FileZilla log, whose masked passwords
+# hold "**" (the second one in "\n" + head)
+_WRAPPED_LINE_SEARCHES = (
+    re.compile(r"`(?<=[^\s*`]`)[ \t]*$", re.M),
+    re.compile(r"\n[ \t]*(?:`(?!``)|\*\*(?!\*))(?=[^`\n]*\S)"),
+    re.compile(r"\*\*(?<=[^\s*`]\*\*)[ \t]*$", re.M),
+)
 _BBCODE = re.compile(r"\[/?(?:COLOR|CODE|QUOTE|SIZE|FONT|B|I|U)(?:=[^\]\n]*)?\]", re.I)
 
 # --- translated FileZilla labels (the client's message log in its shipped translations) -> English
@@ -94,7 +102,7 @@ def _lines(head: str) -> list[str]:
 def _unquote_paste(text: str) -> str:
     """A paste in one pair of double quotes (an error dialog quoted in a forum post): the two quotes go."""
     start = len(text) - len(text.lstrip())
-    end = len(text.rstrip()) - 1
+    end = _stripped_end(text) - 1
     if end - start < 2 or text[start] != '"' or text[end] != '"':
         return text
     first_end = text.find("\n", start, end)
@@ -105,6 +113,12 @@ def _unquote_paste(text: str) -> str:
     elif text.count('"', start, first_end) != 1 or text.count('"', last_start, end + 1) != 1:
         return text
     return text[:start] + text[start + 1 : end] + text[end + 1 :]
+
+
+def _stripped_end(text: str, window: int = 4096) -> int:
+    """len(text.rstrip()), without a copy of a long text whose end holds something else than blanks."""
+    tail = text[-window:].rstrip()
+    return len(text) - window + len(tail) if tail and len(text) > window else len(text.rstrip())
 
 
 def _unquote(text: str, head: str) -> str:
@@ -118,9 +132,15 @@ def _unquote(text: str, head: str) -> str:
 def _unwrap(text: str, head: str) -> str:
     if _BBCODE.search(head):
         text = _BBCODE.sub("", text)
-    if ("`" in head or "**" in head) and _WRAPPED_LINE.search(text[:_HEAD]):
+    if ("`" in head or "**" in head) and _wrapped_line(text[:_HEAD]):
         text = _WRAPPED_LINE.sub("", text)
     return text
+
+
+def _wrapped_line(head: str) -> bool:
+    """Whether _WRAPPED_LINE finds a line in `head`."""
+    at_end, at_start, bold_at_end = _WRAPPED_LINE_SEARCHES
+    return bool(at_end.search(head) or at_start.search("\n" + head) or bold_at_end.search(head))
 
 
 def _dedent(text: str, head: str) -> str:
