@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from bot import collector
+
+collector.pause()  # before the imports below: bot/collector.py
+
 import atexit
 import json
 import logging
@@ -138,6 +142,7 @@ def run_socket(config: Config, store: Store) -> None:
         watch_readiness(store, app.worker, connection.client.is_connected)
         serve_in_background(config.port, connection.health)
     logger.info("Socket Mode starting")
+    collector.resume()
     try:
         connection.run_forever()
     finally:

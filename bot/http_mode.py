@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.base import Worker
 
-from bot import metrics
+from bot import collector, metrics
 from bot.config import Config
 from bot.health import Health
 
@@ -40,7 +40,9 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Callable:
-        return self.app_factory()
+        app = self.app_factory()
+        collector.resume()  # paused by init_process below
+        return app
 
 
 class AsgiWorkerAfterFork(Worker):
@@ -53,6 +55,7 @@ class AsgiWorkerAfterFork(Worker):
     """
 
     def init_process(self) -> None:
+        collector.pause()  # the master collects again before it forks: the worker's start runs without it too
         one_malloc_arena()
         from gunicorn.asgi import protocol
 
@@ -140,6 +143,7 @@ def serve(app_factory: Callable[[], Callable], config: Config) -> None:
     workers, threads = config.http_workers, config.http_threads
     logger.info("HTTP mode on port %s (%s worker(s), %s threads each for Bolt)", config.port, workers, threads)
     metrics.use_multiprocess_directory()  # before the workers fork: they write their samples there
+    collector.resume()
     try:
         _Gunicorn(app_factory, options).run()
     finally:
