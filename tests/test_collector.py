@@ -55,9 +55,9 @@ class Connection:
         {RESUMED}
 
 app = types.SimpleNamespace(worker=types.SimpleNamespace(stop=lambda: None))
-main._build = lambda config, store: app
+main._build = lambda config, store, auth_test: app
 socket_mode.Connection = Connection
 env = {{"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_APP_TOKEN": "xapp-1-A1-2-abc", "DATABASE_URL": "sqlite:///{tmp_path}/db"}}
-main.run_socket(from_env(env), None)
+main.run_socket(from_env(env), None, ({{}}, {{}}))
 """
     assert run_fresh(probe).split() == ["True", "True"]

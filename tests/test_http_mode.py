@@ -27,3 +27,27 @@ def test_the_asgi_protocol_is_imported_without_its_chunk_prefix_table() -> None:
 def test_the_asgi_protocol_so_imported_is_the_one_gunicorn_uses() -> None:
     *_, same_module, worker_uses = run_fresh(PROBE).split()
     assert same_module == "True" and worker_uses == "True"
+
+
+HANDED = """
+import bot.__main__ as main
+from bot import http_mode
+from bot.config import from_env
+main.CHECK_KEPT_SECONDS = {kept}
+main.open_store = lambda config: None
+main.watch_readiness = lambda store, worker: None
+main._build = lambda config, store, auth_test: print(auth_test) or type("App", (), {{"worker": None}})()
+http_mode.asgi_app = lambda app, health, config: None
+http_mode.serve = lambda factory, config: factory()  # a worker started at once, or (kept 0 s) later
+env = {{"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "0123456789abcdef"}}
+main.run_http(from_env(env), ({{"ok": True, "user_id": "UBOT"}}, {{}}))
+"""
+
+
+def test_a_worker_started_with_the_master_takes_its_auth_test() -> None:
+    assert run_fresh(HANDED.format(kept=30)).strip() == "({'ok': True, 'user_id': 'UBOT'}, {})"
+
+
+def test_a_worker_started_later_asks_slack_itself() -> None:
+    """A token revoked since the master's check still stops a worker started by a restart, as before."""
+    assert run_fresh(HANDED.format(kept=0)).strip() == "None"
