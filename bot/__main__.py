@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from bot import collector
+
+collector.pause()  # before the imports below: bot/collector.py
+
 import atexit
 import json
 import logging
 import os
 import signal
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -19,20 +24,25 @@ from bot.config import WHERE_BOT_TOKEN, Config, ConfigError, from_env
 from bot.secret_files import readable_by_others
 
 if TYPE_CHECKING:
+    from bot.app import AuthTest
     from bot.store import Store
     from bot.worker import Worker
 
 logger = logging.getLogger("bot")
+
+# A gunicorn worker started this soon after the master's auth.test gives Bolt that answer rather than asking Slack
+# again; one started later (a restart) asks, so a token revoked since then still stops it.
+CHECK_KEPT_SECONDS = 30.0
 
 
 class StartupProblem(Exception):
     """Why the bot cannot start, in one line for the person starting it."""
 
 
-def _build(config: Config, store: Store):
+def _build(config: Config, store: Store, auth_test: AuthTest | None = None):
     from bot.app import build_app
 
-    app = build_app(config, store)
+    app = build_app(config, store, auth_test)
     atexit.register(app.worker.stop)  # running jobs finish or go back to the queue for the next process
     return app
 
@@ -63,9 +73,9 @@ def load_site_notes(config: Config) -> None:
         raise StartupProblem(f"FTPCODE_SITE_DIR: {exc}") from None
 
 
-def check_slack(config: Config) -> None:
+def check_slack(config: Config) -> AuthTest:
     """Asks Slack who the token belongs to, once, so a bad token or no route to Slack is one clear line
-    (a StartupProblem).
+    (a StartupProblem). The answer and its headers, for Bolt (bot/app.py `build_app`).
 
     A plain urllib call: in HTTP mode this runs in the gunicorn master, which need not load slack_sdk (5 MB).
     """
@@ -77,6 +87,7 @@ def check_slack(config: Config) -> None:
     try:
         with urllib.request.urlopen(request, timeout=15) as response:
             answer = json.load(response)
+            headers = dict(response.headers.items())
     except urllib.error.HTTPError as exc:
         answer = {"ok": False, "error": f"HTTP {exc.code}"}
     except (OSError, ValueError) as exc:
@@ -87,6 +98,7 @@ def check_slack(config: Config) -> None:
     if not isinstance(answer, dict) or answer.get("ok") is not True:
         error = answer.get("error", "refused") if isinstance(answer, dict) else "refused"
         raise StartupProblem(f"SLACK_BOT_TOKEN was refused by Slack ({error}): {WHERE_BOT_TOKEN}")
+    return answer, headers
 
 
 def watch_readiness(store: Store, worker: Worker, connected: Callable[[], bool] | None = None) -> None:
@@ -108,19 +120,21 @@ def watch_readiness(store: Store, worker: Worker, connected: Callable[[], bool] 
     health.add_readiness_check("queue", worker.stuck)
 
 
-def run_http(config: Config) -> None:
+def run_http(config: Config, auth_test: AuthTest) -> None:
     from bot.http_mode import asgi_app, serve
+
+    checked_at = time.monotonic()
 
     def factory():
         store = open_store(config)
-        app = _build(config, store)
+        app = _build(config, store, auth_test if time.monotonic() - checked_at < CHECK_KEPT_SECONDS else None)
         watch_readiness(store, app.worker)
         return asgi_app(app, lambda: {"ok": True, "mode": "http"}, config)
 
     serve(factory, config)
 
 
-def run_socket(config: Config, store: Store) -> None:
+def run_socket(config: Config, store: Store, auth_test: AuthTest) -> None:
     from bot import metrics
     from bot.app import SITE_CHORE
     from bot.health import serve_in_background
@@ -128,7 +142,7 @@ def run_socket(config: Config, store: Store) -> None:
     from bot.socket_mode import Connection
 
     metrics.use_one_process()
-    app = _build(config, store)
+    app = _build(config, store, auth_test)
     connection = Connection(app, config.app_token or "")
     signal.signal(signal.SIGTERM, lambda *_: connection.stop())
     signal.signal(signal.SIGINT, lambda *_: connection.stop())
@@ -138,6 +152,7 @@ def run_socket(config: Config, store: Store) -> None:
         watch_readiness(store, app.worker, connection.client.is_connected)
         serve_in_background(config.port, connection.health)
     logger.info("Socket Mode starting")
+    collector.resume()
     try:
         connection.run_forever()
     finally:
@@ -182,7 +197,7 @@ def main() -> int:
     store = None
     try:
         store = open_store(config)  # the schema is created or migrated here, once
-        check_slack(config)
+        auth_test = check_slack(config)
     except StartupProblem as exc:
         if store is not None:
             store.close()
@@ -190,10 +205,10 @@ def main() -> int:
         return 2
     try:
         if config.socket_mode:
-            run_socket(config, store)
+            run_socket(config, store, auth_test)
         else:
             store.close()  # each gunicorn worker opens its own, after the fork
-            run_http(config)
+            run_http(config, auth_test)
     except KeyboardInterrupt:
         pass
     return 0

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import sys
 from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.base import Worker
 
-from bot import metrics
+from bot import collector, metrics
 from bot.config import Config
 from bot.health import Health
 
@@ -40,7 +43,9 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Callable:
-        return self.app_factory()
+        app = self.app_factory()
+        collector.resume()  # paused by init_process below
+        return app
 
 
 class AsgiWorkerAfterFork(Worker):
@@ -53,10 +58,9 @@ class AsgiWorkerAfterFork(Worker):
     """
 
     def init_process(self) -> None:
+        collector.pause()  # the master collects again before it forks: the worker's start runs without it too
         one_malloc_arena()
-        from gunicorn.asgi import protocol
-
-        _drop_chunk_prefixes(protocol)
+        _asgi_protocol()
         asgi_worker = _full_backlog_worker_class()
         worker = asgi_worker(self.age, self.ppid, self.sockets, self.app, self.timeout, self.cfg, self.log)
         worker.tmp.close()
@@ -84,16 +88,43 @@ def _full_backlog_worker_class() -> type[Worker]:
     return FullBacklogAsgiWorker
 
 
-def _drop_chunk_prefixes(protocol: object) -> None:
-    """Empties gunicorn's table of 16,384 chunk-size prefixes (1.7 MB of objects, built when its ASGI protocol is
-    imported), at once, before the worker allocates around it.
+CHUNK_PREFIXES_SIZE = 16384  # the size of gunicorn's table, `range(16384)` in gunicorn/asgi/protocol.py
 
-    It only speeds up chunked responses, and the bot's answers all carry a Content-Length; a size missing from it
-    is formatted on the spot, the same bytes. Emptied right after the import, the worker's RSS was 1.2-1.9 MB
-    smaller once the bot was loaded (the freed memory is reused by the imports that follow; bench/README.md).
+
+def _asgi_protocol() -> ModuleType:
+    """gunicorn's ASGI protocol, imported without its table of 16,384 chunk-size prefixes (1.7 MB of objects).
+
+    The table only speeds up chunked responses, and the bot's answers all carry a Content-Length; a size missing
+    from it is formatted on the spot, the same bytes. It used to be emptied right after the import (the worker's
+    RSS 1.2-1.9 MB smaller once the bot was loaded), but building it was most of the module's import and is on the
+    worker's way to its first answer (bench/README.md). So the module runs with a `range` of its own that makes
+    the table empty, removed once it has run; any other use of `range` gets the built-in's answer. Should gunicorn
+    build the table some other way, it is emptied after the import, as before.
     """
-    if isinstance(getattr(protocol, "_CHUNK_PREFIXES", None), dict):
-        protocol._CHUNK_PREFIXES = {}  # type: ignore[attr-defined]
+    name = "gunicorn.asgi.protocol"
+    module = sys.modules.get(name)
+    if module is None:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            raise ImportError(name)
+        module = importlib.util.module_from_spec(spec)
+        module.range = _range_without_chunk_prefixes  # type: ignore[attr-defined]
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+        finally:
+            del module.range  # type: ignore[attr-defined]
+        sys.modules["gunicorn.asgi"].protocol = module  # type: ignore[attr-defined]
+    if isinstance(getattr(module, "_CHUNK_PREFIXES", None), dict):
+        module._CHUNK_PREFIXES = {}  # type: ignore[attr-defined]
+    return module
+
+
+def _range_without_chunk_prefixes(*args: int) -> range:
+    return range(0) if args == (CHUNK_PREFIXES_SIZE,) else range(*args)
 
 
 def one_malloc_arena() -> None:
@@ -140,6 +171,7 @@ def serve(app_factory: Callable[[], Callable], config: Config) -> None:
     workers, threads = config.http_workers, config.http_threads
     logger.info("HTTP mode on port %s (%s worker(s), %s threads each for Bolt)", config.port, workers, threads)
     metrics.use_multiprocess_directory()  # before the workers fork: they write their samples there
+    collector.resume()
     try:
         _Gunicorn(app_factory, options).run()
     finally:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from knowledge.site import SiteError, SiteNotes, load_site, signature
+if TYPE_CHECKING:  # knowledge/site.py loads only where there are notes to read
+    from knowledge.site import SiteNotes
 
 logger = logging.getLogger("bot.site")
 
@@ -33,6 +35,8 @@ class SiteHolder:
         """At start-up: the folder's notes, or SiteError (the bot refuses to start)."""
         if not directory:
             return
+        from knowledge.site import load_site, signature
+
         path = Path(directory)
         notes = load_site(path)
         with self._lock:
@@ -48,6 +52,8 @@ class SiteHolder:
         """Reads the folder again when it changed (or `force`); True when new notes are in use."""
         if self.directory is None:
             return False
+        from knowledge.site import SiteError, load_site, signature
+
         with self._lock:
             now = signature(self.directory)
             force, self._asked = force or self._asked, False

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from slack_sdk.errors import SlackApiError
 
 from bot.step_completion import complete
-from bot.triage_flow import TriageFlow, Turn
 from bot.views import triage as triage_view
 from bot.views import workflow_steps as steps_view
 from bot.views.block_kit import Message
@@ -33,6 +32,8 @@ def start(
     work: Work, execution: str, token: str | None, user: str, channel: str, entry_id: str, team: str
 ) -> str | None:
     """Asks the first question in a new thread in `channel`; the error for the step when that cannot be done."""
+    from bot.triage_flow import TriageFlow, Turn  # loaded with the first triage, or by bot/warm_up.py
+
     try:
         root = work.client.chat_postMessage(channel=channel, **steps_view.triage_opening(user, entry_id).kwargs())
     except SlackApiError as exc:

@@ -2,7 +2,9 @@
 comes that much sooner, and the first question does not wait for the knowledge base either.
 
 Loaded on one thread in the background: prometheus_client and the metrics (10-20 ms), then the knowledge base
-(30-40 ms). A request that needs either meanwhile waits for it (bot/metrics.py, knowledge.lookup.finder).
+(30-40 ms), then the triage's modules (bot/triage_flow.py and knowledge/triage/, ~10 ms; the tree itself is read
+by the first triage). A request that needs one meanwhile waits for it (bot/metrics.py, knowledge.lookup.finder,
+Python's lock on a module being imported).
 
 Then everything loaded so far is moved out of the garbage collector's sight (gc.freeze): it stays for the life of
 the process, and in HTTP mode, where each connection leaves garbage cycles behind, every full collection scanned it
@@ -34,6 +36,7 @@ def _load() -> None:
     try:
         metrics.load()
         finder()
+        import bot.triage_flow  # noqa: F401
     except Exception:  # the request that needs it loads it again, and says what failed
         logger.exception("loading in the background failed")
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 from knowledge.base import KnowledgeBase, KnowledgeError
@@ -12,6 +11,8 @@ POPULAR_FILE = Path(__file__).parent / "data" / "popular.toml"
 
 def load_popular(kb: KnowledgeBase, path: Path = POPULAR_FILE) -> tuple[str, ...]:
     """The ids in the file, in order; raises KnowledgeError naming the file and the id that is wrong."""
+    import tomllib  # here: the bot imports this module at start-up, and reads the file only later
+
     try:
         with path.open("rb") as handle:
             document = tomllib.load(handle)

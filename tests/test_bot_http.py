@@ -343,3 +343,12 @@ def test_bad_input_in_a_mention_is_answered_safely(slack: SlackStandIn, bot: Bot
 
 def test_debug_logs_never_show_a_token(slack: SlackStandIn, bot: BotProcess) -> None:
     assert_no_secret_in_logs(slack, bot)
+
+
+def test_the_start_asks_slack_who_the_token_is_once(tmp_path: Path) -> None:
+    """The master's auth.test (bot/__main__.py `check_slack`) is handed to Bolt in the worker, which does not ask
+    again: one round trip to Slack less before the first answer. Bolt's authorization still works with it."""
+    with SlackStandIn() as own, BotProcess(bot_env(own, "http", tmp_path), mode="http", standin=own) as running:
+        answer = own.send_command(running.events_url, "425")
+        assert answer.status == 200 and answer.json()["text"].startswith("FTP 425")
+        assert len(own.calls("auth.test")) == 1

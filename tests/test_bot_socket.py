@@ -409,3 +409,12 @@ def test_every_socket_mode_connection_sends_without_delay(standin: SlackStandIn)
                 time.sleep(0.05)
         finally:
             connection.handler.close()
+
+
+def test_the_start_asks_slack_who_the_token_is_once(tmp_path) -> None:
+    """The start's auth.test (bot/__main__.py `check_slack`) is handed to Bolt, which does not ask again: one round
+    trip to Slack less before the connection opens. Bolt's authorization still works with it."""
+    with SlackStandIn() as own, BotProcess(bot_env(own, "socket", tmp_path), mode="socket", standin=own):
+        envelope = own.send_envelope("slash_commands", payloads.command_payload("425"))
+        assert own.wait_for_ack(envelope)["payload"]["text"].startswith("FTP 425")
+        assert len(own.calls("auth.test")) == 1

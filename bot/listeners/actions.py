@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
 
 from bot import answered, payloads, replies
 from bot.database import DatabaseError
-from bot.triage_flow import Reply, TriageFlow, Turn
 from bot.views import answer as answer_view
 from bot.views import triage as tb
 from bot.views.block_kit import Message
 from bot.worker import Work
 from knowledge import answer as answers
 from knowledge.lookup import LookupResult, finder
+
+if TYPE_CHECKING:  # bot/triage_flow.py loads with the first triage, or in the background (bot/warm_up.py)
+    from bot.triage_flow import Reply
 
 logger = logging.getLogger("bot.actions")
 
@@ -125,6 +128,8 @@ def start_triage(
 ) -> Reply:
     """Starts a triage where the answer was: its thread, or the user's DM for a private answer; or in the thread a
     Start over names (`where`), when it is in the channel clicked in. What to tell the user privately."""
+    from bot.triage_flow import TriageFlow, Turn
+
     flow = TriageFlow.for_work(work)
     turn = Turn.of_click(who)
     if where is not None and where[0] == turn.channel:
@@ -136,6 +141,8 @@ def start_triage(
 
 
 def run_triage_click(work: Work) -> None:
+    from bot.triage_flow import Reply, TriageFlow, Turn
+
     who = work.payload
     try:
         reply = TriageFlow.for_work(work).click(Turn.of_click(who), who["value"], who["blocks"])

@@ -15,7 +15,6 @@ from slack_sdk.errors import SlackApiError
 
 from bot import answered, files, payloads, replies
 from bot.mrkdwn import plain_from_slack
-from bot.triage_flow import TriageFlow, Turn
 from bot.views import home
 from bot.views import insights as insights_view
 from bot.worker import Work
@@ -105,6 +104,8 @@ def answer_message(work: Work, *, in_thread: bool) -> replies.Reply:
 
 def typed_triage_answer(work: Work) -> bool:
     """Whether the message was a typed answer to the triage open in its thread (and was taken as one)."""
+    from bot.triage_flow import TriageFlow, Turn  # loaded with the first triage, or by bot/warm_up.py
+
     event = work.payload["event"]
     user = payloads.user_id(event.get("user"))
     thread_ts = payloads.message_ts(event.get("thread_ts"))
@@ -126,6 +127,8 @@ def run_mention(work: Work) -> None:
     user = payloads.user_id(event.get("user"))
     # A question with a code starts a triage at once; a pasted log offers one (with its answers) by button.
     if coded and user and not reply.is_log:
+        from bot.triage_flow import TriageFlow, Turn
+
         turn = Turn(user, work.payload["team"], event["channel"], event.get("thread_ts") or event["ts"])
         flow = TriageFlow.for_work(work)
         started = flow.start(turn, coded[0].entry.id)

@@ -4,12 +4,16 @@ checked when the notes were loaded)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from slack_sdk.models.blocks import Block
 
 from bot.mrkdwn import escape, escape_clipped
 from bot.site_notes import current
 from bot.views.block_kit import section
-from knowledge.site import Note
+
+if TYPE_CHECKING:
+    from knowledge.site import Note
 
 # A note is cut to this, and only so many are shown in one message: a folder of long notes must not push an
 # answer, a scan or a checklist past Slack's limits.

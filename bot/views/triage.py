@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
@@ -23,7 +24,9 @@ from bot.views.block_kit import (
     header,
     section,
 )
-from knowledge.triage import Checklist, Question, Step
+
+if TYPE_CHECKING:  # the triage package loads with the first triage, or in the background (bot/warm_up.py)
+    from knowledge.triage import Checklist, Question, Step
 
 ANSWER = "triage_answer"
 CONTROL = "triage_control"  # back, restart, stop, handover

@@ -4,7 +4,7 @@ built the workflow, and the message that opens a triage in its channel."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.mrkdwn import escape
 from bot.views.block_kit import Message, finish, section
@@ -14,8 +14,9 @@ from knowledge.cli import Style, render_answer
 from knowledge.logscan import ScanResult
 from knowledge.lookup import Match, finder
 from knowledge.scan_text import explained_entries, failure_reply
-from knowledge.triage import Checklist, TriageError, TriageState, load_tree
-from knowledge.triage.engine import code_label
+
+if TYPE_CHECKING:
+    from knowledge.triage import Checklist
 
 ANSWER_WIDTH = 100  # as `ftpcode 425` prints it in a terminal
 
@@ -130,6 +131,8 @@ def triage_opening(user: str, entry_id: str) -> Message:
 
 def triage_outputs(state: dict[str, Any], outcome: str, channel: str, thread_ts: str, link: str) -> dict[str, Any]:
     """How the triage ended, the code, the answers and the checklist as text, and the thread."""
+    from knowledge.triage import TriageError, TriageState, code_label, load_tree
+
     entry_id = str(state.get("entry_id", ""))
     entry = finder().kb.by_id.get(entry_id)
     tree = load_tree()
