@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from knowledge.logscan import scanner, skim
+from knowledge.logscan import long_text, scanner, skim
 from knowledge.logscan.clients import FZ_PREFIX
 from knowledge.logscan.context import host_port, unreachable_from
 from knowledge.logscan.ftp import HOST_PORT_NUMBERS, decode_pasv
@@ -251,7 +251,7 @@ def test_reply_anchors_equal_searching_every_reply(sessions, second_note):
 def test_fewer_lines_is_counting_them(text, data):
     start, stop = data.draw(st.integers(0, len(text))), data.draw(st.integers(0, len(text)))
     n = data.draw(st.integers(1, 12))
-    assert skim._fewer_lines(text, start, stop, n) == (text.count("\n", start, stop) < n)
+    assert long_text.fewer_lines(text, start, stop, n) == (text.count("\n", start, stop) < n)
 
 
 # curl lines, notes among them with and without a failure word, after and inside an unanswered command
@@ -289,7 +289,7 @@ _CURL_LINES = st.sampled_from(
 )
 def test_latest_mark_is_rfind(text, mark, data):
     positions = sorted(data.draw(st.lists(st.integers(0, len(text) + 2), max_size=20)))
-    latest = skim.LatestMark(text, mark)
+    latest = long_text.LatestMark(text, mark)
     assert [latest.before(pos) for pos in positions] == [text.rfind(mark, 0, pos) for pos in positions]
 
 
@@ -302,7 +302,7 @@ def test_latest_mark_is_rfind(text, mark, data):
 def test_rfind_lowered_is_rfind_in_the_lowered_text(pieces, word, window, data):
     text = "".join(pieces)
     end = data.draw(st.integers(0, len(text)))
-    assert skim.rfind_lowered(text, word, end, window) == text.lower().rfind(word, 0, end)
+    assert long_text.rfind_lowered(text, word, end, window) == text.lower().rfind(word, 0, end)
 
 
 # FileZilla commands and what may follow them: replies after a prefix, a bad prefix, another command, a digit

@@ -35,6 +35,7 @@ from knowledge.logscan.clients import (
 from knowledge.logscan.context import LogContext, host_port, unreachable_from
 from knowledge.logscan.events import COMMAND, REPLY, Event
 from knowledge.logscan.ftp import DATA_COMMANDS, HOST_PORT_NUMBERS, decode_pasv
+from knowledge.logscan.long_text import LatestMark, fewer_lines, rfind_lowered
 from knowledge.logscan.model import Exchange
 
 MIN_SKIM_CHARS = 512 * 1024  # below this the whole log is parsed: it is fast enough and nothing is capped
@@ -348,7 +349,7 @@ class Skim:
         regions: list[tuple[int, int]] = []
         for start, stop in wanted:
             start, stop = self._cut_at_or_before(start), self._cut_at_or_after(stop)
-            if regions and _fewer_lines(body, regions[-1][1], start, MIN_GAP_LINES):
+            if regions and fewer_lines(body, regions[-1][1], start, MIN_GAP_LINES):
                 regions[-1] = (regions[-1][0], max(regions[-1][1], stop))
             else:
                 regions.append((start, stop))
@@ -399,42 +400,6 @@ class Skim:
                     return command
             end = start
         return ""
-
-
-class LatestMark:
-    """body.rfind(mark, 0, pos) for positions that never decrease, each occurrence found once going forward
-    (rfind from each of 10,000 replies read 16 MB back to their sessions' notes)."""
-
-    def __init__(self, body: str, mark: str) -> None:
-        self.body, self.mark = body, mark
-        self.latest, self.upcoming = -1, body.find(mark)
-
-    def before(self, pos: int) -> int:
-        while 0 <= self.upcoming <= pos - len(self.mark):
-            self.latest, self.upcoming = self.upcoming, self.body.find(self.mark, self.upcoming + 1)
-        return self.latest
-
-
-def rfind_lowered(text: str, word: str, end: int, window: int = 1 << 16) -> int:
-    """text.lower().rfind(word, 0, end) for ASCII text (`word` in lower case), lowering a window at a time from
-    `end` back: the last USER of a stretch of megabytes is near its end."""
-    window = max(window, len(word))
-    while True:
-        start = max(0, end - window)
-        found = text[start:end].lower().rfind(word)
-        if found >= 0:
-            return start + found
-        if start == 0:
-            return -1
-        end = start + len(word) - 1  # a word across the window's start is in the next one
-
-
-def _fewer_lines(body: str, start: int, stop: int, n: int) -> bool:
-    """body.count("\n", start, stop) < n, without counting all of a stretch of megabytes."""
-    window_end = min(stop, start + 256 * n)
-    if body.count("\n", start, window_end) >= n:
-        return False
-    return window_end >= stop or body.count("\n", start, stop) < n
 
 
 def pairing_idle(events: list[Event]) -> bool:
