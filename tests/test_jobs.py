@@ -212,15 +212,22 @@ def test_a_triage_session_read_through_the_journal_replays_as_it_was_read() -> N
     assert replayed == session and replayed is not session
 
 
+def handing_off(events: list[str]) -> Any:
+    """A stand-in for the hand-off to the database's thread (BoundedCalls) that notes each hand-off in `events`."""
+
+    def run(call: Any, *args: Any) -> Any:
+        events.append("hand-off")
+        return call(*args)
+
+    return run
+
+
 def test_a_triage_click_writes_its_journal_with_its_database_steps_and_before_each_next_step() -> None:
     from bot.journal import JournaledStore
 
     events: list[str] = []
     job = Job("j1", "triage_click", {})
-
-    def run(call: Any, *args: Any) -> Any:  # a hand-off to the database's thread
-        events.append("hand-off")
-        return call(*args)
+    run = handing_off(events)
 
     journal = Journal(job, lambda j: events.append("saved " + ",".join(j.journal)), run)
 
@@ -254,10 +261,7 @@ def test_store_steps_taken_together_cost_one_hand_off_and_are_journaled_and_repl
 
     events: list[str] = []
     job = Job("j1", "triage_click", {})
-
-    def run(call: Any, *args: Any) -> Any:  # a hand-off to the database's thread
-        events.append("hand-off")
-        return call(*args)
+    run = handing_off(events)
 
     class Stored:
         def triage_by_id(self) -> str:
