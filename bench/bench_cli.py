@@ -166,16 +166,19 @@ def time_lookups(passes: int) -> tuple[float, dict[str, dict[str, float]]]:
     return index_seconds, summary
 
 
+def _imported(command: list[str], env: dict[str, str]) -> set[str]:
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd="/")
+    lines = [line.split("|") for line in result.stderr.splitlines() if line.startswith("import time:")]
+    return {fields[-1].strip() for fields in lines if fields[0].split(":")[1].strip().isdigit()}
+
+
 def cli_imports(python: str, checkout: Path, cache: str) -> list[str]:
-    """Modules `ftpcode 425` imports that bare Python (with its site hooks) has not, as the process sees them."""
-    probe = (
-        "import sys; bare = set(sys.modules); import re; from knowledge.cli import main\n"
-        "main(['425'], out=open('/dev/null', 'w'))\n"
-        "print('\\n'.join(sorted(set(sys.modules) - bare)))\n"
-    )
+    """Modules the console script running `ftpcode 425` imports that bare Python (with its site hooks) has not:
+    pip before 25.2 writes `import re` into the script, which counts here as it counts in the timings."""
     env = {**os.environ, "PYTHONPATH": str(checkout), "XDG_CACHE_HOME": cache}
-    result = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True, env=env, cwd="/")
-    return result.stdout.split()
+    bare = _imported([python, "-X", "importtime", "-c", "pass"], env)
+    ftpcode = _imported([python, "-X", "importtime", ftpcode_script(python), "425"], env)
+    return sorted(ftpcode - bare)
 
 
 def main() -> int:

@@ -6,9 +6,7 @@ The files are TOML so that a support engineer can fix an answer with a text edit
 
 from __future__ import annotations
 
-import functools
 import os
-import re
 from collections import namedtuple
 from types import MappingProxyType
 
@@ -152,6 +150,8 @@ def _entry(name: str, kind: str, index: int, raw: dict) -> Entry:
     if kind == "client-message" and "client" not in values:
         raise _fail(name, where, "a client message needs 'client'")
     entry_id = values.setdefault("id", f"{KINDS[kind]}-{str(values['code']).lower()}")
+    import re  # here, not at the top: answering from the snapshot checks no entry
+
     if not re.match(_ID_PATTERN, str(entry_id)):
         raise _fail(name, where, f"'id' {entry_id!r} must be lower-case letters, digits, '.' and '-'")
     values.setdefault("protocols", {})  # a dict of its own (the default, read-only, is not marshal data)
@@ -240,11 +240,18 @@ def from_rows(rows: list[tuple]) -> KnowledgeBase:
     return KnowledgeBase(entries=entries, by_id={e.id: e for e in entries})
 
 
-@functools.cache
-def _loaded() -> tuple[KnowledgeBase, dict]:
-    from knowledge import snapshot
+_knowledge: tuple[KnowledgeBase, dict] | None = None
 
-    return snapshot.load(knowledge_dir())
+
+def _loaded() -> tuple[KnowledgeBase, dict]:
+    # A global, not functools.cache: importing functools was ~2 ms of a start in a venv. As with the cache, two
+    # threads asking at once may both load; knowledge.lookup.finder holds a lock around the first load.
+    global _knowledge
+    if _knowledge is None:
+        from knowledge import snapshot
+
+        _knowledge = snapshot.load(knowledge_dir())
+    return _knowledge
 
 
 def load() -> KnowledgeBase:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import textwrap
 from types import SimpleNamespace
 
 from knowledge import answer as answers
@@ -60,6 +59,43 @@ class Style:
         return self._wrap("2", text)
 
 
+_SPACES_TO_SPACE = str.maketrans("\t\n\x0b\x0c\r", "     ")
+
+
+def wrap(text: str, width: int, first: str = "", rest: str = "") -> str:
+    """textwrap.fill(text, width, initial_indent=first, subsequent_indent=rest, break_long_words=False,
+    break_on_hyphens=False), without importing textwrap and re: the two were ~8 ms of a start in a venv. A word
+    longer than a line stands alone on its line and a hyphen is not a break: URLs and options stay whole."""
+    chunks: list[str] = []  # words and the runs of spaces between them, as textwrap cuts the text
+    for index, word in enumerate(text.expandtabs().translate(_SPACES_TO_SPACE).split(" ")):
+        if index:
+            if chunks and chunks[-1][0] == " ":
+                chunks[-1] += " "
+            else:
+                chunks.append(" ")
+        if word:
+            chunks.append(word)
+    chunks.reverse()
+    lines: list[str] = []
+    while chunks:
+        indent = rest if lines else first
+        room = width - len(indent)
+        if lines and not chunks[-1].strip():
+            del chunks[-1]
+        line: list[str] = []
+        used = 0
+        while chunks and used + len(chunks[-1]) <= room:
+            used += len(chunks[-1])
+            line.append(chunks.pop())
+        if chunks and not line and len(chunks[-1]) > room:
+            line.append(chunks.pop())
+        if line and not line[-1].strip():
+            del line[-1]
+        if line:
+            lines.append(indent + "".join(line))
+    return "\n".join(lines)
+
+
 def _use_colour(stream: TextIO, flag: bool | None) -> bool:
     if flag is not None:
         return flag
@@ -98,26 +134,24 @@ def render_result(result: LookupResult, style: Style, width: int) -> str:
 
 
 def render_answer(answer: answers.Answer, by_id: dict, style: Style, width: int) -> str:
-    fill = textwrap.TextWrapper(width=width, initial_indent="  ", subsequent_indent="  ")
-    bullet = textwrap.TextWrapper(width=width, initial_indent="  • ", subsequent_indent="    ")
-    lines = [style.bold(answer.heading), textwrap.fill(answer.summary, width)]
+    lines = [style.bold(answer.heading), wrap(answer.summary, width)]
     if answer.try_first:
-        lines.append(textwrap.fill(f"{style.bold('Try first:')} {answer.try_first}", width))
+        lines.append(wrap(f"{style.bold('Try first:')} {answer.try_first}", width))
     lines.append("")
     for d in answer.digits:
         text = f"{d.digit}  {d.short:<30}{d.meaning}"
-        lines.append(textwrap.fill(text, width, initial_indent="  ", subsequent_indent=" " * 35))
+        lines.append(wrap(text, width, "  ", " " * 35))
     if answer.digits:
         lines.append("")
     for section in answer.sections:
         lines.append(style.title(section.title))
-        wrapper = bullet if section.bulleted else fill
-        lines += [wrapper.fill(item) for item in section.items]
+        first, rest = ("  • ", "    ") if section.bulleted else ("  ", "  ")
+        lines += [wrap(item, width, first, rest) for item in section.items]
         lines.append("")
     related = answers.related_labels(answer.entry, by_id)
     if related:
         see_also = "See also: " + ", ".join(f"{lbl} (ftpcode {q})" for q, lbl in related)
-        lines.append(style.dim(textwrap.fill(see_also, width)))
+        lines.append(style.dim(wrap(see_also, width)))
         lines.append("")
     return "\n".join(lines)
 

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import _thread
-import re
 from collections import namedtuple
 
 from knowledge import digits
@@ -14,6 +13,8 @@ from knowledge.base import Entry, KnowledgeBase, load
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import re
+
     from knowledge.search import TextIndex
 
 MAX_QUERY_CHARS = 4000
@@ -22,8 +23,9 @@ MAX_TEXT_MATCHES = 3
 
 EXAMPLES = ("425", "530 when I log in", "winsock 10061", "ECONNREFUSED", "sftp 3", "passive mode", "list 4xx")
 
-# The patterns are compiled on first use, by re's own cache: compiling them all took ~1 ms of every start,
-# and a bare number (the commonest query) needs none of them.
+# The patterns are compiled on first use, by re's own cache, and re itself is imported where a query needs it:
+# compiling them all took ~1 ms of every start, importing re ~7 ms in a venv, and a bare number (the commonest
+# query) needs neither.
 # A reply code standing on its own: not part of an IP address, a port tuple, a time or a longer number.
 _REPLY_CODE = r"(?<![\w.,:/(|$-])([1-6][0-5]\d)(?![\w]|[.,:]\d)"
 _WINSOCK = r"(?<![\w.])(1[01]\d{3})(?!\w)"
@@ -41,9 +43,9 @@ _MIN_QUOTED_CHARS = 10
 # A client's message as the knowledge base lists it ("Error: Connection timed out after 20 seconds of
 # inactivity") against the line a log holds: without the log label, without what stands in parentheses
 # (a size, the methods a server sent), any number of two digits or more in its place.
-_MESSAGE_LABEL = re.compile(r"^(?:Error|Status|Response|Disconnected|Fehler|Erreur):\s*", re.I)
-_IN_PARENTHESES = re.compile(r"\s*\([^()]*\)")
-_NUMBER = re.compile(r"\d{2,}")
+_MESSAGE_LABEL = r"(?i)^(?:Error|Status|Response|Disconnected|Fehler|Erreur):\s*"
+_IN_PARENTHESES = r"\s*\([^()]*\)"
+_NUMBER = r"\d{2,}"
 MIN_MESSAGE_CHARS = 20  # "Permission denied", "Error code: 4": too common to name one entry
 _KIND_WORDS = {
     "ftp": "ftp-reply",
@@ -106,7 +108,9 @@ def clean(query: object) -> tuple[str, list[str]]:
 
 
 def _message_key(text: str) -> str:
-    text = _IN_PARENTHESES.sub("", _MESSAGE_LABEL.sub("", text.strip()))
+    import re
+
+    text = re.sub(_IN_PARENTHESES, "", re.sub(_MESSAGE_LABEL, "", text.strip()))
     return " ".join(text.split()).lower()
 
 
@@ -171,6 +175,8 @@ class Finder:
             if len(text) == 5 and text[:2] in ("10", "11"):
                 return [Match(e, "code") for e in [self.kb.get("winsock", text)] if e]
             return []
+        import re
+
         explicit = re.match(_KIND_AND_NUMBER, text)
         if explicit:
             return self._explicit(_KIND_WORDS[explicit["kind"].split()[0].lower()], explicit["number"])
@@ -212,12 +218,14 @@ class Finder:
 
     def _message_patterns(self) -> list[tuple[re.Pattern[str], int, Entry]]:
         if self._messages is None:
+            import re
+
             patterns = []  # made whole before it is kept: another thread may be reading it meanwhile
             for entry in self.kb.entries:
                 for message in entry.messages:
                     key = _message_key(message)
                     if len(key) >= MIN_MESSAGE_CHARS:
-                        pattern = r"\d{2,}".join(re.escape(part) for part in _NUMBER.split(key))
+                        pattern = r"\d{2,}".join(re.escape(part) for part in re.split(_NUMBER, key))
                         patterns.append((re.compile(pattern), len(key), entry))
             self._messages = patterns
         return self._messages
@@ -252,7 +260,7 @@ class Finder:
         for entry_id in entry_ids:
             if entry := self.kb.by_id.get(entry_id):
                 matches.append(Match(entry, "code"))
-            elif re.fullmatch(r"ftp-\d{3}", entry_id) and digits.is_reply_code(entry_id[4:]):
+            elif entry_id[:4] == "ftp-" and entry_id[4:].isdecimal() and digits.is_reply_code(entry_id[4:]):
                 matches.append(Match(self.unknown_reply(entry_id[4:]), "unknown-code"))
         return matches
 
@@ -295,6 +303,7 @@ class Finder:
 
     def _suggest(self, text: str) -> list[str]:
         import difflib
+        import re
 
         words = re.findall(r"[A-Za-z_]{4,}", text)[:20]
         close = []
@@ -309,6 +318,8 @@ def _squeeze(text: str) -> str:
 
 def _server_lines(kb: KnowledgeBase) -> dict[str, list[tuple[str, Entry]]]:
     """For each reply code, the texts of server messages sent with it (an entry whose `message` is 'NNN text')."""
+    import re
+
     lines: dict[str, list[tuple[str, Entry]]] = {}
     for entry in kb.of_kind("client-message"):
         line = re.match(_SERVER_LINE, entry.message)

@@ -6,10 +6,13 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from knowledge.cli import main
+from knowledge.cli import main, wrap
 
 
 def run(*argv):
@@ -168,3 +171,41 @@ def test_scan_of_a_log_of_status_lines_only_says_nothing_failed_not_nothing_foun
     assert "No step failed" in " ".join(text.split()) and "203.0.113.209:21" in text
     _, rubbish = run("scan", "--no-color", os.devnull)
     assert rubbish == "I could not find FTP commands, replies or client errors in this text.\n"
+
+
+# Words, hyphens, every kind of whitespace textwrap knows, a no-break space, colour codes and long words.
+_WRAP_TEXT = st.lists(
+    st.sampled_from(
+        ["a", "bb", "word", "re-try", "--ftp-pasv", "x" * 30, " ", "  ", "\t", "\n", "\r\n", "\u00a0", "\033[1m"]
+    ),
+    max_size=60,
+).map("".join)
+
+
+@given(_WRAP_TEXT, st.integers(10, 100), st.sampled_from(["", "  ", "  • "]), st.sampled_from(["", "  ", "    "]))
+def test_the_wrapper_breaks_lines_as_textwrap_does_without_breaking_words(text, width, first, rest):
+    expected = textwrap.fill(
+        text, width, initial_indent=first, subsequent_indent=rest, break_long_words=False, break_on_hyphens=False
+    )
+    assert wrap(text, width, first, rest) == expected
+
+
+def test_urls_and_options_are_never_cut_across_lines():
+    url = "https://wiki.filezilla-project.org/Network_Configuration#Setting_up_FileZilla_Server"
+    text = wrap(f"See {url} and pass --ftp-pasv --ftp-skip-pasv-ip to curl.", 40)
+    assert url in text.splitlines() and "--ftp-skip-pasv-ip" in text.replace("\n", " ").split()
+
+
+def test_answering_a_code_imports_neither_re_nor_textwrap(tmp_path):
+    """A bare code needs no pattern: re and what it imports (enum, functools) were ~8 ms of a start in a venv."""
+    probe = (
+        "import sys; before = set(sys.modules); import knowledge.cli; "
+        "knowledge.cli.main(['425'], out=open('/dev/null', 'w')); print(*sorted(set(sys.modules) - before))"
+    )
+    env = {"PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "XDG_CACHE_HOME": str(tmp_path)}
+    for _ in range(2):  # the first run builds the snapshot (tomllib, the checks' patterns); the second reads it
+        done = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, timeout=60, env=env)
+        assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.split())
+    assert "knowledge.lookup" in loaded
+    assert not loaded & {"re", "textwrap", "functools", "enum", "tomllib"}
