@@ -116,11 +116,20 @@ def _width() -> int:
     return max(40, min(columns or 100, 100))
 
 
+QUOTED_CHARS = 60
+
+
+def _quoted(query: str) -> str:
+    """The query on one line, cut: a 4,000-character paste is not echoed back whole."""
+    line = " ".join(query.split())
+    return line if len(line) <= QUOTED_CHARS else line[: QUOTED_CHARS - 1] + "…"
+
+
 def render_result(result: LookupResult, style: Style, width: int) -> str:
     """The whole answer as terminal text: short at the top, deeper below."""
     out: list[str] = [f"Note: {n}" for n in result.notes]
     if not result.matches:
-        asked = f"Nothing found for “{result.query}”." if result.query else "Ask about a code or a message."
+        asked = f"Nothing found for “{_quoted(result.query)}”." if result.query else "Ask about a code or a message."
         out.append(asked)
         out.append("Try: " + " · ".join(result.suggestions))
         return "\n".join(out) + "\n"

@@ -61,6 +61,15 @@ def test_list_series_and_kinds():
     assert run("list", "nonsense")[0] == 2
 
 
+def test_nothing_found_quotes_a_long_or_pasted_query_on_one_short_line():
+    code, text = run("x" * 5000, "--no-color")
+    assert code == 1
+    said = next(line for line in text.splitlines() if line.startswith("Nothing found"))
+    assert len(said) < 100 and said.endswith("…”.")
+    code, text = run("qwertz\nasdfgh\tyxcvbn", "--no-color")
+    assert "Nothing found for “qwertz asdfgh yxcvbn”." in text.splitlines()
+
+
 def test_usage_errors_exit_2():
     assert run("--no-such-flag")[0] == 2
     assert run()[0] == 2
