@@ -133,6 +133,43 @@ def test_last_event_equals_trying_every_line(fmt, lines, data):
     assert plan._last_event(pos) == _last_event_line_by_line(plan, pos)
 
 
+# what may stand before a FileZilla session's note: final replies and others, commands, marks mid-line
+_BEFORE_NOTE_LINES = st.one_of(
+    _LINES,
+    st.sampled_from(
+        [
+            "2024-05-01 10:00:01 4242 1 Response:\t227 Entering Passive Mode (198,51,100,7,195,80).",
+            "Response:\t229 Entering Extended Passive Mode (|||50000|)",
+            "Response:\t221 Goodbye.",
+            "Response:\t331 Password required",
+            "Response:\t150 Opening data connection",
+            "Response:\t530 Login incorrect.",
+            "Response:\t200",
+            "Response: \t 257 x",
+            "Response:\t2000 x",
+            "2024-05-01 10:00:0\u0663 Response:\t200 ok",
+            "\u0663 Response:\t200 ok",
+            "Response:\t226 ok Command:\tQUIT",
+            "Command:\tQUIT Response:\t221 x",
+            "Status:\tDisconnected from server",
+            "2024-05-01 10:00:01 4242 1 Status:\tConnecting to 10.0.0.5:21...",
+        ]
+    ),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(lines=st.lists(_BEFORE_NOTE_LINES, max_size=12))
+def test_is_cut_after_a_final_reply_equals_reading_the_last_event(lines):
+    plan = skim.Skim("filezilla", "\n" + "\n".join(lines) + "\n")
+    slow = skim.Skim("filezilla", plan.body)
+    slow.spec = dataclasses.replace(slow.spec, final_reply=None)
+    for pos in [i + 1 for i, c in enumerate(plan.body) if c == "\n"]:
+        assert plan._is_cut(pos) == slow._is_cut(pos)
+        # the shortcut alone: never a cut where the last event is not a reply
+        assert not plan._after_final_reply(pos) or (slow._last_event(pos) or ("",))[0] == "Response"
+
+
 # reply lines in place and out of place, with their digits varied (the quick count reads them all as 0s)
 _REPLY_LINES = st.builds(
     lambda line, digits: line.replace("1", digits),
@@ -197,6 +234,7 @@ _PASSIVE_REPLIES = st.sampled_from(
         "Response:\t227 Entering Passive Mode (198,51,100,7,195,80). Response: 227 (10,0,0,5,195,80)",
         "Response:\t550 x Response:\t227 Entering Passive Mode (10,0,0,5,195,80).",
         "Response:\t200 x Response:227 Entering Passive Mode (10,0,0,5,195,80).",
+        "Connecting to Response:\t227 Entering Passive Mode (10,0,0,5,195,80).",
         "Command:\tPASV",
     ]
 )
@@ -213,8 +251,10 @@ _PASSIVE_SESSIONS = st.lists(
 
 def _reply_anchors_slowly(plan: skim.Skim) -> list[int]:
     """What _reply_anchors gives, the way it was written first: the replies that are anchors by their code in a
-    pass of their own, and every 227 decoded, its session's note found with rfind and read whole."""
+    pass of their own, and every 227 decoded, its session's note found with rfind and read whole, and whether it
+    starts a session read from the last event before it."""
     body = plan.body
+    plan.spec = dataclasses.replace(plan.spec, final_reply=None)
     found = [m.start() for m in re.finditer(r"Response:[ \t]*+(?!" + skim._PLAIN_CODE + r"|227 )", body)]
     for m in re.finditer(r"Response:[ \t]*(227 [^\n]*)", body):
         pasv = HOST_PORT_NUMBERS.search(m.group(1))
