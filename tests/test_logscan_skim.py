@@ -5,7 +5,7 @@ import random
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from knowledge.logscan import long_text, scanner, skim
@@ -292,6 +292,24 @@ def test_fewer_lines_is_counting_them(text, data):
     start, stop = data.draw(st.integers(0, len(text))), data.draw(st.integers(0, len(text)))
     n = data.draw(st.integers(1, 12))
     assert long_text.fewer_lines(text, start, stop, n) == (text.count("\n", start, stop) < n)
+
+
+_NEEDLES = [b"\n", b"\n0", b"\n0a", b"\na0a", b"\n00000"]  # none can overlap itself
+
+
+@settings(max_examples=300)
+@given(
+    text=st.text(alphabet="0159a\n", min_size=1, max_size=300),
+    needles=st.lists(st.sampled_from(_NEEDLES), min_size=2, max_size=4, unique=True),
+    chunk=st.integers(1, 16),
+    ends=st.tuples(st.integers(0, 300), st.integers(0, 300)),
+)
+@example(text="a\n\n\n\n9\n\n", needles=[b"\n", b"\na0a"], chunk=2, ends=(0, 8))  # a "\n" in the overlap
+def test_count_zeroed_is_counting_in_the_zeroed_text(text, needles, chunk, ends):
+    start, stop = sorted(min(end, len(text)) for end in ends)
+    zeroed = text.encode().translate(bytes.maketrans(b"123456789", b"000000000"))
+    expected = [zeroed.count(needle, start, stop) for needle in needles]
+    assert long_text.count_zeroed(text, needles, start, stop, chunk) == expected
 
 
 # curl lines, notes among them with and without a failure word, after and inside an unanswered command

@@ -35,7 +35,7 @@ from knowledge.logscan.clients import (
 from knowledge.logscan.context import LogContext, host_port, unreachable_from
 from knowledge.logscan.events import COMMAND, REPLY, Event
 from knowledge.logscan.ftp import DATA_COMMANDS, HOST_PORT_NUMBERS, decode_pasv
-from knowledge.logscan.long_text import LatestMark, fewer_lines, rfind_lowered
+from knowledge.logscan.long_text import LatestMark, count_zeroed, fewer_lines, rfind_lowered, zero_digits
 from knowledge.logscan.model import Exchange
 
 MIN_SKIM_CHARS = 512 * 1024  # below this the whole log is parsed: it is fast enough and nothing is capped
@@ -146,7 +146,6 @@ _FILEZILLA = _Format(
     final_reply=re.compile(FZ_PREFIX.replace(r"\d", "[0-9]") + r"Response:[ \t]*+(?!22[79])[23][0-9][0-9] "),
 )
 FORMATS = {"curl": _CURL, "filezilla": _FILEZILLA}
-_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 
 
 class Skim:
@@ -158,7 +157,6 @@ class Skim:
         self.kept: list[tuple[int, int]] = []  # [start, end) of kept regions, both line starts in body
         self.skipped_replies = 0
         self._reversed: str | None = None
-        self._zeroed: bytes | None = None
 
     # --- where a session starts -------------------------------------------------------------------------
     def _last_event(self, pos: int) -> tuple[str, str | None, str] | None:
@@ -294,30 +292,26 @@ class Skim:
         misplaced_reply accepts (False: not known). With its digits made 0s, a log's lines have a few shapes:
         one count for each shape, where the reversed search had a lookahead for each reply (~0.3 µs each)."""
         assert self.spec.misplaced_reply is not None
-        if self._zeroed is None:
-            ascii_ = self.body.isascii()  # then a character is a byte: positions stay
-            self._zeroed = self.body.encode("ascii").translate(_DIGITS_TO_ZERO) if ascii_ else b""
-        zeroed, mark = self._zeroed, self.spec.reply_mark.encode()
-        shapes: set[bytes] = set()
-        in_place, at = 0, start - 1
+        body, mark = self.body, self.spec.reply_mark
+        if not body.isascii():  # then a character is a byte: positions stay
+            return False
+        shapes: list[bytes] = []
+        at = start - 1
         for _ in range(64):  # the first replies' shapes; a log of many more is searched the other way
-            if in_place == count:
-                return True
-            at = zeroed.find(mark, at, stop)
+            at = body.find(mark, at, stop)
             if at < 0:
-                return False
-            line = zeroed.rfind(b"\n", start - 1, at)
+                break
+            line = body.rfind("\n", start - 1, at)
             if line < 0:
                 return False
-            shape = zeroed[line : at + len(mark)]  # "\n", the prefix, the mark
+            shape = zero_digits(body[line : at + len(mark)])  # "\n", the prefix, the mark
             at += 1
-            if shape in shapes:
-                continue
-            shapes.add(shape)
-            if self.spec.misplaced_reply.match(shape[::-1].decode()):
-                return False  # what the reversed search finds
-            in_place += zeroed.count(shape, start - 1, stop)
-        return in_place == count
+            if shape not in shapes:
+                if self.spec.misplaced_reply.match(shape[::-1].decode()):
+                    return False  # what the reversed search finds
+                shapes.append(shape)
+        # shapes end at different marks: the counts add up to `count` when no mark has another shape
+        return sum(count_zeroed(body, shapes, start - 1, stop)) == count
 
     def _step(self, pos: int, replies: int, forward: bool) -> int:
         body, mark = self.body, self.spec.reply_mark
