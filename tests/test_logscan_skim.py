@@ -8,9 +8,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from knowledge.logscan import long_text, scanner, skim
+from knowledge.logscan import clients, long_text, scanner, skim
 from knowledge.logscan.clients import FZ_PREFIX
 from knowledge.logscan.context import host_port, unreachable_from
+from knowledge.logscan.events import iter_matches
 from knowledge.logscan.ftp import HOST_PORT_NUMBERS, decode_pasv
 
 HEALTHY = {
@@ -361,6 +362,22 @@ def test_rfind_lowered_is_rfind_in_the_lowered_text(pieces, word, window, data):
     text = "".join(pieces)
     end = data.draw(st.integers(0, len(text)))
     assert long_text.rfind_lowered(text, word, end, window) == text.lower().rfind(word, 0, end)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "kinds"),
+    [
+        (clients._FILEZILLA, clients._FZ_KIND),
+        (clients._CURL, clients._CURL_KIND),
+        (clients._PREFIXED_LABELS, clients._FZ_KIND | {"Status": "n"}),
+    ],
+)
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(st.one_of(_LINES, _CURL_LINES, st.just("2025-09-11 INFO <App> Status:  x")), max_size=30))
+def test_marked_lines_numbers_lines_as_iter_matches_does(pattern, kinds, lines):
+    body = "\n" + "\n".join(lines) + "\n"
+    slow = [(line, kinds[m.group(1)], m.group(2).strip(), None) for line, m in iter_matches(pattern, body)]
+    assert clients._marked_lines(pattern, kinds, body, str.strip) == slow
 
 
 # FileZilla commands and what may follow them: replies after a prefix, a bad prefix, another command, a digit
