@@ -352,6 +352,42 @@ def test_latest_mark_is_rfind(text, mark, data):
     assert [latest.before(pos) for pos in positions] == [text.rfind(mark, 0, pos) for pos in positions]
 
 
+def _last_user_command_in(plan: skim.Skim, text: str) -> str:
+    """What last_user_command gives, reading a copy of the stretch's text lowered whole."""
+    for line in reversed(text.split("\n")):
+        if "user" in line.lower():
+            for _n, kind, command, _key in plan.spec.parse("\n" + line):
+                head = command.split(None, 1)
+                if kind == "c" and head and head[0].upper() == "USER":
+                    return command
+    return ""
+
+
+_USER_LINES = st.sampled_from(
+    [
+        "Command:\tUSER alice",
+        "2024-05-01 10:00:01 4242 1 Command:\tuser bob",
+        "Command:\tUSERS x",
+        "Status:\tUSER carol",
+        "Response:\t331 User ok",
+        "> USER dave",
+        "> user",
+        "< 331 Please specify the password.",
+        "",
+    ]
+)
+
+
+@pytest.mark.parametrize("fmt", ["filezilla", "curl"])
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(_USER_LINES, max_size=12), data=st.data())
+def test_last_user_command_reads_only_its_stretch(fmt, lines, data):
+    plan = skim.Skim(fmt, "\n" + "\n".join(lines) + "\n")
+    starts = [i + 1 for i, c in enumerate(plan.body) if c == "\n"]
+    start, stop = sorted(data.draw(st.lists(st.sampled_from(starts), min_size=2, max_size=2)))
+    assert plan.last_user_command(start, stop) == _last_user_command_in(plan, plan.body[start:stop])
+
+
 @given(
     pieces=st.lists(st.sampled_from(["user", "USER", "uSe", "Us", "r", "eR", "x", "\n"]), max_size=60),
     word=st.sampled_from(["user", "u", "er"]),
@@ -360,8 +396,9 @@ def test_latest_mark_is_rfind(text, mark, data):
 )
 def test_rfind_lowered_is_rfind_in_the_lowered_text(pieces, word, window, data):
     text = "".join(pieces)
-    end = data.draw(st.integers(0, len(text)))
+    start, end = sorted(data.draw(st.lists(st.integers(0, len(text)), min_size=2, max_size=2)))
     assert long_text.rfind_lowered(text, word, end, window) == text.lower().rfind(word, 0, end)
+    assert long_text.rfind_lowered(text, word, end, window, start) == text.lower().rfind(word, start, end)
 
 
 @pytest.mark.parametrize(

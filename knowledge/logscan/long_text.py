@@ -21,18 +21,18 @@ class LatestMark:
         return self.latest
 
 
-def rfind_lowered(text: str, word: str, end: int, window: int = 1 << 16) -> int:
-    """text.lower().rfind(word, 0, end) for ASCII text (`word` in lower case), lowering a window at a time from
-    `end` back: the last USER of a stretch of megabytes is near its end."""
+def rfind_lowered(text: str, word: str, end: int, window: int = 1 << 16, start: int = 0) -> int:
+    """text.lower().rfind(word, start, end) for ASCII text (`word` in lower case), lowering a window at a time
+    from `end` back: the last USER of a stretch of megabytes is near its end."""
     window = max(window, len(word))
     while True:
-        start = max(0, end - window)
-        found = text[start:end].lower().rfind(word)
+        window_start = max(start, end - window)
+        found = text[window_start:end].lower().rfind(word)
         if found >= 0:
-            return start + found
-        if start == 0:
+            return window_start + found
+        if window_start == start:
             return -1
-        end = start + len(word) - 1  # a word across the window's start is in the next one
+        end = window_start + len(word) - 1  # a word across the window's start is in the next one
 
 
 def fewer_lines(body: str, start: int, stop: int, n: int) -> bool:

@@ -378,12 +378,13 @@ class Skim:
         body, parse = self.body, self.spec.parse
         events: list[Event] = []
         pos = line = 0  # line: newlines in body[:pos], the number of the line starting at pos
-        self.stretches: list[tuple[int, int, str]] = []  # (first line, last line, text) of skipped stretches
+        # (first line, last line, start, stop) of skipped stretches: body[start:stop], not a copy of megabytes
+        self.stretches: list[tuple[int, int, int, int]] = []
         for start, stop in self.kept:
             if pos:  # the stretch between the previous region and this one
                 first = line
                 line += body.count("\n", pos, start)
-                self.stretches.append((first, line - 1, body[pos:start]))
+                self.stretches.append((first, line - 1, pos, start))
             else:
                 line = body.count("\n", 0, start)
             region = parse(body[start - 1 : stop])
@@ -395,19 +396,19 @@ class Skim:
             pos = stop
         return events
 
-    def last_user_command(self, text: str) -> str | None:
-        """The last USER command in a skipped stretch of ASCII text, as the parser reads it ('' when there is
-        none; verbs are matched in any case)."""
-        end = len(text)
-        while (at := rfind_lowered(text, "user", end)) >= 0:
-            start = text.rfind("\n", 0, at) + 1
-            stop = text.find("\n", at)
-            line = text[start : stop if stop >= 0 else len(text)]
+    def last_user_command(self, start: int, stop: int) -> str | None:
+        """The last USER command in body[start:stop], a skipped stretch of ASCII text, as the parser reads it
+        ('' when there is none; verbs are matched in any case)."""
+        body, end = self.body, stop
+        while (at := rfind_lowered(body, "user", end, start=start)) >= 0:
+            line_start = max(start, body.rfind("\n", start, at) + 1)
+            line_end = body.find("\n", at, stop)
+            line = body[line_start : line_end if line_end >= 0 else stop]
             for _n, kind, command, _key in self.spec.parse("\n" + line):
                 head = command.split(None, 1)
                 if kind == COMMAND and head and head[0].upper() == "USER":
                     return command
-            end = start
+            end = line_start
         return ""
 
 
@@ -470,13 +471,16 @@ def consistent(skim: Skim, ctx: LogContext) -> bool:
     auth_ok = any(e.verb == "AUTH" and e.code == "234" for e in exchanges)
     users = [(e.line, e.command) for e in exchanges if e.verb == "USER" and e.command]
     user_lines = [line for line, _ in users]
-    for first, _last, text in stretches:
-        if not text.isascii():
+    body = skim.body
+    for first, _last, start, stop in stretches:
+        if not body.isascii() and not body[start:stop].isascii():
             return False  # lower() could change the length, and the positions with it
         # a skipped AUTH or TLS set-up only matters when the kept part never got TLS going
-        if not auth_ok and (_AUTH.search(text.lower()) or "TLS connection established" in text):
+        if not auth_ok and (
+            _AUTH.search(body[start:stop].lower()) or body.find("TLS connection established", start, stop) >= 0
+        ):
             return False
-        skipped_user = skim.last_user_command(text)
+        skipped_user = skim.last_user_command(start, stop)
         if skipped_user:
             i = bisect.bisect_left(user_lines, first) - 1
             if i < 0 or _user_of(users[i][1]) != _user_of(skipped_user):
@@ -489,7 +493,7 @@ def _look_ahead_kept(skim: Skim, ctx: LogContext) -> bool:
     client cannot reach, active mode), at least LOOK_AHEAD exchanges must follow before the next skipped
     stretch."""
     exchanges = ctx.exchanges
-    for first, _last, _text in skim.stretches:
+    for first, _last, _start, _stop in skim.stretches:
         before = bisect.bisect_left(ctx.lines, first)  # exchanges kept before the stretch
         for e in exchanges[max(0, before - LOOK_AHEAD) : before]:
             code = e.code
