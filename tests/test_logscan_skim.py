@@ -5,12 +5,13 @@ import random
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from knowledge.logscan import long_text, scanner, skim
+from knowledge.logscan import clients, long_text, scanner, skim
 from knowledge.logscan.clients import FZ_PREFIX
 from knowledge.logscan.context import host_port, unreachable_from
+from knowledge.logscan.events import iter_matches
 from knowledge.logscan.ftp import HOST_PORT_NUMBERS, decode_pasv
 
 HEALTHY = {
@@ -133,6 +134,43 @@ def test_last_event_equals_trying_every_line(fmt, lines, data):
     assert plan._last_event(pos) == _last_event_line_by_line(plan, pos)
 
 
+# what may stand before a FileZilla session's note: final replies and others, commands, marks mid-line
+_BEFORE_NOTE_LINES = st.one_of(
+    _LINES,
+    st.sampled_from(
+        [
+            "2024-05-01 10:00:01 4242 1 Response:\t227 Entering Passive Mode (198,51,100,7,195,80).",
+            "Response:\t229 Entering Extended Passive Mode (|||50000|)",
+            "Response:\t221 Goodbye.",
+            "Response:\t331 Password required",
+            "Response:\t150 Opening data connection",
+            "Response:\t530 Login incorrect.",
+            "Response:\t200",
+            "Response: \t 257 x",
+            "Response:\t2000 x",
+            "2024-05-01 10:00:0\u0663 Response:\t200 ok",
+            "\u0663 Response:\t200 ok",
+            "Response:\t226 ok Command:\tQUIT",
+            "Command:\tQUIT Response:\t221 x",
+            "Status:\tDisconnected from server",
+            "2024-05-01 10:00:01 4242 1 Status:\tConnecting to 10.0.0.5:21...",
+        ]
+    ),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(lines=st.lists(_BEFORE_NOTE_LINES, max_size=12))
+def test_is_cut_after_a_final_reply_equals_reading_the_last_event(lines):
+    plan = skim.Skim("filezilla", "\n" + "\n".join(lines) + "\n")
+    slow = skim.Skim("filezilla", plan.body)
+    slow.spec = dataclasses.replace(slow.spec, final_reply=None)
+    for pos in [i + 1 for i, c in enumerate(plan.body) if c == "\n"]:
+        assert plan._is_cut(pos) == slow._is_cut(pos)
+        # the shortcut alone: never a cut where the last event is not a reply
+        assert not plan._after_final_reply(pos) or (slow._last_event(pos) or ("",))[0] == "Response"
+
+
 # reply lines in place and out of place, with their digits varied (the quick count reads them all as 0s)
 _REPLY_LINES = st.builds(
     lambda line, digits: line.replace("1", digits),
@@ -197,6 +235,7 @@ _PASSIVE_REPLIES = st.sampled_from(
         "Response:\t227 Entering Passive Mode (198,51,100,7,195,80). Response: 227 (10,0,0,5,195,80)",
         "Response:\t550 x Response:\t227 Entering Passive Mode (10,0,0,5,195,80).",
         "Response:\t200 x Response:227 Entering Passive Mode (10,0,0,5,195,80).",
+        "Connecting to Response:\t227 Entering Passive Mode (10,0,0,5,195,80).",
         "Command:\tPASV",
     ]
 )
@@ -213,8 +252,10 @@ _PASSIVE_SESSIONS = st.lists(
 
 def _reply_anchors_slowly(plan: skim.Skim) -> list[int]:
     """What _reply_anchors gives, the way it was written first: the replies that are anchors by their code in a
-    pass of their own, and every 227 decoded, its session's note found with rfind and read whole."""
+    pass of their own, and every 227 decoded, its session's note found with rfind and read whole, and whether it
+    starts a session read from the last event before it."""
     body = plan.body
+    plan.spec = dataclasses.replace(plan.spec, final_reply=None)
     found = [m.start() for m in re.finditer(r"Response:[ \t]*+(?!" + skim._PLAIN_CODE + r"|227 )", body)]
     for m in re.finditer(r"Response:[ \t]*(227 [^\n]*)", body):
         pasv = HOST_PORT_NUMBERS.search(m.group(1))
@@ -252,6 +293,24 @@ def test_fewer_lines_is_counting_them(text, data):
     start, stop = data.draw(st.integers(0, len(text))), data.draw(st.integers(0, len(text)))
     n = data.draw(st.integers(1, 12))
     assert long_text.fewer_lines(text, start, stop, n) == (text.count("\n", start, stop) < n)
+
+
+_NEEDLES = [b"\n", b"\n0", b"\n0a", b"\na0a", b"\n00000"]  # none can overlap itself
+
+
+@settings(max_examples=300)
+@given(
+    text=st.text(alphabet="0159a\n", min_size=1, max_size=300),
+    needles=st.lists(st.sampled_from(_NEEDLES), min_size=2, max_size=4, unique=True),
+    chunk=st.integers(1, 16),
+    ends=st.tuples(st.integers(0, 300), st.integers(0, 300)),
+)
+@example(text="a\n\n\n\n9\n\n", needles=[b"\n", b"\na0a"], chunk=2, ends=(0, 8))  # a "\n" in the overlap
+def test_count_zeroed_is_counting_in_the_zeroed_text(text, needles, chunk, ends):
+    start, stop = sorted(min(end, len(text)) for end in ends)
+    zeroed = text.encode().translate(bytes.maketrans(b"123456789", b"000000000"))
+    expected = [zeroed.count(needle, start, stop) for needle in needles]
+    assert long_text.count_zeroed(text, needles, start, stop, chunk) == expected
 
 
 # curl lines, notes among them with and without a failure word, after and inside an unanswered command
@@ -293,6 +352,42 @@ def test_latest_mark_is_rfind(text, mark, data):
     assert [latest.before(pos) for pos in positions] == [text.rfind(mark, 0, pos) for pos in positions]
 
 
+def _last_user_command_in(plan: skim.Skim, text: str) -> str:
+    """What last_user_command gives, reading a copy of the stretch's text lowered whole."""
+    for line in reversed(text.split("\n")):
+        if "user" in line.lower():
+            for _n, kind, command, _key in plan.spec.parse("\n" + line):
+                head = command.split(None, 1)
+                if kind == "c" and head and head[0].upper() == "USER":
+                    return command
+    return ""
+
+
+_USER_LINES = st.sampled_from(
+    [
+        "Command:\tUSER alice",
+        "2024-05-01 10:00:01 4242 1 Command:\tuser bob",
+        "Command:\tUSERS x",
+        "Status:\tUSER carol",
+        "Response:\t331 User ok",
+        "> USER dave",
+        "> user",
+        "< 331 Please specify the password.",
+        "",
+    ]
+)
+
+
+@pytest.mark.parametrize("fmt", ["filezilla", "curl"])
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(_USER_LINES, max_size=12), data=st.data())
+def test_last_user_command_reads_only_its_stretch(fmt, lines, data):
+    plan = skim.Skim(fmt, "\n" + "\n".join(lines) + "\n")
+    starts = [i + 1 for i, c in enumerate(plan.body) if c == "\n"]
+    start, stop = sorted(data.draw(st.lists(st.sampled_from(starts), min_size=2, max_size=2)))
+    assert plan.last_user_command(start, stop) == _last_user_command_in(plan, plan.body[start:stop])
+
+
 @given(
     pieces=st.lists(st.sampled_from(["user", "USER", "uSe", "Us", "r", "eR", "x", "\n"]), max_size=60),
     word=st.sampled_from(["user", "u", "er"]),
@@ -301,8 +396,25 @@ def test_latest_mark_is_rfind(text, mark, data):
 )
 def test_rfind_lowered_is_rfind_in_the_lowered_text(pieces, word, window, data):
     text = "".join(pieces)
-    end = data.draw(st.integers(0, len(text)))
+    start, end = sorted(data.draw(st.lists(st.integers(0, len(text)), min_size=2, max_size=2)))
     assert long_text.rfind_lowered(text, word, end, window) == text.lower().rfind(word, 0, end)
+    assert long_text.rfind_lowered(text, word, end, window, start) == text.lower().rfind(word, start, end)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "kinds"),
+    [
+        (clients._FILEZILLA, clients._FZ_KIND),
+        (clients._CURL, clients._CURL_KIND),
+        (clients._PREFIXED_LABELS, clients._FZ_KIND | {"Status": "n"}),
+    ],
+)
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(st.one_of(_LINES, _CURL_LINES, st.just("2025-09-11 INFO <App> Status:  x")), max_size=30))
+def test_marked_lines_numbers_lines_as_iter_matches_does(pattern, kinds, lines):
+    body = "\n" + "\n".join(lines) + "\n"
+    slow = [(line, kinds[m.group(1)], m.group(2).strip(), None) for line, m in iter_matches(pattern, body)]
+    assert clients._marked_lines(pattern, kinds, body, str.strip) == slow
 
 
 # FileZilla commands and what may follow them: replies after a prefix, a bad prefix, another command, a digit

@@ -30,17 +30,19 @@ _FZ_KIND = {"Command": COMMAND, "Response": REPLY, "Error": NOTE, None: NOTE}
 
 def _marked_lines(pattern: re.Pattern[str], kinds: dict, body: str, clean: Callable[[str], str]) -> list[Event]:
     """One event per match of a pattern whose group 1 is the line's mark (kinds maps it) and group 2 its text.
+    The pattern starts with the line's "\n" and holds no other.
 
     iter_matches inlined: this loop parses FileZilla and curl, the hot loops of a big paste.
     """
     events: list[Event] = []
     append = events.append
     count = body.count
-    line = pos = 0
+    line = pos = end = 0
     for m in pattern.finditer(body):
         start = m.start()
-        line += count("\n", pos, start + 1)
-        pos = start + 1
+        # a match on the line after the last one's (most of a log): one "\n" between them, where the count was a call
+        line += 1 if start == end else count("\n", pos, start + 1)
+        pos, end = start + 1, m.end()
         mark, text = m.group(1, 2)
         append((line, kinds[mark], clean(text), None))
     return events

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+
 
 class LatestMark:
     """body.rfind(mark, 0, pos) for positions that never decrease, each occurrence found once going forward
@@ -17,18 +21,18 @@ class LatestMark:
         return self.latest
 
 
-def rfind_lowered(text: str, word: str, end: int, window: int = 1 << 16) -> int:
-    """text.lower().rfind(word, 0, end) for ASCII text (`word` in lower case), lowering a window at a time from
-    `end` back: the last USER of a stretch of megabytes is near its end."""
+def rfind_lowered(text: str, word: str, end: int, window: int = 1 << 16, start: int = 0) -> int:
+    """text.lower().rfind(word, start, end) for ASCII text (`word` in lower case), lowering a window at a time
+    from `end` back: the last USER of a stretch of megabytes is near its end."""
     window = max(window, len(word))
     while True:
-        start = max(0, end - window)
-        found = text[start:end].lower().rfind(word)
+        window_start = max(start, end - window)
+        found = text[window_start:end].lower().rfind(word)
         if found >= 0:
-            return start + found
-        if start == 0:
+            return window_start + found
+        if window_start == start:
             return -1
-        end = start + len(word) - 1  # a word across the window's start is in the next one
+        end = window_start + len(word) - 1  # a word across the window's start is in the next one
 
 
 def fewer_lines(body: str, start: int, stop: int, n: int) -> bool:
@@ -37,3 +41,21 @@ def fewer_lines(body: str, start: int, stop: int, n: int) -> bool:
     if body.count("\n", start, window_end) >= n:
         return False
     return window_end >= stop or body.count("\n", start, stop) < n
+
+
+def zero_digits(text: str) -> bytes:
+    """ASCII `text` as bytes with its digits made 0s (positions stay)."""
+    return text.encode("ascii").translate(_DIGITS_TO_ZERO)
+
+
+def count_zeroed(text: str, needles: Sequence[bytes], start: int, stop: int, chunk: int = 1 << 18) -> list[int]:
+    """[zero_digits(text).count(needle, start, stop) for needle in needles] for needles that cannot overlap
+    themselves (each starts with a byte it holds nowhere else), a chunk at a time: two copies of a 10 MB log
+    (encoded, translated) cost ~18 ms in a scan, page faults included, where chunks reuse their memory."""
+    counts = [0] * len(needles)
+    overlap = max(map(len, needles), default=1) - 1
+    for at in range(start, stop, chunk):
+        piece = zero_digits(text[at : min(at + chunk + overlap, stop)])
+        for i, needle in enumerate(needles):
+            counts[i] += piece.count(needle, 0, chunk + len(needle) - 1)  # the occurrences starting in the chunk
+    return counts

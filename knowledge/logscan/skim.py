@@ -35,7 +35,7 @@ from knowledge.logscan.clients import (
 from knowledge.logscan.context import LogContext, host_port, unreachable_from
 from knowledge.logscan.events import COMMAND, REPLY, Event
 from knowledge.logscan.ftp import DATA_COMMANDS, HOST_PORT_NUMBERS, decode_pasv
-from knowledge.logscan.long_text import LatestMark, fewer_lines, rfind_lowered
+from knowledge.logscan.long_text import LatestMark, count_zeroed, fewer_lines, rfind_lowered, zero_digits
 from knowledge.logscan.model import Exchange
 
 MIN_SKIM_CHARS = 512 * 1024  # below this the whole log is parsed: it is fast enough and nothing is capped
@@ -74,6 +74,8 @@ class _Format:
     quick_anchors: tuple[re.Pattern[str], ...] | None = None
     # anchors for an ASCII log: [0-9] where the anchors have \d (the same characters there)
     ascii_anchors: tuple[re.Pattern[str], ...] | None = None
+    # a final single-line reply that is not 227/229, matched at a line start: ends a session (see _is_cut)
+    final_reply: re.Pattern[str] | None = None
 
 
 def _curl_anchors(no_fail: str, notes: str) -> re.Pattern[str]:
@@ -140,9 +142,10 @@ _FILEZILLA = _Format(
         r"\d{1,3}\))?[^\n]*))|(?!" + _PLAIN_CODE + r"))"
     ),
     misplaced_reply=re.compile(r":esnopseR(?!" + _FZ_PREFIX_REVERSED + r"\n)"),
+    # [0-9]: a line it matches is one event_line matches with the same code; where it fails _last_event decides
+    final_reply=re.compile(FZ_PREFIX.replace(r"\d", "[0-9]") + r"Response:[ \t]*+(?!22[79])[23][0-9][0-9] "),
 )
 FORMATS = {"curl": _CURL, "filezilla": _FILEZILLA}
-_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 
 
 class Skim:
@@ -154,7 +157,6 @@ class Skim:
         self.kept: list[tuple[int, int]] = []  # [start, end) of kept regions, both line starts in body
         self.skipped_replies = 0
         self._reversed: str | None = None
-        self._zeroed: bytes | None = None
 
     # --- where a session starts -------------------------------------------------------------------------
     def _last_event(self, pos: int) -> tuple[str, str | None, str] | None:
@@ -178,6 +180,8 @@ class Skim:
         single-line reply that is not a passive-mode answer (227/229 would make this a data connection)."""
         if not self.spec.connect_note.match(self.body, pos):
             return False
+        if self._after_final_reply(pos):
+            return True
         last = self._last_event(pos)
         if last is None:
             return False
@@ -189,6 +193,15 @@ class Skim:
             and code not in ("227", "229")
             and (sep != "-")
         )
+
+    def _after_final_reply(self, pos: int) -> bool:
+        """True when the last line before `pos` holding an event mark is one final_reply matches (False: not
+        known, _last_event decides): one match where _last_event's costs 2 µs, for each of 5,000 sessions."""
+        body, final_reply, (mark, other_mark) = self.body, self.spec.final_reply, self.spec.event_marks
+        if final_reply is None:
+            return False
+        found = max(body.rfind(mark, 0, pos - 1), body.rfind(other_mark, 0, pos - 1))
+        return found >= 0 and final_reply.match(body, body.rfind("\n", 0, found) + 1) is not None
 
     # --- which regions to keep --------------------------------------------------------------------------
     def anchors(self) -> list[int] | None:
@@ -221,26 +234,26 @@ class Skim:
         body = self.body
         found: list[int] = []
         host: str | None = None
-        octets: list[str] = []
-        note_at = -1  # the latest "Connecting to": the session's start decides whom its 227s are compared with
+        octets: tuple[str, ...] = ()
+        # the latest "Connecting to": the session's start decides whom its 227s are compared with
         notes = LatestMark(body, "Connecting to ")
         line_end = 0  # a 227 in the rest of a 227's line is part of that reply
         for m in self.spec.replies.finditer(body):
-            reply, *numbers = m.group(1, 2, 3, 4, 5)
-            if reply is None:
-                found.append(m.start())
+            start = m.start()
+            if m.start(1) < 0:  # no 227: an anchor by its code
+                found.append(start)
                 continue
-            if m.start() < line_end:
+            if start < line_end:
                 continue
             line_end = m.end(1)
+            numbers = m.group(2, 3, 4, 5)
             if numbers[0] is None:
-                pasv = HOST_PORT_NUMBERS.search(reply)
+                pasv = HOST_PORT_NUMBERS.search(m.group(1))
                 if pasv is None:
                     continue  # nothing to decode
-                numbers = list(pasv.group(1, 2, 3, 4))
-            note = notes.before(m.start())
-            if note != note_at:
-                note_at = note
+                numbers = pasv.group(1, 2, 3, 4)
+            if 0 <= notes.upcoming <= start - len(notes.mark):  # a new note before this 227 (notes.before's test)
+                note = notes.before(start)
                 line_start = body.rfind("\n", 0, note) + 1
                 at = None
                 if note >= 0 and self._is_cut(line_start):
@@ -249,14 +262,14 @@ class Skim:
                     first = body.find("Connecting to ", line_start)
                     at = host_port(body[first : body.find("\n", note)])
                 host = at[0] if at and at[0] else None
-                octets = host.split(".") if host else []
+                octets = tuple(host.split(".")) if host else ()
             if numbers == octets:
                 continue  # the session's own address: the rule skips it
-            decoded = decode_pasv(reply)
+            decoded = decode_pasv(m.group(1))
             if decoded is None or decoded[0] == host:
                 continue
             if host is None or unreachable_from(decoded[0], host):
-                found.append(m.start())
+                found.append(start)
         return found
 
     def count_replies(self, start: int, stop: int) -> int | None:
@@ -279,30 +292,26 @@ class Skim:
         misplaced_reply accepts (False: not known). With its digits made 0s, a log's lines have a few shapes:
         one count for each shape, where the reversed search had a lookahead for each reply (~0.3 µs each)."""
         assert self.spec.misplaced_reply is not None
-        if self._zeroed is None:
-            ascii_ = self.body.isascii()  # then a character is a byte: positions stay
-            self._zeroed = self.body.encode("ascii").translate(_DIGITS_TO_ZERO) if ascii_ else b""
-        zeroed, mark = self._zeroed, self.spec.reply_mark.encode()
-        shapes: set[bytes] = set()
-        in_place, at = 0, start - 1
+        body, mark = self.body, self.spec.reply_mark
+        if not body.isascii():  # then a character is a byte: positions stay
+            return False
+        shapes: list[bytes] = []
+        at = start - 1
         for _ in range(64):  # the first replies' shapes; a log of many more is searched the other way
-            if in_place == count:
-                return True
-            at = zeroed.find(mark, at, stop)
+            at = body.find(mark, at, stop)
             if at < 0:
-                return False
-            line = zeroed.rfind(b"\n", start - 1, at)
+                break
+            line = body.rfind("\n", start - 1, at)
             if line < 0:
                 return False
-            shape = zeroed[line : at + len(mark)]  # "\n", the prefix, the mark
+            shape = zero_digits(body[line : at + len(mark)])  # "\n", the prefix, the mark
             at += 1
-            if shape in shapes:
-                continue
-            shapes.add(shape)
-            if self.spec.misplaced_reply.match(shape[::-1].decode()):
-                return False  # what the reversed search finds
-            in_place += zeroed.count(shape, start - 1, stop)
-        return in_place == count
+            if shape not in shapes:
+                if self.spec.misplaced_reply.match(shape[::-1].decode()):
+                    return False  # what the reversed search finds
+                shapes.append(shape)
+        # shapes end at different marks: the counts add up to `count` when no mark has another shape
+        return sum(count_zeroed(body, shapes, start - 1, stop)) == count
 
     def _step(self, pos: int, replies: int, forward: bool) -> int:
         body, mark = self.body, self.spec.reply_mark
@@ -369,12 +378,13 @@ class Skim:
         body, parse = self.body, self.spec.parse
         events: list[Event] = []
         pos = line = 0  # line: newlines in body[:pos], the number of the line starting at pos
-        self.stretches: list[tuple[int, int, str]] = []  # (first line, last line, text) of skipped stretches
+        # (first line, last line, start, stop) of skipped stretches: body[start:stop], not a copy of megabytes
+        self.stretches: list[tuple[int, int, int, int]] = []
         for start, stop in self.kept:
             if pos:  # the stretch between the previous region and this one
                 first = line
                 line += body.count("\n", pos, start)
-                self.stretches.append((first, line - 1, body[pos:start]))
+                self.stretches.append((first, line - 1, pos, start))
             else:
                 line = body.count("\n", 0, start)
             region = parse(body[start - 1 : stop])
@@ -386,19 +396,19 @@ class Skim:
             pos = stop
         return events
 
-    def last_user_command(self, text: str) -> str | None:
-        """The last USER command in a skipped stretch of ASCII text, as the parser reads it ('' when there is
-        none; verbs are matched in any case)."""
-        end = len(text)
-        while (at := rfind_lowered(text, "user", end)) >= 0:
-            start = text.rfind("\n", 0, at) + 1
-            stop = text.find("\n", at)
-            line = text[start : stop if stop >= 0 else len(text)]
+    def last_user_command(self, start: int, stop: int) -> str | None:
+        """The last USER command in body[start:stop], a skipped stretch of ASCII text, as the parser reads it
+        ('' when there is none; verbs are matched in any case)."""
+        body, end = self.body, stop
+        while (at := rfind_lowered(body, "user", end, start=start)) >= 0:
+            line_start = max(start, body.rfind("\n", start, at) + 1)
+            line_end = body.find("\n", at, stop)
+            line = body[line_start : line_end if line_end >= 0 else stop]
             for _n, kind, command, _key in self.spec.parse("\n" + line):
                 head = command.split(None, 1)
                 if kind == COMMAND and head and head[0].upper() == "USER":
                     return command
-            end = start
+            end = line_start
         return ""
 
 
@@ -461,13 +471,16 @@ def consistent(skim: Skim, ctx: LogContext) -> bool:
     auth_ok = any(e.verb == "AUTH" and e.code == "234" for e in exchanges)
     users = [(e.line, e.command) for e in exchanges if e.verb == "USER" and e.command]
     user_lines = [line for line, _ in users]
-    for first, _last, text in stretches:
-        if not text.isascii():
+    body = skim.body
+    for first, _last, start, stop in stretches:
+        if not body.isascii() and not body[start:stop].isascii():
             return False  # lower() could change the length, and the positions with it
         # a skipped AUTH or TLS set-up only matters when the kept part never got TLS going
-        if not auth_ok and (_AUTH.search(text.lower()) or "TLS connection established" in text):
+        if not auth_ok and (
+            _AUTH.search(body[start:stop].lower()) or body.find("TLS connection established", start, stop) >= 0
+        ):
             return False
-        skipped_user = skim.last_user_command(text)
+        skipped_user = skim.last_user_command(start, stop)
         if skipped_user:
             i = bisect.bisect_left(user_lines, first) - 1
             if i < 0 or _user_of(users[i][1]) != _user_of(skipped_user):
@@ -480,7 +493,7 @@ def _look_ahead_kept(skim: Skim, ctx: LogContext) -> bool:
     client cannot reach, active mode), at least LOOK_AHEAD exchanges must follow before the next skipped
     stretch."""
     exchanges = ctx.exchanges
-    for first, _last, _text in skim.stretches:
+    for first, _last, _start, _stop in skim.stretches:
         before = bisect.bisect_left(ctx.lines, first)  # exchanges kept before the stretch
         for e in exchanges[max(0, before - LOOK_AHEAD) : before]:
             code = e.code
