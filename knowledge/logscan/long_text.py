@@ -15,8 +15,12 @@ class LatestMark:
         self.body, self.mark = body, mark
         self.latest, self.upcoming = -1, body.find(mark)
 
+    def moves(self, pos: int) -> bool:
+        """Whether before(pos) would find a later mark than the last answer."""
+        return 0 <= self.upcoming <= pos - len(self.mark)
+
     def before(self, pos: int) -> int:
-        while 0 <= self.upcoming <= pos - len(self.mark):
+        while self.moves(pos):
             self.latest, self.upcoming = self.upcoming, self.body.find(self.mark, self.upcoming + 1)
         return self.latest
 

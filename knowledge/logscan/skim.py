@@ -252,7 +252,7 @@ class Skim:
                 if pasv is None:
                     continue  # nothing to decode
                 numbers = pasv.group(1, 2, 3, 4)
-            if 0 <= notes.upcoming <= start - len(notes.mark):  # a new note before this 227 (notes.before's test)
+            if notes.moves(start):  # a new note before this 227
                 note = notes.before(start)
                 line_start = body.rfind("\n", 0, note) + 1
                 at = None
