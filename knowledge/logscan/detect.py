@@ -106,6 +106,11 @@ def branch_searches(pattern: re.Pattern[str]) -> tuple[tuple[re.Pattern[str], bo
     return tuple(searches)
 
 
+def branch_found(searches: tuple[tuple[re.Pattern[str], bool], ...], head: str, after_newline: str) -> bool:
+    """Whether one of `branch_searches(...)` is found in `head` ("\n" + head is `after_newline`)."""
+    return any(branch.search(after_newline if nl else head) for branch, nl in searches)
+
+
 # (name, pattern, weight, whether the pattern is searched for in "\n" + head, its branches when they are worth
 # searching for first: an alternation with a branch anchored at ^ is tried at every position, most logs hold none
 # of its branches, and the branches alone have literals or newlines to skip to)
@@ -120,7 +125,7 @@ _SEARCHES = tuple(
 def _count(search: tuple, head: str, after_newline: str) -> int:
     """How many times the pattern of a _SEARCHES row is found in `head` ("\n" + head is `after_newline`)."""
     _name, pattern, _weight, from_newline, gate = search
-    if gate is not None and not any(branch.search(after_newline if nl else head) for branch, nl in gate):
+    if gate is not None and not branch_found(gate, head, after_newline):
         return 0
     return len(pattern.findall(after_newline if from_newline else head))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from knowledge.logscan.context import LogContext, host_port
-from knowledge.logscan.detect import branch_searches
+from knowledge.logscan.detect import branch_found, branch_searches
 from knowledge.logscan.ftp import DATA_COMMANDS, EPSV_PORT, HOST_PORT_NUMBERS
 from knowledge.logscan.model import Failure
 
@@ -30,8 +30,7 @@ _SFTP_MARK_SEARCHES = branch_searches(_SFTP_MARKS)
 
 def _sftp_marked(head: str) -> bool:
     """_SFTP_MARKS.search(head), one branch at a time (a third of the time, or less)."""
-    after_newline = "\n" + head
-    return any(pattern.search(after_newline if from_newline else head) for pattern, from_newline in _SFTP_MARK_SEARCHES)
+    return branch_found(_SFTP_MARK_SEARCHES, head, "\n" + head)
 
 
 # Formats that are FTP whatever they hold (a FileZilla log with only status lines is still an FTP session).
