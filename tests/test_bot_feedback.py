@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from bot.feedback import FeedbackKeys
+from bot.feedback import FeedbackKeys, Vote, read_vote
 from bot.mrkdwn import literal
 from bot.store import Store
 from tests.slack_e2e import (
@@ -55,11 +55,11 @@ LOG = (
 )
 
 
-def read(value: str) -> dict[str, Any]:
-    """What a vote button carries, checked as the bot checks it (the way of the vote is not signed)."""
-    fields = KEYS.verify(value, unsigned=("v",))
-    assert fields is not None, f"not signed by the bot: {value}"
-    return fields
+def read(value: str) -> Vote:
+    """What a vote button carries, checked as the bot checks it."""
+    vote = read_vote(KEYS, value)
+    assert vote is not None, f"not signed by the bot: {value}"
+    return vote
 
 
 # ----- processes and the database -----
@@ -229,13 +229,12 @@ def test_every_kind_of_answer_ends_with_feedback_buttons(slack: SlackStandIn, ch
     answers["file"] = wait_posts(slack, dm)[0].params
     for where, answer in answers.items():
         element = feedback_element(answer)
-        values = [read(element[side]["value"]) for side in ("positive_button", "negative_button")]
-        assert all(values), f"{where}: the values are not signed by the bot"
-        assert [v["v"] for v in values] == ["up", "down"], where
-        assert "U1" not in json.dumps(values), f"{where}: a button carries the user id"
+        raw = [element[side]["value"] for side in ("positive_button", "negative_button")]
+        assert [read(value).vote for value in raw] == ["up", "down"], where
+        assert "U1" not in json.dumps(raw), f"{where}: a button carries the user id"
         assert_sendable(answer)
     assert_full_answer(answers["command"], "ftp-425", ephemeral=True)
-    kinds = {where: read(feedback_element(a)["positive_button"]["value"])["c"] for where, a in answers.items()}
+    kinds = {where: read(feedback_element(a)["positive_button"]["value"]).channel_type for where, a in answers.items()}
     assert kinds == {
         "command": "command",
         "command log": "command",
@@ -263,7 +262,7 @@ def test_an_answer_is_stored_with_its_query_masked_and_cut_and_no_user_id(
     user = new_id("U")
     text = "530 when I log in with password=hunter2 " + "and then some " * 30
     answer = command(slack, checked, text, user=user)
-    answer_id = read(feedback_element(answer)["positive_button"]["value"])["a"]
+    answer_id = read(feedback_element(answer)["positive_button"]["value"]).answer_id
     [row] = wait_rows(database, "answer_id = ?", (answer_id,))
     assert row["event"] == "asked" and row["subject"] == "ftp-530" and row["subject_kind"] == "entry"
     assert row["channel_type"] == "command" and row["team_id"] == payloads.TEAM_ID
@@ -365,7 +364,7 @@ def test_in_a_channel_everyone_votes_once_and_the_count_shows(
     update = slack.wait_for_call("chat.update", lambda c: c.params.get("ts") == ts, ANSWER_TIMEOUT, since=since)
     assert "👍 1 · 👎 1 so far" in all_text(update.params)
     assert update.params["blocks"][-1]["type"] == "context_actions", "the buttons stay for the others"
-    answer_id = read(feedback_element(answer.params)["positive_button"]["value"])["a"]
+    answer_id = read(feedback_element(answer.params)["positive_button"]["value"]).answer_id
     votes = rows(database, "event = 'vote' AND answer_id = ?", (answer_id,))
     assert sorted(v["vote"] for v in votes) == ["down", "up"]
 
@@ -481,14 +480,14 @@ def test_a_modal_that_cannot_open_leaves_a_button_that_opens_it(slack: SlackStan
 def test_a_forged_vote_changes_nothing_and_says_so(slack: SlackStandIn, checked: BotProcess, database: Path) -> None:
     user = new_id("U")
     answer = command(slack, checked, "425", user=user)
-    genuine = json.loads(feedback_element(answer)["negative_button"]["value"])
+    genuine = feedback_element(answer)["negative_button"]["value"]
     before = len(rows(database, "event = 'vote'"))
     forgeries = [
-        json.dumps({**genuine, "s": "ftp-530"}),  # another entry, old signature
-        json.dumps({**genuine, "a": "AAAAAAAAAAAA"}),  # another answer: a second vote on the same one
-        json.dumps({k: v for k, v in genuine.items() if k != "h"}),
-        "not json at all",
-        KEYS.sign({"a": "x"}).replace("x", "y"),
+        genuine.replace("|ftp-425|", "|ftp-530|", 1),  # another entry, old signature
+        genuine.replace(read(genuine).answer_id, "AAAAAAAAAAAA"),  # another answer: a second vote on the same one
+        genuine.rpartition("|")[0],  # no signature
+        "not a value at all",
+        KEYS.sign({"a": "x"}).replace("x", "y"),  # the signed JSON buttons carried before, edited
     ]
     for value in forgeries:
         click = slack.block_actions("answer_feedback", value, user_id=user, action_type="feedback_buttons")

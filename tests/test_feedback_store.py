@@ -5,6 +5,8 @@ forgetting and expiry."""
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -12,7 +14,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.feedback import CHANNEL_TYPES, FeedbackKeys, clean_query, new_answer_id, read_vote
+from bot.feedback import CHANNEL_TYPES, FeedbackKeys, Vote, clean_query, new_answer_id, read_vote
 from bot.feedback import Answered as AnsweredFields
 from bot.store import Store
 from knowledge.lookup import finder
@@ -145,17 +147,37 @@ def test_triage_outcomes_are_written_with_the_triage(store: Store) -> None:  # n
 
 def test_a_vote_value_is_read_only_as_signed() -> None:
     keys = FeedbackKeys(b"k" * 32)
-    fields = AnsweredFields("answer-sig01", "ftp-425", "entry", "dm", "q", ("ftp-425",), 1_800_000_000).fields()
-    value, down = keys.vote_values(fields)
+    answered = AnsweredFields("answer-sig01", "ftp-425", "entry", "dm", "q", ("ftp-425",), 1_800_000_000)
+    value, down = keys.answer_values(answered)
+    assert value == f"u|answer-sig01|1800000000|dm|entry|ftp-425|ftp-425|{keys.vote_mac(value[2:-25])}"
     vote = read_vote(keys, value)
-    assert vote is not None and (vote.subject, vote.vote, vote.entries) == ("ftp-425", "up", ("ftp-425",))
+    assert vote == Vote("answer-sig01", "ftp-425", "entry", "dm", 1_800_000_000, "up", ("ftp-425",))
     assert read_vote(keys, down).vote == "down"  # type: ignore[union-attr]
     assert read_vote(FeedbackKeys(b"x" * 32), value) is None
     assert read_vote(keys, value.replace("ftp-425", "ftp-530", 1)) is None
-    assert read_vote(keys, value.replace('"a":"answer-sig01"', '"a":"answer-sig02"')) is None
-    assert read_vote(keys, keys.vote_values({**fields, "s": "<!channel>"})[0]) is None, "signed, but not a subject"
-    assert read_vote(keys, value.replace('"v":"up"', '"v":"sideways"')) is None
+    assert read_vote(keys, value.replace("answer-sig01", "answer-sig02")) is None
+    assert read_vote(keys, value.replace("|1800000000|", "|1900000000|")) is None
+    assert read_vote(keys, value + "|x") is None and read_vote(keys, value.replace("|dm|", "|dm|x|")) is None
+    weird = AnsweredFields("answer-sig01", "<!channel>", "entry", "dm", "q", (), 1)
+    assert read_vote(keys, keys.answer_values(weird)[0]) is None, "signed, but not a subject"
+    assert read_vote(keys, "s" + value[1:]) is None, "signed, but no way to vote"
+    unicode = AnsweredFields("answer-sig01", "ftp-425", "entry", "dm", "q", ("ftp-425", "é"), 1)
+    assert read_vote(keys, keys.answer_values(unicode)[0]) is None
+    assert read_vote(keys, value.replace(value[-24:], "é" * 24)) is None
     assert read_vote(keys, None) is None and read_vote(keys, "{") is None and read_vote(keys, "x" * 5000) is None
+    assert read_vote(keys, "u|") is None and read_vote(keys, "u|" + "|" * 7) is None
+
+
+def test_a_vote_value_from_before_the_one_line_form_is_still_read() -> None:
+    """Buttons posted before 2026-12 carry signed JSON with the way under "v"; they are in Slack still."""
+    keys = FeedbackKeys(b"k" * 32)
+    fields = {"a": "answer-sig01", "s": "ftp-425", "k": "entry", "c": "dm", "t": 1_800_000_000, "m": "ftp-425"}
+    up, down = (keys.sign(fields).replace(',"h":', f',"v":"{way}","h":') for way in ("up", "down"))
+    assert read_vote(keys, up) == Vote("answer-sig01", "ftp-425", "entry", "dm", 1_800_000_000, "up", ("ftp-425",))
+    assert read_vote(keys, down).vote == "down"  # type: ignore[union-attr]
+    assert read_vote(keys, up.replace("ftp-425", "ftp-530", 1)) is None
+    assert read_vote(FeedbackKeys(b"x" * 32), up) is None
+    assert read_vote(keys, keys.sign({**fields, "t": "1800000000"}).replace(',"h":', ',"v":"up","h":')) is None
 
 
 def test_answer_ids_sort_by_time_and_are_read_back_from_a_vote() -> None:
@@ -167,7 +189,7 @@ def test_answer_ids_sort_by_time_and_are_read_back_from_a_vote() -> None:
     assert len(same_ms) == 1000 and all(len(i) == 16 for i in same_ms)
     keys = FeedbackKeys(b"k" * 32)
     for answer_id in [*ids, new_answer_id()]:
-        value = keys.vote_values(AnsweredFields(answer_id, "ftp-425", "entry", "dm", "q", (), 1).fields())[0]
+        value = keys.answer_values(AnsweredFields(answer_id, "ftp-425", "entry", "dm", "q", (), 1))[0]
         assert read_vote(keys, value).answer_id == answer_id  # type: ignore[union-attr]
 
 
@@ -180,30 +202,46 @@ def test_a_query_is_stored_masked_folded_and_cut_short_or_long() -> None:
 
 
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+_ID = st.from_regex(r"[a-z0-9][a-z0-9.-]{0,20}", fullmatch=True)
 
 
 @given(
     answer_id=st.one_of(st.builds(new_answer_id), _TEXT),
-    subject=_TEXT,
-    kind=_TEXT,
-    channel_type=_TEXT,
-    entries=st.lists(_TEXT, max_size=4).map(tuple),
+    subject=st.one_of(_ID, _TEXT),
+    kind=st.one_of(st.sampled_from(("entry", "finding")), _TEXT),
+    channel_type=st.one_of(st.sampled_from(CHANNEL_TYPES), _TEXT),
+    entries=st.lists(st.one_of(_ID, _TEXT), max_size=4).map(tuple),
     issued=st.integers(min_value=1, max_value=2**40),
 )
-def test_an_answers_signed_values_are_the_general_ones(
+def test_a_vote_value_is_the_same_in_json_and_reads_back_as_its_answer(
     answer_id: str, subject: str, kind: str, channel_type: str, entries: tuple[str, ...], issued: int
 ) -> None:
-    """The acknowledgement's quicker signing (Answered.signed_text) makes the very strings vote_values makes."""
+    """The acknowledgement's quicker way (answer_value_in_json) writes the value answer_values makes, and a vote
+    reads back what its answer was about, or nothing when a field is not one the bot would send."""
     keys = FeedbackKeys(b"k" * 32)
     answered = AnsweredFields(answer_id, subject, kind, channel_type, "q", entries, issued)
-    assert keys.answer_values(answered) == keys.vote_values(answered.fields())
+    up, down = keys.answer_values(answered)
+    in_json = keys.answer_value_in_json(answered)
+    if in_json is not None:
+        assert json.loads(f'"u|{in_json}"') == up
+    vote = read_vote(keys, down)
+    fits = (
+        re.fullmatch(r"[A-Za-z0-9_-]{8,32}", answer_id) is not None
+        and re.fullmatch(r"[a-z0-9][a-z0-9._:-]{0,99}", subject) is not None
+        and kind in ("entry", "finding")
+        and channel_type in CHANNEL_TYPES
+        and all(re.fullmatch(r"[a-z0-9][a-z0-9.-]*", e) for e in entries)
+    )
+    expected = Vote(answer_id, subject, kind, channel_type, issued, "down", entries) if fits else None
+    assert vote == expected
 
 
-def test_every_entrys_answer_is_signed_the_same_both_ways() -> None:
+def test_every_entrys_answer_reads_back_from_its_vote() -> None:
     keys = FeedbackKeys(b"k" * 32)
     for entry in finder().kb.entries:
         for channel_type in CHANNEL_TYPES:
             answered = AnsweredFields(new_answer_id(), entry.id, "entry", channel_type, "q", (entry.id,), 1_800_000_000)
             up, down = keys.answer_values(answered)
-            assert (up, down) == keys.vote_values(answered.fields())
-            assert read_vote(keys, up).answer_id == answered.answer_id  # type: ignore[union-attr]
+            assert json.loads(f'"u|{keys.answer_value_in_json(answered)}"') == up
+            assert read_vote(keys, up) == Vote(*answered[:4], 1_800_000_000, "up", (entry.id,))
+            assert read_vote(keys, down).vote == "down"  # type: ignore[union-attr]
