@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import BoltResponse
 
 from bot.feedback import Answered, clean_query, new_answer_id
+from bot.feedback_store import asked_row_id
 from bot.replies import Reply
 from bot.views.block_kit import Message
 from bot.views.feedback import feedback_json, with_feedback
@@ -39,7 +40,7 @@ def rows_for(
         return [
             {
                 **base,
-                "id": f"asked:{answer_id}",
+                "id": asked_row_id(answer_id),
                 "event": "asked",
                 "answer_id": answered.answer_id,
                 "subject": answered.subject,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from bot.feedback import CHANNEL_TYPES, FeedbackKeys, Vote, clean_query, new_answer_id, read_vote
 from bot.feedback import Answered as AnsweredFields
+from bot.feedback_store import asked_row_id
 from bot.store import Store
 from knowledge.lookup import finder
 from tests.test_store import store  # noqa: F401 - the fixture: SQLite, and PostgreSQL where there is one
@@ -31,6 +33,7 @@ def feedback_rows(opened: Store, where: str = "1 = 1", params: dict | None = Non
 
 def asked(user: str, answer_id: str = "", event: str = "asked", at: float | None = None) -> dict:
     return {
+        "id": asked_row_id(answer_id) if answer_id and event == "asked" else None,  # as bot/answered.py gives it
         "event": event,
         "user": user,
         "team_id": "T1",
@@ -245,3 +248,35 @@ def test_every_entrys_answer_reads_back_from_its_vote() -> None:
             assert json.loads(f'"u|{keys.answer_value_in_json(answered)}"') == up
             assert read_vote(keys, up) == Vote(*answered[:4], 1_800_000_000, "up", (entry.id,))
             assert read_vote(keys, down).vote == "down"  # type: ignore[union-attr]
+
+
+def test_what_is_looked_up_by_answer_or_user_reads_an_index_not_the_table(tmp_path: Path) -> None:
+    """The answer's own row by its id, its votes by one_vote_per_user: no index on answer_id alone, which cost
+    every answer's row to write (bot/feedback_store.py). An older database loses that index when opened."""
+    path = tmp_path / "feedback.sqlite3"
+    Store(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as older:
+        older.execute("CREATE INDEX ix_feedback_answer ON feedback (answer_id)")  # as the bot made it until 2026-12
+    opened = Store(f"sqlite:///{path}")
+    try:
+        statements: list[str] = []
+        opened.db._connection().set_trace_callback(statements.append)  # type: ignore[attr-defined]
+        opened.record_answers([asked("U0ALICE", "answer-0001")])
+        opened.record_vote("answer-0001", "U0BOB", "down", "ftp-425", "entry", "dm", "T1")
+        opened.set_comment("answer-0001", "U0BOB", "it did not say which ports", "ftp-425", "entry", "T1")
+        assert opened.vote_counts("answer-0001") == {"up": 0, "down": 1}
+        assert opened.asked_query("answer-0001") == "425 again"
+        assert opened.forget_user("U0BOB") == 1
+    finally:
+        opened.close()
+    lookups = [s for s in statements if s.lstrip().startswith(("SELECT", "UPDATE", "DELETE"))]
+    assert len(lookups) == 4, lookups
+    with sqlite3.connect(path) as reader:
+        indexes = {name for (name,) in reader.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "ix_feedback_answer" not in indexes
+        for statement in lookups:
+            plan = " / ".join(row[-1] for row in reader.execute(f"EXPLAIN QUERY PLAN {statement}"))
+            assert re.search(r"SEARCH feedback USING (COVERING )?INDEX \w+ \((id|answer_id|user_hash)=\?", plan), (
+                statement,
+                plan,
+            )
