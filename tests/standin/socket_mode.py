@@ -184,6 +184,7 @@ class Connection:
         reader = FrameReader(self.sock, self._stop_reading)
         while True:
             message = reader.read_message(self._on_control)
+            arrived = time.monotonic()  # an ack's time: when it reached "Slack", not when Slack had decoded it
             if message is None or self._stop_reading.is_set():
                 return
             if message.opcode != OPCODE_TEXT:
@@ -193,7 +194,7 @@ class Connection:
             except json.JSONDecodeError:
                 logger.warning("socket mode client sent non-JSON text: %r", message.payload[:200])
                 continue
-            self.server.note_client_message(self, decoded)
+            self.server.note_client_message(self, decoded, arrived)
 
 
 class SocketModeServer:
@@ -277,11 +278,11 @@ class SocketModeServer:
             self.connections_opened += 1
             self._lock.notify_all()
 
-    def note_client_message(self, connection: Connection, message: dict[str, Any]) -> None:
+    def note_client_message(self, connection: Connection, message: dict[str, Any], arrived: float) -> None:
         envelope_id = message.get("envelope_id")
         if not isinstance(envelope_id, str):
             return
-        ack = Ack(envelope_id, message, time.monotonic(), connection.id)
+        ack = Ack(envelope_id, message, arrived, connection.id)
         with self._lock:
             if envelope_id in self.acks:
                 self.duplicate_acks.append(ack)
