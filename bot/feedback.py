@@ -106,8 +106,9 @@ class FeedbackKeys:
     def answer_values(self, answered: Answered) -> tuple[str, str]:
         """The values of 👍 and 👎: the answer's fields, signed once, and which way the vote goes. The way is not
         signed: whoever could change it could as well press the other button."""
-        signed = f"{answered.answer_id}|{answered.issued or int(time.time())}{vote_tail(answered)[0]}"
-        value = f"{signed}|{self.vote_mac(signed)}"
+        tail = vote_tail(answered)[0]
+        head, mac = self._signed(answered, tail)
+        value = f"{head}{tail}|{mac}"
         return f"u|{value}", f"d|{value}"
 
     def answer_value_in_json(self, answered: Answered) -> str | None:
@@ -117,8 +118,13 @@ class FeedbackKeys:
         if not _ANSWER_ID.fullmatch(answered.answer_id):
             return None
         tail, tail_in_json = vote_tail(answered)
-        signed = f"{answered.answer_id}|{answered.issued or int(time.time())}"
-        return f"{signed}{tail_in_json}|{self.vote_mac(signed + tail)}"
+        head, mac = self._signed(answered, tail)
+        return f"{head}{tail_in_json}|{mac}"
+
+    def _signed(self, answered: Answered, tail: str) -> tuple[str, str]:
+        """A vote value's start (the answer's id and time), and the MAC of it followed by `tail`."""
+        head = f"{answered.answer_id}|{answered.issued or int(time.time())}"
+        return head, self.vote_mac(head + tail)
 
 
 def new_secret() -> str:
