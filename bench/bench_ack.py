@@ -88,14 +88,19 @@ def load_http(app: Any, standin: Any, secret: str, count: int, concurrency: int)
     return result.latencies, result.wall_seconds, result.answered_in_ack
 
 
-def load_socket(app: Any, standin: Any, count: int, concurrency: int) -> tuple[list[float], float, int]:
-    result = standin.socket_load(count, concurrency)
+def load_socket(
+    app: Any, standin: Any, count: int, concurrency: int, connection_id: int | None = None
+) -> tuple[list[float], float, int]:
+    """Commands over Socket Mode: on the connection `connection_id` (one of two apps connected), else the newest."""
+    result = standin.socket_load(count, concurrency, connection_id=connection_id)
     if result["failures"]:
         raise RuntimeError(f"{app.name}: {result['failures']} commands not acknowledged\n{app.log_tail()}")
     return result["latencies"], result["wall_seconds"], result["answered_in_ack"]
 
 
-def start_app(mode: str, which: str, index: int, standin: Any, settings: argparse.Namespace, workdir: Path):
+def start_app(
+    mode: str, which: str, index: int, standin: Any, settings: argparse.Namespace, workdir: Path
+) -> tuple[Any, float]:
     """The app started, and its start-up: process start to the first /healthz 200, or to the stand-in seeing its
     Socket Mode connection open."""
     info = standin.info()

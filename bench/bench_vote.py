@@ -27,18 +27,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_ack import FEEDBACK_TARGETS, load_http, print_verdicts
+from bench_ack import FEEDBACK_TARGETS, load_http, load_socket, print_verdicts, start_app
 from benchlib import (
     ROOT,
     byte_compile,
     cpu_model,
-    http_app,
     latency_summary,
     load_average,
     prepare_database,
     print_table,
     rounds_needed,
-    socket_app,
     standin_process,
     tree_cpu_seconds,
     write_results,
@@ -51,27 +49,17 @@ WARMUP = 200
 SETTLE_SECONDS = 0.35
 
 
-def start(mode: str, which: str, index: int, standin: Any, workdir: Path, database_url: str) -> tuple[Any, Any]:
-    """An app started and ready, and how to load it: (process, load(count, concurrency)). `which` is the code it
-    runs: "bot", or "plain" (the bot without feedback)."""
-    info = standin.info()
+def start(
+    mode: str, which: str, index: int, standin: Any, settings: argparse.Namespace, workdir: Path
+) -> tuple[Any, Any]:
+    """An app started and ready (bench_ack.start_app), and how to load it: (process, load(count, concurrency)).
+    `which` is the code it runs: "bot", or "plain" (the bot without feedback)."""
+    app, _startup = start_app(mode, which, index, standin, settings, workdir)
     if mode == "http":
-        app = http_app(which, info["http_env"], workdir, database_url).start()
-        app.wait_healthz()
-        secret = info["signing_secret"]
+        secret = standin.info()["signing_secret"]
         return app, lambda count, concurrency: load_http(app, standin, secret, count, concurrency)
-    opened = standin.connections_opened()
-    app = socket_app(which, info["socket_env"], workdir, database_url, index).start()
-    standin.wait_for_connection(opened + 1, 30)
-    connection = standin.newest_connection_id()
-
-    def load(count: int, concurrency: int) -> tuple[list[float], float, int]:
-        result = standin.socket_load(count, concurrency, connection_id=connection)
-        if result["failures"]:
-            raise RuntimeError(f"{which}: {result['failures']} commands not acknowledged\n{app.log_tail()}")
-        return result["latencies"], result["wall_seconds"], result["answered_in_ack"]
-
-    return app, load
+    connection = standin.newest_connection_id()  # this app's: both apps stay connected
+    return app, lambda count, concurrency: load_socket(app, standin, count, concurrency, connection)
 
 
 def run_round(mode: str, index: int, standin: Any, settings: argparse.Namespace, workdir: Path) -> dict[str, Any]:
@@ -81,7 +69,7 @@ def run_round(mode: str, index: int, standin: Any, settings: argparse.Namespace,
     try:
         for which in order:
             runs_as = "plain" if settings.against_itself else which
-            apps[which] = start(mode, runs_as, index, standin, workdir, settings.database_url)
+            apps[which] = start(mode, runs_as, index, standin, settings, workdir)
         latencies: dict[str, list[float]] = {which: [] for which in APPS}
         cpu = dict.fromkeys(APPS, 0.0)
         for which in order:
